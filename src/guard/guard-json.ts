@@ -1,0 +1,157 @@
+import { MODES, OPERATIONS, type LabelsJson, type Mode, type Operation, type ResourceLabelsJson, type ResponseLabelling } from '../difc/types.js';
+import { GuardOutputError, GuardPolicyRejectedError, type GuardFunction } from './errors.js';
+
+/**
+ * The JSON side of the ABI: building each function's input and turning its
+ * output into typed results, naming the function and the field when the
+ * output is wrong. Pure, so it runs wherever the bytes are (main thread or
+ * worker).
+ */
+
+export interface AgentLabelling {
+  agent: LabelsJson;
+  mode?: Mode;
+  normalizedPolicy?: unknown;
+}
+
+export interface ResourceLabelling {
+  resource: ResourceLabelsJson;
+  operation: Operation;
+}
+
+export type GuardInput =
+  | { fn: 'label_agent'; policy: unknown }
+  | { fn: 'label_resource'; tool: string; args: unknown }
+  | { fn: 'label_response'; tool: string; args: unknown; result: unknown };
+
+export function inputJson(input: GuardInput): string {
+  switch (input.fn) {
+    case 'label_agent':
+      return JSON.stringify(input.policy ?? null);
+    case 'label_resource':
+      return JSON.stringify({ tool_name: input.tool, tool_args: input.args ?? {} });
+    case 'label_response':
+      return JSON.stringify({ tool_name: input.tool, tool_result: input.result ?? null, tool_args: input.args ?? {} });
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class OutputReader {
+  constructor(
+    readonly fn: GuardFunction,
+    readonly guard: string,
+  ) {}
+
+  fail(message: string): never {
+    throw new GuardOutputError(`guard ${this.guard} ${this.fn} output: ${message}`, { guard: this.guard, fn: this.fn });
+  }
+
+  parse(bytes: Uint8Array): unknown {
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      this.fail('not valid UTF-8');
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      this.fail(`not valid JSON (${(error as Error).message}); starts with ${JSON.stringify(text.slice(0, 40))}`);
+    }
+  }
+
+  tags(value: unknown, path: string): string[] {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) this.fail(`${path} is ${describe(value)}, expected an array of strings`);
+    value.forEach((tag, i) => {
+      if (typeof tag !== 'string') this.fail(`${path}[${i}] is ${describe(tag)}, expected a string`);
+    });
+    return value as string[];
+  }
+
+  labels(value: unknown, path: string): ResourceLabelsJson {
+    if (!isObject(value)) this.fail(`${path} is ${describe(value)}, expected an object with secrecy and integrity`);
+    const labels: ResourceLabelsJson = {
+      secrecy: this.tags(value.secrecy, `${path}.secrecy`),
+      integrity: this.tags(value.integrity, `${path}.integrity`),
+    };
+    if (value.description !== undefined) {
+      if (typeof value.description !== 'string') this.fail(`${path}.description is ${describe(value.description)}, expected a string`);
+      labels.description = value.description;
+    }
+    return labels;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+export function parseAgentOutput(bytes: Uint8Array, guard: string): AgentLabelling {
+  const r: OutputReader = new OutputReader('label_agent', guard);
+  const out = r.parse(bytes);
+  if (!isObject(out)) r.fail(`is ${describe(out)}, expected an object`);
+  const rejected = out.success === false || out.ok === false || (typeof out.error === 'string' && out.error !== '');
+  if (rejected) {
+    const reason = typeof out.error === 'string' && out.error ? out.error : typeof out.message === 'string' ? out.message : 'no reason given';
+    throw new GuardPolicyRejectedError(`guard ${guard} rejected the policy: ${reason}`, { guard, fn: 'label_agent' });
+  }
+  if (out.agent === undefined) r.fail('lacks agent (the agent labels for the policy)');
+  const labels = r.labels(out.agent, 'agent');
+  const result: AgentLabelling = { agent: { secrecy: labels.secrecy, integrity: labels.integrity } };
+  if (out.difc_mode !== undefined && out.difc_mode !== null && out.difc_mode !== '') {
+    if (!MODES.includes(out.difc_mode as Mode)) r.fail(`difc_mode is ${JSON.stringify(out.difc_mode)}, expected one of ${MODES.join(', ')}`);
+    result.mode = out.difc_mode as Mode;
+  }
+  if (out.normalized_policy !== undefined) result.normalizedPolicy = out.normalized_policy;
+  return result;
+}
+
+export function parseResourceOutput(bytes: Uint8Array, guard: string): ResourceLabelling {
+  const r: OutputReader = new OutputReader('label_resource', guard);
+  const out = r.parse(bytes);
+  if (!isObject(out)) r.fail(`is ${describe(out)}, expected an object`);
+  if (out.resource === undefined) r.fail('lacks resource (the resource labels)');
+  // Missing or unknown operations are treated as writes: the most restrictive reading.
+  const operation = OPERATIONS.includes(out.operation as Operation) ? (out.operation as Operation) : 'write';
+  return { resource: r.labels(out.resource, 'resource'), operation };
+}
+
+export function parseResponseOutput(bytes: Uint8Array, guard: string): ResponseLabelling {
+  if (bytes.length === 0) return { kind: 'none' };
+  const r: OutputReader = new OutputReader('label_response', guard);
+  const out = r.parse(bytes);
+  if (out === null) return { kind: 'none' };
+  if (!isObject(out)) r.fail(`is ${describe(out)}, expected an object`);
+  if (out.labeled_paths !== undefined) {
+    if (!Array.isArray(out.labeled_paths)) r.fail(`labeled_paths is ${describe(out.labeled_paths)}, expected an array`);
+    const labeledPaths = out.labeled_paths.map((entry, i) => {
+      if (!isObject(entry)) r.fail(`labeled_paths[${i}] is ${describe(entry)}, expected an object`);
+      if (typeof entry.path !== 'string') r.fail(`labeled_paths[${i}].path is ${describe(entry.path)}, expected a JSON Pointer string`);
+      return { path: entry.path, labels: r.labels(entry.labels, `labeled_paths[${i}].labels`) };
+    });
+    const result: ResponseLabelling = { kind: 'paths', labeledPaths };
+    if (out.default_labels !== undefined && out.default_labels !== null) result.defaultLabels = r.labels(out.default_labels, 'default_labels');
+    if (out.items_path !== undefined && out.items_path !== null) {
+      if (typeof out.items_path !== 'string') r.fail(`items_path is ${describe(out.items_path)}, expected a JSON Pointer string`);
+      result.itemsPath = out.items_path;
+    }
+    return result;
+  }
+  if (out.items !== undefined) {
+    if (!Array.isArray(out.items)) r.fail(`items is ${describe(out.items)}, expected an array`);
+    const items = out.items.map((entry, i) => {
+      if (!isObject(entry)) r.fail(`items[${i}] is ${describe(entry)}, expected an object with data and labels`);
+      return { data: entry.data, labels: r.labels(entry.labels, `items[${i}].labels`) };
+    });
+    return { kind: 'items', items };
+  }
+  if (Object.keys(out).length === 0) return { kind: 'none' };
+  return r.fail(`has neither labeled_paths nor items (keys: ${Object.keys(out).slice(0, 5).join(', ')})`);
+}

@@ -1,0 +1,78 @@
+import { WASI } from 'node:wasi';
+import type { GuardLogger } from '../logger.js';
+import { readBytes } from './memory-view.js';
+
+/** Thrown by our proc_exit so the exit ends the call, never the process. */
+export class WasiExit {
+  constructor(readonly code: number) {}
+}
+
+const ERRNO_SUCCESS = 0;
+const ERRNO_FAULT = 21;
+const decoder = new TextDecoder();
+
+type WasiImports = Record<string, (...args: number[]) => number>;
+
+/**
+ * WASI preview1 for one instance (a shared WASI object would let a second
+ * instance's calls touch the first one's memory on Node 24+). No preopens, no
+ * environment, fixed args, empty stdin; stdout and stderr go to the service
+ * log, never to the process's own streams.
+ */
+export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory }) {
+  const { guard, logger } = options;
+  // returnOnExit must stay true: false makes proc_exit end the whole process, even from a worker.
+  const wasi = new WASI({ version: 'preview1', args: [guard], env: {}, preopens: {}, returnOnExit: true });
+  const base = (wasi.getImportObject() as { wasi_snapshot_preview1: unknown }).wasi_snapshot_preview1 as WasiImports;
+
+  const writeToLog = (fd: number, iovs: number, iovsLen: number, nwritten: number): number => {
+    const memory = options.memory();
+    const table = readBytes(memory, iovs >>> 0, (iovsLen >>> 0) * 8);
+    if (!table) return ERRNO_FAULT;
+    const view = new DataView(memory.buffer);
+    let total = 0;
+    const level = fd === 1 ? 'debug' : 'warn';
+    const enabled = logger.isLevelEnabled(level);
+    let text = '';
+    for (let i = 0; i < iovsLen; i++) {
+      const ptr = view.getUint32((iovs >>> 0) + i * 8, true);
+      const len = view.getUint32((iovs >>> 0) + i * 8 + 4, true);
+      const bytes = readBytes(memory, ptr, len);
+      if (!bytes) return ERRNO_FAULT;
+      if (enabled) text += decoder.decode(bytes);
+      total += len;
+    }
+    if (readBytes(memory, nwritten >>> 0, 4) === undefined) return ERRNO_FAULT;
+    view.setUint32(nwritten >>> 0, total, true);
+    if (enabled && text.trim()) logger[level]({ guard, stream: fd === 1 ? 'stdout' : 'stderr' }, text.trimEnd().slice(0, 4096));
+    return ERRNO_SUCCESS;
+  };
+
+  const imports: WasiImports = {
+    ...base,
+    proc_exit: (code: number) => {
+      throw new WasiExit(code);
+    },
+    fd_write: (fd, iovs, iovsLen, nwritten) =>
+      fd === 1 || fd === 2 ? writeToLog(fd, iovs, iovsLen, nwritten) : base.fd_write!(fd, iovs, iovsLen, nwritten),
+    fd_read: (fd, iovs, iovsLen, nread) => {
+      if (fd !== 0) return base.fd_read!(fd, iovs, iovsLen, nread);
+      const memory = options.memory();
+      if (readBytes(memory, nread >>> 0, 4) === undefined) return ERRNO_FAULT;
+      new DataView(memory.buffer).setUint32(nread >>> 0, 0, true); // stdin is always at end of file
+      return ERRNO_SUCCESS;
+    },
+  };
+
+  return {
+    imports,
+    /**
+     * Binds WASI to the instance's memory without running anything: Node's
+     * initialize() refuses modules exporting _start and would itself call
+     * _initialize, and we decide about both ourselves.
+     */
+    bind(memory: WebAssembly.Memory) {
+      wasi.initialize({ exports: { memory } });
+    },
+  };
+}
