@@ -37,6 +37,9 @@ export function inputJson(input: GuardInput): string {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Raw guard output: bytes from an in-thread call, or text already decoded from a worker's shared buffer. */
+export type GuardOutput = Uint8Array | string;
+
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -50,10 +53,10 @@ class OutputReader {
     throw new GuardOutputError(`guard ${this.guard} ${this.fn} output: ${message}`, { guard: this.guard, fn: this.fn });
   }
 
-  parse(bytes: Uint8Array): unknown {
+  parse(bytes: GuardOutput): unknown {
     let text: string;
     try {
-      text = decoder.decode(bytes);
+      text = typeof bytes === 'string' ? bytes : decoder.decode(bytes);
     } catch {
       this.fail('not valid UTF-8');
     }
@@ -93,7 +96,7 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-export function parseAgentOutput(bytes: Uint8Array, guard: string): AgentLabelling {
+export function parseAgentOutput(bytes: GuardOutput, guard: string): AgentLabelling {
   const r: OutputReader = new OutputReader('label_agent', guard);
   const out = r.parse(bytes);
   if (!isObject(out)) r.fail(`is ${describe(out)}, expected an object`);
@@ -113,7 +116,7 @@ export function parseAgentOutput(bytes: Uint8Array, guard: string): AgentLabelli
   return result;
 }
 
-export function parseResourceOutput(bytes: Uint8Array, guard: string): ResourceLabelling {
+export function parseResourceOutput(bytes: GuardOutput, guard: string): ResourceLabelling {
   const r: OutputReader = new OutputReader('label_resource', guard);
   const out = r.parse(bytes);
   if (!isObject(out)) r.fail(`is ${describe(out)}, expected an object`);
@@ -123,7 +126,7 @@ export function parseResourceOutput(bytes: Uint8Array, guard: string): ResourceL
   return { resource: r.labels(out.resource, 'resource'), operation };
 }
 
-export function parseResponseOutput(bytes: Uint8Array, guard: string): ResponseLabelling {
+export function parseResponseOutput(bytes: GuardOutput, guard: string): ResponseLabelling {
   if (bytes.length === 0) return { kind: 'none' };
   const r: OutputReader = new OutputReader('label_response', guard);
   const out = r.parse(bytes);

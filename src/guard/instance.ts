@@ -1,4 +1,4 @@
-import type { LabelsJson, ResponseLabelling } from '../difc/types.js';
+import type { ResponseLabelling } from '../difc/types.js';
 import type { CompiledGuard } from './compilation-cache.js';
 import {
   GuardBufferLimitError,
@@ -18,7 +18,6 @@ import {
   parseResourceOutput,
   parseResponseOutput,
   type AgentLabelling,
-  type GuardInput,
   type ResourceLabelling,
 } from './guard-json.js';
 import { createCallBackend, noBackend, type BackendCaller } from './host/backend.js';
@@ -137,8 +136,18 @@ export class GuardInstance {
   }
 
   labelAgent(policy: unknown): AgentLabelling {
+    return parseAgentOutput(this.applyPolicy(encoder.encode(inputJson({ fn: 'label_agent', policy }))), this.guard);
+  }
+
+  /**
+   * Runs label_agent with the policy JSON and returns its raw output once it
+   * is known to accept the policy: the instance now labels under it.
+   */
+  applyPolicy(policyJson: Uint8Array): Uint8Array {
     try {
-      return parseAgentOutput(this.invoke('label_agent', encoder.encode(inputJson({ fn: 'label_agent', policy }))), this.guard);
+      const output = this.invoke('label_agent', policyJson);
+      parseAgentOutput(output, this.guard);
+      return output;
     } catch (error) {
       // A negative return from label_agent is the guard refusing the policy.
       if (error instanceof GuardReportedError) {
@@ -159,11 +168,6 @@ export class GuardInstance {
   labelResponse(tool: string, result: unknown, args: unknown): ResponseLabelling {
     const input = encoder.encode(inputJson({ fn: 'label_response', tool, args, result }));
     return parseResponseOutput(this.invoke('label_response', input), this.guard);
-  }
-
-  /** Typed entry for callers holding a GuardInput (the worker). */
-  invokeJson(input: GuardInput): Uint8Array {
-    return this.invoke(input.fn, encoder.encode(inputJson(input)));
   }
 
   /**
@@ -312,4 +316,3 @@ export class GuardInstance {
   }
 }
 
-export type { LabelsJson };

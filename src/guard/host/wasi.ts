@@ -1,6 +1,26 @@
-import { WASI } from 'node:wasi';
+import { createRequire } from 'node:module';
+import type { WASI as WasiClass } from 'node:wasi';
 import type { GuardLogger } from '../logger.js';
 import { readBytes } from './memory-view.js';
+
+let WASI: typeof WasiClass | undefined;
+
+/**
+ * Loads node:wasi on first use without its ExperimentalWarning: the warning
+ * would print on every start and in every worker, and says nothing an
+ * operator can act on (preview1 is what guards target, and it is frozen).
+ */
+function loadWasi(): typeof WasiClass {
+  if (WASI) return WASI;
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    WASI = (createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi')).WASI;
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  return WASI;
+}
 
 /** Thrown by our proc_exit so the exit ends the call, never the process. */
 export class WasiExit {
@@ -22,7 +42,7 @@ type WasiImports = Record<string, (...args: number[]) => number>;
 export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory }) {
   const { guard, logger } = options;
   // returnOnExit must stay true: false makes proc_exit end the whole process, even from a worker.
-  const wasi = new WASI({ version: 'preview1', args: [guard], env: {}, preopens: {}, returnOnExit: true });
+  const wasi = new (loadWasi())({ version: 'preview1', args: [guard], env: {}, preopens: {}, returnOnExit: true });
   const base = (wasi.getImportObject() as { wasi_snapshot_preview1: unknown }).wasi_snapshot_preview1 as WasiImports;
 
   const writeToLog = (fd: number, iovs: number, iovsLen: number, nwritten: number): number => {

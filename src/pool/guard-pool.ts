@@ -1,0 +1,451 @@
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import {
+  GuardExitError,
+  GuardInputTooLargeError,
+  GuardOverloadedError,
+  GuardPoolClosedError,
+  GuardTimeoutError,
+  GuardTrapError,
+  GuardUnavailableError,
+  guardErrorFromData,
+  type GuardFunction,
+  type GuardLogger,
+  type InstanceSource,
+  type TrapKind,
+} from '../guard/index.js';
+import type { EvictionReason, PoolObserver } from './observer.js';
+import { WorkerHost, type BackendHandler, type WorkerRequest } from './worker-host.js';
+
+export interface PoolOptions {
+  /** Instances (one per worker thread). Default: available cores. */
+  size?: number;
+  /** Deadline of one guard call, in ms. */
+  timeoutMs?: number;
+  /** Calls allowed to wait for an instance; past it calls are refused at once. */
+  maxQueue?: number;
+  /** Longest a call may wait for an instance, in ms. */
+  queueTimeoutMs?: number;
+  logger: GuardLogger;
+  logLevel?: string;
+  backend?: BackendHandler;
+  observer?: PoolObserver;
+  /** Replacement delay after repeated failures: base * 2^(n-2), capped. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Keep one started worker in reserve so a terminated one is replaced in microseconds, not 30 ms. */
+  spare?: boolean;
+}
+
+export interface PoolCall {
+  fn: GuardFunction;
+  /** Input JSON for label_resource / label_response (ignored for label_agent, whose input is the policy). */
+  input?: string;
+  /** The policy the instance must label under; absent = the guard's built-in defaults (a fresh instance). */
+  policy?: { key: string; json: string };
+}
+
+export interface PoolResult {
+  output: string;
+  /** label_agent output, when the call had to initialise the instance with the policy first. */
+  agentOutput?: string;
+}
+
+type SlotState = 'starting' | 'idle' | 'busy' | 'poisoned';
+/** An instance that ran label_agent with a policy that failed: labels under no known policy. */
+const DIRTY = Symbol('dirty');
+
+interface Slot {
+  id: number;
+  host: WorkerHost | undefined;
+  state: SlotState;
+  /** Policy key the instance was initialised with; null = never ran label_agent. */
+  policy: string | null | typeof DIRTY;
+}
+
+interface Waiter {
+  call: PoolCall;
+  enqueuedAt: number;
+  timer: NodeJS.Timeout;
+  resolve: (result: PoolResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface PoolState {
+  size: number;
+  healthy: boolean;
+  instances: Record<SlotState, number>;
+  queueLength: number;
+  consecutiveFailures: number;
+  evictions: Partial<Record<EvictionReason, number>>;
+  replacements: Partial<Record<EvictionReason, number>>;
+  traps: Partial<Record<TrapKind, number>>;
+  regrowths: Partial<Record<GuardFunction, { hinted: number; doubled: number }>>;
+}
+
+/** Failures in a row after which a guard with no live instance is reported unhealthy and refused at once. */
+const UNHEALTHY_AFTER = 3;
+const MiB = 1024 * 1024;
+
+/**
+ * A pool of instances of one guard, each in its own worker thread. Calls go
+ * to an idle instance (preferring one already initialised with the call's
+ * policy) or wait in a bounded queue. An instance that traps is never used
+ * again: it is replaced in the background, with backoff when the guard keeps
+ * failing. A call past its deadline gets its worker terminated.
+ */
+export class GuardPool {
+  readonly guard: string;
+  readonly #source: InstanceSource;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Waiter[] = [];
+  readonly #options: Required<Omit<PoolOptions, 'backend' | 'observer'>> & Pick<PoolOptions, 'observer'>;
+  readonly #backend: BackendHandler;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #spare: WorkerHost | undefined;
+  #consecutiveFailures = 0;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  readonly #counts: Pick<PoolState, 'evictions' | 'replacements' | 'traps' | 'regrowths'> = {
+    evictions: {},
+    replacements: {},
+    traps: {},
+    regrowths: {},
+  };
+
+  private constructor(source: InstanceSource, options: PoolOptions) {
+    this.guard = source.name;
+    this.#source = source;
+    const size = Math.max(1, options.size ?? availableParallelism());
+    this.#options = {
+      size,
+      timeoutMs: options.timeoutMs ?? 1000,
+      maxQueue: options.maxQueue ?? size * 64,
+      queueTimeoutMs: options.queueTimeoutMs ?? 1000,
+      logger: options.logger,
+      logLevel: options.logLevel ?? 'info',
+      backoff: options.backoff ?? { baseMs: 10, maxMs: 5000 },
+      spare: options.spare ?? true,
+      observer: options.observer,
+    };
+    this.#backend = options.backend ?? (async () => undefined);
+  }
+
+  /** Starts every worker; resolves when all are ready, rejects with the guard's error if none can start. */
+  static async start(source: InstanceSource, options: PoolOptions): Promise<GuardPool> {
+    const pool = new GuardPool(source, options);
+    await pool.#startAll();
+    return pool;
+  }
+
+  async #startAll(): Promise<void> {
+    const hosts = Array.from({ length: this.#options.size }, () => this.#newHost());
+    const started = await Promise.allSettled(hosts.map((h) => h.ready));
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await Promise.all(hosts.map((h) => h.terminate()));
+      throw failure.reason;
+    }
+    hosts.forEach((host, id) => this.#slots.push(this.#watch({ id, host, state: 'idle', policy: null })));
+    this.#refillSpare();
+  }
+
+  #newHost(): WorkerHost {
+    const { limits } = this.#source;
+    // The channel carries the policy plus input one way, label_agent plus label output the other.
+    const dataBytes = 2 * Math.max(limits.maxInputBytes, limits.maxOutputBytes) + MiB;
+    return new WorkerHost(this.#source, { logger: this.#options.logger, logLevel: this.#options.logLevel, dataBytes });
+  }
+
+  #watch(slot: Slot): Slot {
+    const host = slot.host!;
+    host.onExit(() => {
+      // A worker that dies while idle is replaced; one that dies mid-call is handled by that call.
+      if (slot.host === host && slot.state === 'idle' && !this.#closing) this.#replaceWorker(slot, 'crash');
+    });
+    return slot;
+  }
+
+  #refillSpare(): void {
+    if (!this.#options.spare || this.#closing || this.#spare) return;
+    const spare = this.#newHost();
+    this.#spare = spare;
+    spare.ready.catch(() => {
+      if (this.#spare === spare) this.#spare = undefined;
+    });
+  }
+
+  get healthy(): boolean {
+    return this.#liveSlots() > 0 || this.#consecutiveFailures < UNHEALTHY_AFTER;
+  }
+
+  #liveSlots(): number {
+    return this.#slots.filter((s) => s.state === 'idle' || s.state === 'busy').length;
+  }
+
+  state(): PoolState {
+    const instances: Record<SlotState, number> = { starting: 0, idle: 0, busy: 0, poisoned: 0 };
+    for (const slot of this.#slots) instances[slot.state]++;
+    return {
+      size: this.#options.size,
+      healthy: this.healthy,
+      instances,
+      queueLength: this.#queue.length,
+      consecutiveFailures: this.#consecutiveFailures,
+      ...structuredClone(this.#counts),
+    };
+  }
+
+  call(call: PoolCall): Promise<PoolResult> {
+    const guard = this.guard;
+    if (this.#closing) {
+      this.#options.observer?.rejected?.(guard, 'closed');
+      return Promise.reject(new GuardPoolClosedError(`guard ${guard} is shutting down`, { guard }));
+    }
+    const { maxInputBytes } = this.#source.limits;
+    const inputJson = call.fn === 'label_agent' ? call.policy?.json : call.input;
+    for (const [fn, json] of [[call.fn, inputJson], ['label_agent', call.policy?.json]] as const) {
+      const size = json === undefined ? 0 : Buffer.byteLength(json);
+      if (size > maxInputBytes) return Promise.reject(new GuardInputTooLargeError(size, maxInputBytes, { guard, fn }));
+    }
+    const slot = this.#pickIdle(call);
+    if (slot) return this.#runOn(slot, call);
+    if (!this.healthy) {
+      this.#options.observer?.rejected?.(guard, 'unavailable');
+      return Promise.reject(
+        new GuardUnavailableError(`guard ${guard} has no live instance: it failed ${this.#consecutiveFailures} times in a row`, { guard }),
+      );
+    }
+    if (this.#queue.length >= this.#options.maxQueue) {
+      this.#options.observer?.rejected?.(guard, 'queue_full');
+      return Promise.reject(
+        new GuardOverloadedError(`guard ${guard} is overloaded: ${this.#queue.length} calls already waiting (limit ${this.#options.maxQueue})`, 1, {
+          guard,
+        }),
+      );
+    }
+    return new Promise<PoolResult>((resolve, reject) => {
+      const waiter: Waiter = {
+        call,
+        enqueuedAt: performance.now(),
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const index = this.#queue.indexOf(waiter);
+          if (index >= 0) this.#queue.splice(index, 1);
+          this.#options.observer?.rejected?.(guard, 'wait_timeout');
+          reject(
+            new GuardOverloadedError(`guard ${guard} is overloaded: no instance free within ${this.#options.queueTimeoutMs} ms`, 1, { guard }),
+          );
+          this.#checkDrained();
+        }, this.#options.queueTimeoutMs),
+      };
+      this.#queue.push(waiter);
+    });
+  }
+
+  /** An idle instance, preferring one already in the call's policy state (so label_agent need not run again). */
+  #pickIdle(call: PoolCall): Slot | undefined {
+    const wanted = call.policy?.key ?? null;
+    let fallback: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.state !== 'idle') continue;
+      if (slot.policy === wanted) return slot;
+      fallback ??= slot;
+    }
+    return fallback;
+  }
+
+  async #runOn(slot: Slot, call: PoolCall): Promise<PoolResult> {
+    slot.state = 'busy';
+    const observer = this.#options.observer;
+    const started = performance.now();
+    const request: WorkerRequest = { op: 'call', fn: call.fn, input: call.input };
+    if (call.policy) {
+      request.policy = call.policy.json;
+      request.applyPolicy = call.fn !== 'label_agent' && slot.policy !== call.policy.key;
+    } else {
+      request.freshInstance = slot.policy !== null;
+    }
+    let response;
+    try {
+      response = await slot.host!.run(request, started + this.#options.timeoutMs, this.#backend);
+    } catch (error) {
+      const reason: EvictionReason = error instanceof GuardTimeoutError ? 'deadline' : 'crash';
+      this.#countTrap(call.fn, reason === 'deadline' ? 'deadline' : 'host');
+      this.#evict(slot, reason);
+      this.#replaceWorker(slot, reason);
+      observer?.callDuration?.(this.guard, call.fn, (performance.now() - started) / 1000, 'error');
+      throw error;
+    }
+    const { regrowths } = response;
+    if (regrowths.hinted || regrowths.doubled) this.#countRegrowths(call.fn, regrowths);
+    observer?.callDuration?.(this.guard, call.fn, (performance.now() - started) / 1000, response.ok ? 'ok' : 'error');
+    if (response.ok) {
+      slot.policy = call.policy?.key ?? null;
+      this.#consecutiveFailures = 0;
+      this.#release(slot);
+      return response.agentOutput === undefined ? { output: response.output } : { output: response.output, agentOutput: response.agentOutput };
+    }
+    const error = guardErrorFromData(response.error!);
+    if (call.policy && (request.applyPolicy || call.fn === 'label_agent')) slot.policy = DIRTY;
+    if (response.retired) {
+      const exited = error instanceof GuardExitError;
+      if (!exited) this.#countTrap(call.fn, error instanceof GuardTrapError ? error.kind : 'runtime');
+      this.#evict(slot, exited ? 'exit' : 'trap');
+      this.#scheduleReset(slot, exited ? 'exit' : 'trap');
+    } else {
+      this.#release(slot);
+    }
+    throw error;
+  }
+
+  #countTrap(fn: GuardFunction | 'instantiate', kind: TrapKind): void {
+    this.#counts.traps[kind] = (this.#counts.traps[kind] ?? 0) + 1;
+    this.#options.observer?.trap?.(this.guard, fn, kind);
+  }
+
+  #countRegrowths(fn: GuardFunction, regrowths: { hinted: number; doubled: number }): void {
+    const counts = (this.#counts.regrowths[fn] ??= { hinted: 0, doubled: 0 });
+    counts.hinted += regrowths.hinted;
+    counts.doubled += regrowths.doubled;
+    if (regrowths.hinted) this.#options.observer?.regrowth?.(this.guard, fn, 'hinted', regrowths.hinted);
+    if (regrowths.doubled) this.#options.observer?.regrowth?.(this.guard, fn, 'doubled', regrowths.doubled);
+  }
+
+  #evict(slot: Slot, reason: EvictionReason): void {
+    slot.state = 'poisoned';
+    this.#consecutiveFailures++;
+    this.#counts.evictions[reason] = (this.#counts.evictions[reason] ?? 0) + 1;
+    this.#options.observer?.eviction?.(this.guard, reason);
+    this.#options.logger.warn({ guard: this.guard, slot: slot.id, reason }, 'guard instance evicted');
+    this.#failQueueIfUnavailable();
+  }
+
+  #replaced(slot: Slot, reason: EvictionReason): void {
+    this.#counts.replacements[reason] = (this.#counts.replacements[reason] ?? 0) + 1;
+    this.#options.observer?.replacement?.(this.guard, reason);
+    slot.policy = null;
+    this.#release(slot);
+  }
+
+  /** 0 for an isolated failure; exponential once the guard keeps failing. */
+  #backoffMs(): number {
+    const n = this.#consecutiveFailures;
+    if (n <= 1) return 0;
+    const { baseMs, maxMs } = this.#options.backoff;
+    return Math.min(maxMs, baseMs * 2 ** (n - 2));
+  }
+
+  #later(fn: () => void): void {
+    const delay = this.#backoffMs();
+    if (delay === 0) return void queueMicrotask(fn);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, delay);
+    this.#timers.add(timer);
+  }
+
+  /** A trapped instance is replaced inside its worker: instantiation from the cached module takes microseconds. */
+  #scheduleReset(slot: Slot, reason: EvictionReason): void {
+    this.#later(async () => {
+      if (this.#closing) return;
+      slot.state = 'starting';
+      try {
+        const response = await slot.host!.run({ op: 'reset' }, performance.now() + this.#options.timeoutMs, this.#backend);
+        if (!response.ok) throw guardErrorFromData(response.error!);
+        this.#replaced(slot, reason);
+      } catch (error) {
+        this.#startFailed(slot, error);
+      }
+    });
+  }
+
+  /** A terminated or crashed worker is replaced by the spare (if ready) or a new worker. */
+  #replaceWorker(slot: Slot, reason: EvictionReason): void {
+    slot.state = 'poisoned';
+    const old = slot.host;
+    slot.host = undefined;
+    void old?.terminate();
+    this.#later(async () => {
+      if (this.#closing) return;
+      slot.state = 'starting';
+      let host = this.#spare;
+      this.#spare = undefined;
+      if (!host || host.exited) host = this.#newHost();
+      this.#refillSpare();
+      try {
+        await host.ready;
+      } catch (error) {
+        void host.terminate();
+        this.#startFailed(slot, error);
+        return;
+      }
+      if (this.#closing) return void host.terminate();
+      slot.host = host;
+      this.#watch(slot);
+      this.#replaced(slot, reason);
+    });
+  }
+
+  #startFailed(slot: Slot, error: unknown): void {
+    this.#options.logger.error({ guard: this.guard, slot: slot.id, err: error }, 'guard instance could not be started');
+    this.#countTrap('instantiate', error instanceof GuardTrapError ? error.kind : 'runtime');
+    this.#evict(slot, 'start_failed');
+    if (slot.host && !slot.host.exited) this.#scheduleReset(slot, 'start_failed');
+    else this.#replaceWorker(slot, 'start_failed');
+  }
+
+  /** Once a guard is unhealthy, calls waiting for it would only time out: fail them now. */
+  #failQueueIfUnavailable(): void {
+    if (this.healthy) return;
+    for (const waiter of this.#queue.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new GuardUnavailableError(`guard ${this.guard} has no live instance`, { guard: this.guard }));
+    }
+  }
+
+  #release(slot: Slot): void {
+    slot.state = 'idle';
+    const waiter = this.#queue.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.#options.observer?.queueWait?.(this.guard, (performance.now() - waiter.enqueuedAt) / 1000);
+      this.#runOn(slot, waiter.call).then(waiter.resolve, waiter.reject);
+      return;
+    }
+    this.#checkDrained();
+  }
+
+  #checkDrained(): void {
+    if (this.#drained && this.#queue.length === 0 && !this.#slots.some((s) => s.state === 'busy')) this.#drained();
+  }
+
+  /**
+   * Stops taking calls, lets calls in flight and in the queue finish for at
+   * most `graceMs`, then terminates every worker. Idempotent.
+   */
+  close(graceMs = 5000): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const drained = new Promise<void>((resolve) => {
+      this.#drained = resolve;
+    });
+    this.#checkDrained();
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(graceTimer);
+    for (const timer of this.#timers) clearTimeout(timer);
+    for (const waiter of this.#queue.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new GuardPoolClosedError(`guard ${this.guard} closed before the call could run`, { guard: this.guard }));
+    }
+    const hosts = [...this.#slots.map((s) => s.host), this.#spare];
+    this.#spare = undefined;
+    await Promise.all(hosts.map((h) => h?.terminate()));
+  }
+}
+
