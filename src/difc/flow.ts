@@ -1,0 +1,178 @@
+import { formatTags, Label, Labels, type LabelsLike, type ResourceLabelsLike } from './labels.js';
+import type { Mode, Operation } from './types.js';
+
+/**
+ * The flow table of DESIGN.md section 1 and the three enforcement modes,
+ * applied to one agent and one labelled thing (a resource or a response item).
+ */
+
+export type Decision = 'allow' | 'deny';
+export type Dimension = 'secrecy' | 'integrity';
+export type Party = 'agent' | 'resource';
+export type FlowRule = 'read-secrecy' | 'read-integrity' | 'write-secrecy' | 'write-integrity';
+
+export interface FlowRuleSpec {
+  rule: FlowRule;
+  dimension: Dimension;
+  /** Whose label must be the subset. */
+  subset: Party;
+  /** Whose label must be the superset (and so "lacks" the missing tags). */
+  superset: Party;
+  /** The rule in words, as reasons quote it. */
+  text: string;
+}
+
+const spec = (rule: FlowRule, dimension: Dimension, subset: Party, superset: Party): FlowRuleSpec => ({
+  rule,
+  dimension,
+  subset,
+  superset,
+  text: `${subset} ${dimension} must be a subset of ${superset} ${dimension}`,
+});
+
+export const FLOW_RULES: Readonly<Record<FlowRule, FlowRuleSpec>> = Object.freeze({
+  'read-secrecy': spec('read-secrecy', 'secrecy', 'resource', 'agent'),
+  'read-integrity': spec('read-integrity', 'integrity', 'agent', 'resource'),
+  'write-secrecy': spec('write-secrecy', 'secrecy', 'agent', 'resource'),
+  'write-integrity': spec('write-integrity', 'integrity', 'resource', 'agent'),
+});
+
+const READ_RULES: readonly FlowRule[] = ['read-secrecy', 'read-integrity'];
+const WRITE_RULES: readonly FlowRule[] = ['write-secrecy', 'write-integrity'];
+
+export function rulesFor(operation: Operation): readonly FlowRule[] {
+  switch (operation) {
+    case 'read':
+      return READ_RULES;
+    case 'write':
+      return WRITE_RULES;
+    case 'read-write':
+      return [...READ_RULES, ...WRITE_RULES];
+  }
+}
+
+export interface RuleCheck extends FlowRuleSpec {
+  ok: boolean;
+  /** Tags of the subset side that the superset side lacks, sorted. */
+  missing: string[];
+}
+
+export function checkRule(rule: FlowRule, agent: Labels, resource: Labels): RuleCheck {
+  const s = FLOW_RULES[rule];
+  const pick = (party: Party) => (party === 'agent' ? agent : resource)[s.dimension];
+  const missing = pick(s.subset).missingFrom(pick(s.superset));
+  return { ...s, ok: missing.length === 0, missing };
+}
+
+/** Every rule of the operation, passing or not. */
+export function checkFlow(agent: Labels, resource: Labels, operation: Operation): RuleCheck[] {
+  return rulesFor(operation).map((rule) => checkRule(rule, agent, resource));
+}
+
+/**
+ * The agent after reading data labelled `data`: secrecy gains exactly the
+ * tags the read-secrecy check found missing, integrity loses exactly the tags
+ * the read-integrity check found missing. So the same read passes afterwards,
+ * labels only move in the restrictive direction, and a wildcard on the
+ * agent's side means nothing needs to move.
+ */
+export function propagateRead(agent: Labels, data: Labels): Labels {
+  const add = data.secrecy.missingFrom(agent.secrecy);
+  const drop = agent.integrity.missingFrom(data.integrity);
+  if (add.length === 0 && drop.length === 0) return agent;
+  return new Labels(agent.secrecy.union(Label.of(add)), agent.integrity.without(drop), agent.description);
+}
+
+export interface EvaluateInput {
+  agent: LabelsLike;
+  resource: ResourceLabelsLike;
+  operation: Operation;
+  mode: Mode;
+}
+
+export interface Evaluation {
+  decision: Decision;
+  operation: Operation;
+  mode: Mode;
+  /** The resource's description, or a stand-in when it has none. */
+  resource: string;
+  checks: RuleCheck[];
+  violations: RuleCheck[];
+  secrecyViolation: boolean;
+  integrityViolation: boolean;
+  /** What reading would add to the agent's secrecy (applied only when `propagated`). */
+  secrecyToAdd: string[];
+  /** What reading would drop from the agent's integrity (applied only when `propagated`). */
+  integrityToDrop: string[];
+  /** True when the agent's labels moved (propagate mode, read). */
+  propagated: boolean;
+  /** The agent's labels after the operation. */
+  agent: Labels;
+  /** Why it was denied or why the labels moved; absent for a plain allow. */
+  reason?: string;
+}
+
+export function resourceName(resource: Labels): string {
+  const description = resource.description?.trim();
+  return description ? `'${description}'` : 'the resource';
+}
+
+/** `agent secrecy lacks [x] (resource secrecy must be a subset of agent secrecy)` */
+export function describeViolation(v: RuleCheck): string {
+  return `${v.superset} ${v.dimension} lacks ${formatTags(v.missing)} (${v.text})`;
+}
+
+export function denialReason(operation: Operation, resource: Labels, violations: readonly RuleCheck[]): string {
+  return `${operation} of ${resourceName(resource)} denied: ${violations.map(describeViolation).join('; ')}`;
+}
+
+export function propagationReason(operation: Operation, resource: Labels, add: readonly string[], drop: readonly string[]): string {
+  const moves: string[] = [];
+  if (add.length > 0) moves.push(`agent secrecy gains ${formatTags(add)}`);
+  if (drop.length > 0) moves.push(`agent integrity loses ${formatTags(drop)}`);
+  return `${operation} of ${resourceName(resource)} allowed in propagate mode: ${moves.join('; ')}`;
+}
+
+/**
+ * One decision for one labelled thing.
+ *
+ * strict and filter deny on any violation (filter's removal of collection
+ * items is the response check's business; for one thing, removing it is a
+ * denial). propagate allows a plain read and moves the agent's labels; any
+ * operation that writes is judged strictly on every row, because the pipeline
+ * denies a violated non-read outright (DESIGN.md section 1, step 2).
+ */
+export function evaluate(input: EvaluateInput): Evaluation {
+  const agent = Labels.of(input.agent);
+  const resource = Labels.of(input.resource);
+  const { operation, mode } = input;
+  const checks = checkFlow(agent, resource, operation);
+  const violations = checks.filter((c) => !c.ok);
+  const readMissing = (rule: FlowRule) => (operation === 'write' ? [] : checkRule(rule, agent, resource).missing);
+  const secrecyToAdd = readMissing('read-secrecy');
+  const integrityToDrop = readMissing('read-integrity');
+
+  const base = {
+    operation,
+    mode,
+    resource: resourceName(resource),
+    checks,
+    violations,
+    secrecyViolation: violations.some((v) => v.dimension === 'secrecy'),
+    integrityViolation: violations.some((v) => v.dimension === 'integrity'),
+    secrecyToAdd,
+    integrityToDrop,
+  };
+
+  if (violations.length === 0) return { ...base, decision: 'allow', propagated: false, agent };
+  if (mode === 'propagate' && operation === 'read') {
+    return {
+      ...base,
+      decision: 'allow',
+      propagated: true,
+      agent: propagateRead(agent, resource),
+      reason: propagationReason(operation, resource, secrecyToAdd, integrityToDrop),
+    };
+  }
+  return { ...base, decision: 'deny', propagated: false, agent, reason: denialReason(operation, resource, violations) };
+}

@@ -1,0 +1,147 @@
+import { JsonPointerError } from './errors.js';
+
+/**
+ * RFC 6901 JSON Pointers over parsed JSON values. Strict on purpose: a guard
+ * pointer that is malformed or points nowhere means the guard misread the
+ * result, and labels applied to the wrong element would be worse than none.
+ */
+
+export type JsonPointer = readonly string[];
+
+const ESCAPE = /~[01]/g;
+const BAD_ESCAPE = /~(?![01])/;
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+
+export function unescapeToken(token: string): string {
+  // One pass, so "~01" becomes "~1" and not "/" (RFC 6901 section 4).
+  return token.replace(ESCAPE, (m) => (m === '~0' ? '~' : '/'));
+}
+
+export function escapeToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** "" is the whole document; anything else must start with "/". */
+export function parsePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) {
+    throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} must be empty or start with "/"`, pointer, 'syntax');
+  }
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((raw) => {
+      if (BAD_ESCAPE.test(raw)) {
+        throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} has "~" not followed by 0 or 1`, pointer, 'syntax');
+      }
+      return unescapeToken(raw);
+    });
+}
+
+export function formatPointer(tokens: JsonPointer): string {
+  return tokens.map((t) => `/${escapeToken(t)}`).join('');
+}
+
+export function isPrefix(prefix: JsonPointer, tokens: JsonPointer): boolean {
+  return prefix.length <= tokens.length && prefix.every((t, i) => t === tokens[i]);
+}
+
+export function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * The index an array token names. Leading zeros and "-" (the element after
+ * the last, which never exists when reading) are errors, as is anything out
+ * of range.
+ */
+export function arrayIndex(token: string, array: readonly unknown[], pointer: string): number {
+  if (token === '-') {
+    throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} uses "-", which names no existing array element`, pointer, 'missing');
+  }
+  if (!ARRAY_INDEX.test(token)) {
+    throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} has ${JSON.stringify(token)} where an array index is needed`, pointer, 'bad-index');
+  }
+  const index = Number(token);
+  if (index >= array.length) {
+    throw new JsonPointerError(
+      `JSON Pointer ${JSON.stringify(pointer)}: index ${token} is out of range (array has ${array.length} elements)`,
+      pointer,
+      'missing',
+    );
+  }
+  return index;
+}
+
+function step(container: unknown, token: string, pointer: string, at: JsonPointer): unknown {
+  if (Array.isArray(container)) return container[arrayIndex(token, container, pointer)];
+  if (isContainer(container)) {
+    // Own properties only: "__proto__" or "constructor" must not reach the prototype.
+    if (!Object.hasOwn(container, token)) {
+      throw new JsonPointerError(
+        `JSON Pointer ${JSON.stringify(pointer)}: no member ${JSON.stringify(token)} at ${JSON.stringify(formatPointer(at))}`,
+        pointer,
+        'missing',
+      );
+    }
+    return (container as Record<string, unknown>)[token];
+  }
+  throw new JsonPointerError(
+    `JSON Pointer ${JSON.stringify(pointer)}: ${JSON.stringify(formatPointer(at))} is ${describe(container)}, not an object or array`,
+    pointer,
+    'not-container',
+  );
+}
+
+/** The value the pointer names; throws JsonPointerError when it names nothing. */
+export function resolvePointer(document: unknown, pointer: string | JsonPointer): unknown {
+  const tokens = typeof pointer === 'string' ? parsePointer(pointer) : pointer;
+  const text = typeof pointer === 'string' ? pointer : formatPointer(pointer);
+  let current = document;
+  tokens.forEach((token, i) => {
+    current = step(current, token, text, tokens.slice(0, i));
+  });
+  return current;
+}
+
+export function hasPointer(document: unknown, pointer: string | JsonPointer): boolean {
+  try {
+    resolvePointer(document, pointer);
+    return true;
+  } catch (error) {
+    if (error instanceof JsonPointerError && error.problem !== 'syntax') return false;
+    throw error;
+  }
+}
+
+/**
+ * A copy of `document` with the value at `pointer` replaced. Only the
+ * containers on the path are copied; everything else is shared, and member
+ * order is kept so the result serialises like the original.
+ */
+export function replaceAt(document: unknown, pointer: string | JsonPointer, value: unknown): unknown {
+  const tokens = typeof pointer === 'string' ? parsePointer(pointer) : pointer;
+  const text = typeof pointer === 'string' ? pointer : formatPointer(pointer);
+  const rec = (node: unknown, depth: number): unknown => {
+    if (depth === tokens.length) return value;
+    const token = tokens[depth] as string;
+    const child = step(node, token, text, tokens.slice(0, depth));
+    const replaced = rec(child, depth + 1);
+    if (Array.isArray(node)) {
+      const copy = node.slice();
+      copy[Number(token)] = replaced;
+      return copy;
+    }
+    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
+    // defineProperty, not assignment: a member called "__proto__" must stay a member.
+    Object.defineProperty(copy, token, { value: replaced, enumerable: true, writable: true, configurable: true });
+    return copy;
+  };
+  return rec(document, 0);
+}

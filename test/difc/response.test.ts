@@ -1,0 +1,505 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ResponseLabelError } from '../../src/difc/errors.js';
+import { evaluate } from '../../src/difc/flow.js';
+import { labelResponse, type LabelResponseInput } from '../../src/difc/response.js';
+import type { LabelsJson, Mode, ResourceLabelsJson, ResponseLabelling } from '../../src/difc/types.js';
+import { isSubset, labelsJson, mode as modeArb, tags } from './arbitraries.js';
+
+const L = (secrecy: string[], integrity: string[]): LabelsJson => ({ secrecy, integrity });
+const PUBLIC: ResourceLabelsJson = { description: 'public issue', secrecy: [], integrity: ['approved'] };
+const PRIVATE: ResourceLabelsJson = { description: 'private issue', secrecy: ['private:octo/x'], integrity: ['approved'] };
+const UNTRUSTED: ResourceLabelsJson = { description: 'untrusted comment', secrecy: [], integrity: [] };
+const REPO: ResourceLabelsJson = { description: 'issues of octo/x', secrecy: ['private:octo/x'], integrity: ['approved'] };
+/** A public, approved-only agent: may read PUBLIC, not PRIVATE nor UNTRUSTED. */
+const AGENT = L([], ['approved']);
+
+const mcp = (payload: unknown, extra: Record<string, unknown> = {}) => ({ content: [{ type: 'text', text: JSON.stringify(payload) }], ...extra });
+const paths = (labeledPaths: Array<[string, ResourceLabelsJson]>, more: Partial<Extract<ResponseLabelling, { kind: 'paths' }>> = {}): ResponseLabelling => ({
+  kind: 'paths',
+  labeledPaths: labeledPaths.map(([path, labels]) => ({ path, labels })),
+  ...more,
+});
+
+function run(overrides: Partial<LabelResponseInput> & Pick<LabelResponseInput, 'result'>) {
+  return labelResponse({ labelling: { kind: 'none' }, resource: REPO, agent: AGENT, operation: 'read', mode: 'filter', ...overrides });
+}
+
+function labelError(fn: () => unknown): ResponseLabelError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ResponseLabelError) return error;
+    throw error;
+  }
+  throw new Error('expected a ResponseLabelError');
+}
+
+const search = { total_count: 3, incomplete_results: false, items: [{ id: 1 }, { id: 2 }, { id: 3 }] };
+const searchLabels = paths([
+  ['/items/0', PUBLIC],
+  ['/items/1', PRIVATE],
+  ['/items/2', PUBLIC],
+]);
+
+describe('collections with items_path', () => {
+  it('filter removes violating items in place and reports them', () => {
+    const out = run({ result: search, labelling: { ...searchLabels, itemsPath: '/items' } as ResponseLabelling });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toEqual({ total_count: 3, incomplete_results: false, items: [{ id: 1 }, { id: 3 }] });
+    expect(Object.keys(out.result as object)).toEqual(['total_count', 'incomplete_results', 'items']);
+    expect(out.filtered).toEqual([
+      {
+        path: '/items/1',
+        reason: "read of 'private issue' denied: agent secrecy lacks [private:octo/x] (resource secrecy must be a subset of agent secrecy)",
+        secrecy_violation: true,
+        integrity_violation: false,
+        description: 'private issue',
+      },
+    ]);
+    expect(out.counts).toEqual({ items: 3, returned: 2, filtered: 1, violations: 1 });
+    expect(out.agent).toEqual(AGENT);
+    expect(out.changed).toBe(true);
+    expect(search.items).toHaveLength(3);
+  });
+
+  it('reports integrity violations as such', () => {
+    const out = run({ result: search, labelling: paths([['/items/2', UNTRUSTED]], { itemsPath: '/items', defaultLabels: PUBLIC }) });
+    expect(out.filtered).toMatchObject([{ path: '/items/2', secrecy_violation: false, integrity_violation: true }]);
+    expect(out.filtered[0]?.reason).toContain('resource integrity lacks [approved]');
+  });
+
+  it('strict: one violating item blocks the whole response', () => {
+    const out = run({ result: search, labelling: { ...searchLabels, itemsPath: '/items' } as ResponseLabelling, mode: 'strict' });
+    expect(out.decision).toBe('deny');
+    expect(out.result).toBeNull();
+    expect(out.filtered.map((f) => f.path)).toEqual(['/items/1']);
+    expect(out.reason).toMatch(/^response denied in strict mode \(1 of 3 parts violate\): read of 'private issue' denied/);
+    expect(out.counts.returned).toBe(0);
+  });
+
+  it('strict with no violation returns the result as it is', () => {
+    const out = run({ result: search, labelling: paths([], { itemsPath: '/items', defaultLabels: PUBLIC }), mode: 'strict' });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toBe(search);
+  });
+
+  it('unlabelled items get default_labels, else the resource labels', () => {
+    const withDefault = run({ result: search, labelling: paths([['/items/1', PRIVATE]], { itemsPath: '/items', defaultLabels: PUBLIC }) });
+    expect(withDefault.labels.map((l) => [l.path, l.source, l.allowed])).toEqual([
+      ['/items/0', 'default', true],
+      ['/items/1', 'labeled', false],
+      ['/items/2', 'default', true],
+    ]);
+    expect(withDefault.result).toEqual({ ...search, items: [{ id: 1 }, { id: 3 }] });
+
+    // The resource is private, so every unlabelled item falls with it.
+    const withoutDefault = run({ result: search, labelling: paths([['/items/0', PUBLIC]], { itemsPath: '/items' }) });
+    expect(withoutDefault.labels.map((l) => l.source)).toEqual(['labeled', 'resource', 'resource']);
+    expect(withoutDefault.result).toEqual({ ...search, items: [{ id: 1 }] });
+  });
+
+  it('per-item labels are reported normalised with their description', () => {
+    const out = run({
+      result: search,
+      labelling: paths([['/items/0', { description: 'x', secrecy: [' b', 'a', 'a'], integrity: [] }]], { itemsPath: '/items', defaultLabels: PUBLIC }),
+    });
+    expect(out.labels[0]).toEqual({ path: '/items/0', kind: 'item', source: 'labeled', description: 'x', secrecy: ['a', 'b'], integrity: [], allowed: false });
+  });
+
+  it('filter may remove every item and still allow the (empty) collection', () => {
+    const out = run({ result: search, labelling: paths([], { itemsPath: '/items' }) });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toEqual({ ...search, items: [] });
+    expect(out.counts).toEqual({ items: 3, returned: 0, filtered: 3, violations: 3 });
+  });
+
+  it('an empty collection passes whatever the labels', () => {
+    const empty = { items: [] };
+    const out = run({ result: empty, labelling: paths([], { itemsPath: '/items' }), mode: 'strict' });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toBe(empty);
+  });
+
+  it('a root array with items_path ""', () => {
+    const result = [{ id: 1 }, { id: 2 }];
+    const out = run({ result, labelling: paths([['/1', PRIVATE]], { itemsPath: '', defaultLabels: PUBLIC }) });
+    expect(out.result).toEqual([{ id: 1 }]);
+    expect(out.filtered.map((f) => f.path)).toEqual(['/1']);
+  });
+
+  it('a root array with no items_path is the root collection (Go guards omit "")', () => {
+    const result = [{ id: 1 }, { id: 2 }];
+    const out = run({ result, labelling: paths([['/0', PRIVATE]], { defaultLabels: PUBLIC }) });
+    expect(out.result).toEqual([{ id: 2 }]);
+  });
+
+  it.each([
+    ['/data/repos/items', { data: { repos: { items: [{ id: 1 }, { id: 2 }] } } }, { data: { repos: { items: [{ id: 1 }] } } }],
+    ['/pages/1/items', { pages: [{ items: [{ id: 0 }] }, { items: [{ id: 1 }, { id: 2 }] }] }, { pages: [{ items: [{ id: 0 }] }, { items: [{ id: 1 }] }] }],
+    ['/a~1b/m~0n', { 'a/b': { 'm~n': [{ id: 1 }, { id: 2 }] } }, { 'a/b': { 'm~n': [{ id: 1 }] } }],
+  ])('nested items path %j', (itemsPath, result, expected) => {
+    const out = run({ result, labelling: paths([[`${itemsPath}/1`, PRIVATE]], { itemsPath, defaultLabels: PUBLIC }) });
+    expect(out.result).toEqual(expected);
+    expect(out.filtered.map((f) => f.path)).toEqual([`${itemsPath}/1`]);
+  });
+
+  it('labels inside an item make that item more restrictive', () => {
+    const result = { items: [{ id: 1, author: { login: 'x' } }, { id: 2 }] };
+    const out = run({ result, labelling: paths([['/items/0/author', UNTRUSTED]], { itemsPath: '/items', defaultLabels: PUBLIC }) });
+    expect(out.result).toEqual({ items: [{ id: 2 }] });
+    expect(out.labels[0]).toMatchObject({ path: '/items/0', source: 'labeled', integrity: [] });
+  });
+
+  it('several labels for one item combine restrictively', () => {
+    const out = run({
+      result: search,
+      labelling: paths(
+        [
+          ['/items/0', PUBLIC],
+          ['/items/0', { secrecy: ['s'], integrity: ['approved', 'other'] }],
+        ],
+        { itemsPath: '/items', defaultLabels: PUBLIC },
+      ),
+    });
+    expect(out.labels[0]).toMatchObject({ secrecy: ['s'], integrity: ['approved'] });
+  });
+
+  it('labels outside the collection cannot be removed: a violation there denies in filter mode', () => {
+    const out = run({ result: search, labelling: paths([['/total_count', PRIVATE]], { itemsPath: '/items', defaultLabels: PUBLIC }) });
+    expect(out.decision).toBe('deny');
+    expect(out.result).toBeNull();
+    expect(out.filtered).toMatchObject([{ path: '/total_count' }]);
+    expect(out.labels.at(-1)).toMatchObject({ path: '/total_count', kind: 'envelope', allowed: false });
+  });
+
+  it('labels outside the collection that pass change nothing', () => {
+    const out = run({ result: search, labelling: paths([['/total_count', PUBLIC]], { itemsPath: '/items', defaultLabels: PUBLIC }) });
+    expect(out.result).toBe(search);
+  });
+
+  it('read-write responses are judged by the read rows only (the write already happened)', () => {
+    // A public agent may write into the private repo; reading a private item back is what it may not do.
+    const out = run({
+      result: search,
+      labelling: paths([['/items/1', PRIVATE]], { itemsPath: '/items', defaultLabels: { secrecy: [], integrity: ['approved'] } }),
+      operation: 'read-write',
+      agent: L([], []),
+    });
+    expect(out.filtered.map((f) => f.path)).toEqual(['/items/1']);
+  });
+});
+
+describe('single results', () => {
+  const issue = { id: 7, title: 'x' };
+
+  it('no labels: the resource labels decide for the whole result', () => {
+    expect(run({ result: issue, resource: PUBLIC }).result).toBe(issue);
+    const denied = run({ result: issue, resource: PRIVATE });
+    expect(denied.decision).toBe('deny');
+    expect(denied.result).toBeNull();
+    expect(denied.filtered).toMatchObject([{ path: '', secrecy_violation: true, integrity_violation: false }]);
+    expect(denied.reason).toBe(
+      "response denied in filter mode: read of 'private issue' denied: agent secrecy lacks [private:octo/x] (resource secrecy must be a subset of agent secrecy)",
+    );
+    expect(denied.counts).toEqual({ items: 1, returned: 0, filtered: 1, violations: 1 });
+  });
+
+  it('a null labelling is no labelling', () => {
+    expect(run({ result: issue, resource: PRIVATE, labelling: null }).decision).toBe('deny');
+  });
+
+  it('default_labels replace the resource labels for an object result with no items_path', () => {
+    const out = run({ result: issue, resource: PRIVATE, labelling: paths([], { defaultLabels: PUBLIC }) });
+    expect(out.decision).toBe('allow');
+    expect(out.labels).toMatchObject([{ path: '', kind: 'result', source: 'default' }]);
+  });
+
+  it('the "" label labels the whole result; inner labels restrict it further', () => {
+    expect(run({ result: issue, resource: PRIVATE, labelling: paths([['', PUBLIC]]) }).decision).toBe('allow');
+    const restricted = run({ result: issue, resource: PRIVATE, labelling: paths([['', PUBLIC], ['/title', UNTRUSTED]]) });
+    expect(restricted.decision).toBe('deny');
+    expect(restricted.filtered[0]?.integrity_violation).toBe(true);
+  });
+
+  it('propagate: the whole result is shown and the agent moves', () => {
+    const out = run({ result: issue, resource: PRIVATE, mode: 'propagate' });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toBe(issue);
+    expect(out.agent).toEqual(L(['private:octo/x'], ['approved']));
+    expect(out.reason).toBe("read of 'private issue' allowed in propagate mode: agent secrecy gains [private:octo/x]");
+  });
+});
+
+describe('the legacy items form', () => {
+  const items = (...labels: ResourceLabelsJson[]): ResponseLabelling => ({ kind: 'items', items: labels.map((l, i) => ({ data: { n: i }, labels: l })) });
+
+  it("the filtered result is the array of the accessible items' data", () => {
+    const out = run({ result: { anything: true }, labelling: items(PUBLIC, PRIVATE, PUBLIC) });
+    expect(out.result).toEqual([{ n: 0 }, { n: 2 }]);
+    expect(out.filtered.map((f) => f.path)).toEqual(['/1']);
+    expect(out.counts).toEqual({ items: 3, returned: 2, filtered: 1, violations: 1 });
+  });
+
+  it('with nothing filtered the original result stands', () => {
+    const result = mcp([{ n: 0 }]);
+    expect(run({ result, labelling: items(PUBLIC) }).result).toBe(result);
+  });
+
+  it('with no items, no unlabelled data is shown', () => {
+    const out = run({ result: { secret: 'data' }, labelling: { kind: 'items', items: [] }, mode: 'propagate' });
+    expect(out.result).toEqual([]);
+    expect(out.changed).toBe(true);
+  });
+
+  it('strict blocks and propagate absorbs like the other forms', () => {
+    expect(run({ result: {}, labelling: items(PUBLIC, PRIVATE), mode: 'strict' }).decision).toBe('deny');
+    const p = run({ result: {}, labelling: items(PUBLIC, PRIVATE, UNTRUSTED), mode: 'propagate' });
+    expect(p.agent).toEqual(L(['private:octo/x'], []));
+  });
+});
+
+describe('MCP text results', () => {
+  it('unwraps before applying paths and rewraps after filtering, keeping the envelope', () => {
+    const result = mcp(search, { isError: false });
+    const out = run({ result, labelling: { ...searchLabels, itemsPath: '/items' } as ResponseLabelling });
+    expect(out.mcp).toBe(true);
+    expect(out.result).toEqual(mcp({ ...search, items: [{ id: 1 }, { id: 3 }] }, { isError: false }));
+    expect(out.filtered.map((f) => f.path)).toEqual(['/items/1']);
+  });
+
+  it('returns the original object, byte-equal, when nothing is filtered', () => {
+    const result = { content: [{ type: 'text', text: '{ "items" : [ {"id":1} ] }' }], isError: false };
+    const before = JSON.stringify(result);
+    const out = run({ result, labelling: paths([['/items/0', PUBLIC]], { itemsPath: '/items' }) });
+    expect(out.result).toBe(result);
+    expect(JSON.stringify(out.result)).toBe(before);
+    expect(out.changed).toBe(false);
+  });
+
+  it('pointers that only exist inside the text are errors when the text is not JSON', () => {
+    const result = { content: [{ type: 'text', text: 'not json' }] };
+    expect(labelError(() => run({ result, labelling: paths([], { itemsPath: '/items' }) })).problem).toBe('missing');
+  });
+});
+
+describe('propagation over a collection', () => {
+  it('one untrusted item among trusted ones lowers the agent (meet, not union-then-meet)', () => {
+    const out = run({
+      result: search,
+      labelling: paths(
+        [
+          ['/items/0', PUBLIC],
+          ['/items/1', UNTRUSTED],
+          ['/items/2', PUBLIC],
+        ],
+        { itemsPath: '/items' },
+      ),
+      mode: 'propagate',
+    });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toBe(search);
+    expect(out.filtered).toEqual([]);
+    expect(out.agent).toEqual(L([], []));
+    expect(out.reason).toContain('agent integrity loses [approved]');
+  });
+
+  it('secrecy joins every item', () => {
+    const out = run({
+      result: search,
+      labelling: paths(
+        [
+          ['/items/0', { secrecy: ['a'], integrity: ['approved'] }],
+          ['/items/1', { secrecy: ['b'], integrity: ['approved'] }],
+        ],
+        { itemsPath: '/items', defaultLabels: PUBLIC },
+      ),
+      mode: 'propagate',
+    });
+    expect(out.agent).toEqual(L(['a', 'b'], ['approved']));
+    expect(out.counts.violations).toBe(2);
+  });
+
+  it('a write response in propagate mode moves nothing and is judged strictly', () => {
+    const out = run({ result: search, labelling: { ...searchLabels, itemsPath: '/items' } as ResponseLabelling, mode: 'propagate', operation: 'write' });
+    expect(out.decision).toBe('deny');
+    expect(out.agent).toEqual(AGENT);
+  });
+});
+
+describe('labels that do not fit the result', () => {
+  it.each([
+    ['a pointer without leading slash', paths([['items/0', PUBLIC]], { itemsPath: '/items' }), 'items/0', 'labeled_paths[0].path', 'syntax'],
+    ['a bad escape', paths([['/items/0', PUBLIC], ['/it~ems/0', PUBLIC]], { itemsPath: '/items' }), '/it~ems/0', 'labeled_paths[1].path', 'syntax'],
+    ['an index out of range', paths([['/items/3', PUBLIC]], { itemsPath: '/items' }), '/items/3', 'labeled_paths[0].path', 'missing'],
+    ['the "-" index', paths([['/items/-', PUBLIC]], { itemsPath: '/items' }), '/items/-', 'labeled_paths[0].path', 'missing'],
+    ['a leading-zero index', paths([['/items/01', PUBLIC]], { itemsPath: '/items' }), '/items/01', 'labeled_paths[0].path', 'bad-index'],
+    ['a missing member', paths([['/nope', PUBLIC]]), '/nope', 'labeled_paths[0].path', 'missing'],
+    ['a step into a number', paths([['/total_count/0', PUBLIC]]), '/total_count/0', 'labeled_paths[0].path', 'not-container'],
+    ['items_path to a number', paths([], { itemsPath: '/total_count' }), '/total_count', 'items_path', 'not-array'],
+    ['items_path to an object', paths([], { itemsPath: '' }), '', 'items_path', 'not-array'],
+    ['a missing items_path', paths([], { itemsPath: '/results' }), '/results', 'items_path', 'missing'],
+    ['a malformed items_path', paths([], { itemsPath: 'items' }), 'items', 'items_path', 'syntax'],
+  ] as const)('%s', (_, labelling, path, field, problem) => {
+    const error = labelError(() => run({ result: search, labelling }));
+    expect(error.code).toBe('WG_ERR_RESPONSE_LABELS');
+    expect(error.name).toBe('ResponseLabelError');
+    expect(error.path).toBe(path);
+    expect(error.field).toBe(field);
+    expect(error.problem).toBe(problem);
+    expect(error.message).toContain(JSON.stringify(path));
+    expect(error.message).toContain(field);
+  });
+});
+
+// ---- properties -------------------------------------------------------------
+
+/** Items carry their own labels, so a simulated guard can label any version of the result. */
+interface Item {
+  id: number;
+  s?: string[];
+  i?: string[];
+}
+
+const itemArb = (id: number) =>
+  fc.option(fc.record({ s: tags, i: tags }), { nil: undefined }).map((l): Item => (l ? { id, ...l } : { id }));
+const itemsArb = fc.integer({ min: 0, max: 6 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, id) => itemArb(id))));
+const defaultArb = fc.option(fc.record({ secrecy: tags, integrity: tags }), { nil: undefined });
+
+function guard(result: unknown, defaults: LabelsJson | undefined): ResponseLabelling {
+  const payload = (typeof result === 'object' && result && 'content' in result
+    ? JSON.parse((result as { content: Array<{ text: string }> }).content[0]!.text)
+    : result) as { items: Item[] };
+  const labelling: ResponseLabelling = {
+    kind: 'paths',
+    itemsPath: '/items',
+    labeledPaths: payload.items.flatMap((item, k) => (item.s ? [{ path: `/items/${k}`, labels: { secrecy: item.s, integrity: item.i ?? [] } }] : [])),
+  };
+  if (defaults) labelling.defaultLabels = defaults;
+  return labelling;
+}
+
+const scenario = fc.record({
+  items: itemsArb,
+  defaults: defaultArb,
+  resource: fc.record({ secrecy: tags, integrity: tags }),
+  agent: labelsJson,
+  wrapped: fc.boolean(),
+});
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+function resultOf(s: Scenario): unknown {
+  const payload = { total: s.items.length, items: s.items };
+  return s.wrapped ? mcp(payload, { isError: false }) : payload;
+}
+
+function check(s: Scenario, result: unknown, mode: Mode, agent: LabelsJson = s.agent) {
+  return labelResponse({ result, labelling: guard(result, s.defaults), resource: s.resource, agent, operation: 'read', mode });
+}
+
+function effective(s: Scenario, item: Item): LabelsJson {
+  if (item.s) return { secrecy: item.s, integrity: item.i ?? [] };
+  return s.defaults ?? s.resource;
+}
+
+const itemsOf = (result: unknown): Item[] => {
+  const payload = (typeof result === 'object' && result && 'content' in result
+    ? JSON.parse((result as { content: Array<{ text: string }> }).content[0]!.text)
+    : result) as { items: Item[] };
+  return payload.items;
+};
+
+describe('response properties', () => {
+  it('propagation only adds secrecy and removes integrity, per item: join of secrecy, meet of integrity', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const out = check(s, resultOf(s), 'propagate');
+        const labels = s.items.map((item) => effective(s, item));
+        const secrecy = [...new Set([...s.agent.secrecy, ...labels.flatMap((l) => l.secrecy)])].sort();
+        const integrity = s.agent.integrity.filter((t) => labels.every((l) => l.integrity.includes(t))).sort();
+        expect(out.agent).toEqual({ secrecy, integrity });
+        expect(isSubset(s.agent.secrecy, out.agent.secrecy)).toBe(true);
+        expect(isSubset(out.agent.integrity, s.agent.integrity)).toBe(true);
+        expect(out.decision).toBe('allow');
+      }),
+    );
+  });
+
+  it('after propagating a response, the same response passes the strict check unchanged', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const result = resultOf(s);
+        const moved = check(s, result, 'propagate');
+        const strict = check(s, result, 'strict', moved.agent);
+        expect(strict.decision).toBe('allow');
+        expect(strict.result).toBe(result);
+      }),
+    );
+  });
+
+  it('filter never returns an item strict would deny, and returns every item strict allows, in order', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const out = check(s, resultOf(s), 'filter');
+        expect(out.decision).toBe('allow');
+        const returned = itemsOf(out.result);
+        for (const item of returned) {
+          expect(evaluate({ agent: s.agent, resource: effective(s, item), operation: 'read', mode: 'strict' }).decision).toBe('allow');
+        }
+        const allowed = s.items.filter((item) => evaluate({ agent: s.agent, resource: effective(s, item), operation: 'read', mode: 'strict' }).decision === 'allow');
+        expect(returned.map((i) => i.id)).toEqual(allowed.map((i) => i.id));
+        expect(out.counts.returned + out.counts.filtered).toBe(s.items.length);
+      }),
+    );
+  });
+
+  it('filtering is idempotent', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const once = check(s, resultOf(s), 'filter');
+        const twice = check(s, once.result, 'filter');
+        expect(twice.filtered).toEqual([]);
+        expect(twice.result).toBe(once.result);
+        expect(JSON.stringify(twice.result)).toBe(JSON.stringify(once.result));
+      }),
+    );
+  });
+
+  it('a result with no violations is returned unchanged and byte-equal, in every mode', () => {
+    fc.assert(
+      fc.property(scenario, modeArb, (s, m) => {
+        const result = resultOf(s);
+        const before = JSON.stringify(result);
+        const filtered = check(s, result, 'filter');
+        fc.pre(filtered.filtered.length === 0);
+        const out = check(s, result, m);
+        expect(out.result).toBe(result);
+        expect(JSON.stringify(out.result)).toBe(before);
+        expect(out.agent).toEqual({ secrecy: [...s.agent.secrecy].sort(), integrity: [...s.agent.integrity].sort() });
+      }),
+    );
+  });
+
+  it('strict allows exactly when filter would remove nothing', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const result = resultOf(s);
+        const strict = check(s, result, 'strict');
+        const filter = check(s, result, 'filter');
+        expect(strict.decision === 'allow').toBe(filter.filtered.length === 0);
+        if (strict.decision === 'deny') expect(strict.result).toBeNull();
+      }),
+    );
+  });
+
+  it('filtering never touches the input', () => {
+    fc.assert(
+      fc.property(scenario, modeArb, (s, m) => {
+        const result = resultOf(s);
+        const before = JSON.stringify(result);
+        check(s, result, m);
+        expect(JSON.stringify(result)).toBe(before);
+      }),
+    );
+  });
+});
