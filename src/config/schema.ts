@@ -1,0 +1,77 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * The config file (JSON or YAML) of DESIGN.md section 5. One TypeBox schema
+ * gives both the validation and the TypeScript types.
+ */
+
+const Mode = Type.Union([Type.Literal('strict'), Type.Literal('filter'), Type.Literal('propagate')]);
+const LogLevel = Type.Union([
+  Type.Literal('fatal'),
+  Type.Literal('error'),
+  Type.Literal('warn'),
+  Type.Literal('info'),
+  Type.Literal('debug'),
+  Type.Literal('trace'),
+  Type.Literal('silent'),
+]);
+
+export const ServerConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    defaultMode: Mode,
+    bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+    graceMs: Type.Integer({ minimum: 0 }),
+    logLevel: LogLevel,
+    /** Deepest JSON nesting accepted in a request body. */
+    maxJsonDepth: Type.Integer({ minimum: 8, maximum: 10000 }),
+    /** Log tool arguments and results in decision logs (off by default: they may hold secrets). */
+    logToolData: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+export const GuardConfigSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+    policy: Type.Optional(Type.Unknown()),
+    mode: Type.Optional(Mode),
+    poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    memoryLimitMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+    maxQueue: Type.Optional(Type.Integer({ minimum: 0 })),
+    queueTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    backend: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const BackendConfigSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('mcp'), Type.Literal('http')]),
+    url: Type.String({ pattern: '^https?://' }),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxResponseBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 })),
+    tools: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigFileSchema = Type.Object(
+  {
+    server: Type.Optional(Type.Partial(ServerConfigSchema)),
+    guardsDir: Type.Optional(Type.String({ minLength: 1 })),
+    guards: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), GuardConfigSchema)),
+    backends: Type.Optional(Type.Record(Type.String(), BackendConfigSchema)),
+  },
+  { additionalProperties: false },
+);
+
+export type ServerConfig = Static<typeof ServerConfigSchema>;
+export type GuardConfig = Static<typeof GuardConfigSchema>;
+export type BackendConfig = Static<typeof BackendConfigSchema>;
+export type ConfigFile = Static<typeof ConfigFileSchema>;

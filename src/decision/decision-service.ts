@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { coarseCheck, labelResponse, mustLabelResponse, type FilteredItem, type ItemLabels } from '../difc/index.js';
+import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
+import type { AgentLabelling } from '../guard/index.js';
+import type { GuardHandle, PolicyRef } from '../service/guard-handle.js';
+import type { GuardRegistry } from '../service/guard-registry.js';
+import { UnknownGuardError } from './errors.js';
+
+export interface AgentLabelRequest {
+  guard: string;
+  policy: unknown;
+}
+
+export interface EvaluateRequest {
+  guard: string;
+  tool: string;
+  args?: unknown;
+  agent?: LabelsJson;
+  mode?: Mode;
+  policy?: unknown;
+}
+
+export interface EvaluateResponseRequest extends EvaluateRequest {
+  result: unknown;
+  operation?: Operation;
+  resource?: ResourceLabelsJson;
+}
+
+export interface Evaluated {
+  decision_id: string;
+  decision: 'allow' | 'deny';
+  operation: Operation;
+  resource: ResourceLabelsJson;
+  check_response: boolean;
+  mode: Mode;
+  agent: LabelsJson;
+  reason?: string;
+}
+
+export interface EvaluatedResponse {
+  decision_id: string;
+  decision: 'allow' | 'deny';
+  result: unknown;
+  filtered: FilteredItem[];
+  agent: LabelsJson;
+  labels: ItemLabels[];
+  operation: Operation;
+  mode: Mode;
+  reason?: string;
+}
+
+/** The context every decision starts from: guard, policy, agent labels, mode, with their fallbacks. */
+interface Context {
+  guard: GuardHandle;
+  policy: PolicyRef | undefined;
+  agent: LabelsJson;
+  mode: Mode;
+}
+
+const NO_LABELS: LabelsJson = Object.freeze({ secrecy: [], integrity: [] }) as LabelsJson;
+
+/**
+ * The decision pipeline of DESIGN.md section 1: guards label, the DIFC
+ * monitor decides. Stateless between requests: the agent's labels travel with
+ * the gateway, which sends them back on the next call.
+ */
+export class DecisionService {
+  constructor(
+    readonly registry: GuardRegistry,
+    readonly defaultMode: Mode,
+  ) {}
+
+  guard(name: string): GuardHandle {
+    const guard = this.registry.get(name);
+    if (!guard) throw new UnknownGuardError(name, this.registry.list().map((g) => g.name));
+    return guard;
+  }
+
+  async labelAgent(request: AgentLabelRequest): Promise<{ agent: LabelsJson; mode: Mode; normalized_policy: unknown }> {
+    const guard = this.guard(request.guard);
+    const labelling = await guard.labelAgent(guard.policyFor(request.policy)!);
+    return { agent: labelling.agent, mode: this.#mode(undefined, guard, labelling), normalized_policy: labelling.normalizedPolicy ?? null };
+  }
+
+  async evaluate(request: EvaluateRequest): Promise<Evaluated> {
+    const ctx = await this.#context(request);
+    const { resource, operation } = await ctx.guard.labelResource(request.tool, request.args, ctx.policy);
+    const coarse = coarseCheck({ agent: ctx.agent, resource, operation, mode: ctx.mode });
+    return {
+      decision_id: randomUUID(),
+      decision: coarse.decision,
+      operation,
+      resource,
+      check_response: coarse.checkResponse,
+      mode: ctx.mode,
+      agent: ctx.agent,
+      ...(coarse.reason ? { reason: coarse.reason } : {}),
+    };
+  }
+
+  async evaluateResponse(request: EvaluateResponseRequest): Promise<EvaluatedResponse> {
+    const ctx = await this.#context(request);
+    let { operation, resource } = request;
+    if (!operation || !resource) {
+      const labelled = await ctx.guard.labelResource(request.tool, request.args, ctx.policy);
+      operation ??= labelled.operation;
+      resource ??= labelled.resource;
+    }
+    const base = { decision_id: randomUUID(), operation, mode: ctx.mode };
+    const coarse = coarseCheck({ agent: ctx.agent, resource, operation, mode: ctx.mode });
+    if (coarse.outcome === 'deny') {
+      // The call should not have happened; its result is not shown either.
+      return { ...base, decision: 'deny', result: null, filtered: [], agent: ctx.agent, labels: [], reason: coarse.reason };
+    }
+    if (!mustLabelResponse(operation, ctx.mode)) {
+      return { ...base, decision: 'allow', result: request.result, filtered: [], agent: ctx.agent, labels: [] };
+    }
+    const labelling = await ctx.guard.labelResponse(request.tool, request.result, request.args, ctx.policy);
+    const check = labelResponse({ result: request.result, labelling, resource, agent: ctx.agent, operation, mode: ctx.mode });
+    return {
+      ...base,
+      decision: check.decision,
+      result: check.result,
+      filtered: check.filtered,
+      agent: check.agent,
+      labels: check.labels,
+      ...(check.reason ? { reason: check.reason } : {}),
+    };
+  }
+
+  async #context(request: EvaluateRequest): Promise<Context> {
+    const guard = this.guard(request.guard);
+    const policy = guard.policyFor(request.policy);
+    // label_agent results are cached per policy: after the first request this costs no guard call.
+    const labelling = policy ? await guard.labelAgent(policy) : undefined;
+    return {
+      guard,
+      policy,
+      agent: request.agent ?? labelling?.agent ?? NO_LABELS,
+      mode: this.#mode(request.mode, guard, labelling),
+    };
+  }
+
+  /** request → the guard's configured mode → label_agent's difc_mode → the server default. */
+  #mode(requested: Mode | undefined, guard: GuardHandle, labelling: AgentLabelling | undefined): Mode {
+    return requested ?? guard.config.mode ?? labelling?.mode ?? this.defaultMode;
+  }
+}

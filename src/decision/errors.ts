@@ -1,0 +1,13 @@
+/** A request named a guard that is not loaded. */
+export class UnknownGuardError extends Error {
+  readonly code = 'WG_ERR_UNKNOWN_GUARD';
+  constructor(
+    readonly guard: string,
+    known: string[],
+  ) {
+    super(`unknown guard "${guard}"; loaded guards: ${known.join(', ') || 'none'}`);
+  }
+  override get name(): string {
+    return 'UnknownGuardError';
+  }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import underPressure from '@fastify/under-pressure';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ServerConfig } from '../config/schema.js';
+import type { DecisionService } from '../decision/decision-service.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { errorBody, formatValidationErrors, toHttpError } from './errors.js';
+import { useJsonBodyParser } from './json-body.js';
+import type { Readiness } from './readiness.js';
+import { decisionRoutes } from './routes/decisions.js';
+import { operationsRoutes } from './routes/operations.js';
+
+export interface AppOptions {
+  server: ServerConfig;
+  decisions: DecisionService;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** A pino logger, or false for none (tests, OpenAPI generation). */
+  logger: FastifyServerOptions['loggerInstance'] | false;
+  /** Event-loop pressure limits for load shedding; 0 disables a check. */
+  pressure?: { maxEventLoopDelayMs: number; maxEventLoopUtilization: number };
+}
+
+export const API_VERSION = '1.0.0';
+
+/**
+ * Builds the service as a Fastify instance without listening, so tests and
+ * the OpenAPI generator get exactly what production serves.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { server, decisions, metrics, readiness } = options;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: server.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // One structured decision line per decision replaces the two generic lines per request.
+    disableRequestLogging: true,
+    // In-flight requests finish on close; idle keep-alive connections are closed at once.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, strict: false } },
+    schemaErrorFormatter: formatValidationErrors,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  useJsonBodyParser(app, server.maxJsonDepth);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'WasmGuard policy decision API',
+        version: API_VERSION,
+        description:
+          'DIFC policy decisions for AI-agent gateways. Call POST /v1/evaluate before a tool call and ' +
+          'POST /v1/evaluate/response with its result. Every error reply has the shape ' +
+          '{"error": {"code", "message"}, "decision": "deny"}, so a gateway reading only `decision` fails closed. ' +
+          'Mode precedence: request, then the guard\'s configured mode, then the difc_mode returned by label_agent, then the server default.',
+      },
+      tags: [
+        { name: 'decisions', description: 'Decisions around a tool call' },
+        { name: 'guards', description: 'Loaded guards' },
+        { name: 'operations', description: 'Health, readiness and metrics' },
+      ],
+    },
+  });
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.pressure?.maxEventLoopDelayMs ?? 1000,
+    maxEventLoopUtilization: options.pressure?.maxEventLoopUtilization ?? 0.98,
+    retryAfter: 1,
+    // Shed only decision traffic: health, readiness and metrics must still answer under pressure.
+    pressureHandler: (request, reply) => {
+      if (!request.url.startsWith('/v1/')) return;
+      void reply
+        .code(503)
+        .header('retry-after', '1')
+        .send(errorBody({ status: 503, code: 'WG_ERR_OVERLOADED', message: 'service is overloaded (event loop under pressure); retry later' }));
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = toHttpError(error, server.bodyLimitBytes);
+    if (mapped.status >= 500) request.log.warn({ err: error, code: mapped.code }, 'request failed');
+    if (mapped.retryAfterSeconds) void reply.header('retry-after', String(mapped.retryAfterSeconds));
+    return reply.code(mapped.status).send(errorBody(mapped));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody({ status: 404, code: 'WG_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` })),
+  );
+
+  await app.register(decisionRoutes, { decisions, metrics, logToolData: server.logToolData });
+  await app.register(operationsRoutes, {
+    registry: decisions.registry,
+    readiness,
+    metrics,
+    isUnderPressure: () => app.isUnderPressure(),
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+
+/** A request body nested deeper than the limit: refused before parsing, since deep JSON can exhaust the stack later. */
+export class JsonDepthError extends Error {
+  readonly code = 'WG_ERR_JSON_TOO_DEEP';
+  readonly statusCode = 400;
+  constructor(limit: number) {
+    super(`request body JSON is nested deeper than the limit of ${limit} levels`);
+  }
+}
+
+/** Index of the first position where nesting exceeds `limit`, or -1. Skips strings, so brackets in text do not count. */
+export function exceedsDepth(text: string, limit: number): boolean {
+  // A document cannot be deeper than it is long.
+  if (text.length <= limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > limit) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
+/**
+ * Replaces Fastify's JSON parser with the same parser (secure-json-parse,
+ * refusing __proto__ and constructor.prototype keys) behind a depth check.
+ */
+export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (exceedsDepth(body as string, maxDepth)) return done(new JsonDepthError(maxDepth), undefined);
+    parse(request, body as string, done);
+  });
+}

@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { DecisionService } from '../../decision/decision-service.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import {
+  AgentLabelBody,
+  AgentLabelReply,
+  decisionErrors,
+  EvaluateBody,
+  EvaluateReply,
+  EvaluateResponseBody,
+  EvaluateResponseReply,
+} from '../schemas/decisions.js';
+
+export interface DecisionRoutesOptions {
+  decisions: DecisionService;
+  metrics: Metrics;
+  /** Put tool arguments and results in decision logs (off: they may hold secrets). */
+  logToolData: boolean;
+}
+
+/** The three decision endpoints a gateway calls around every tool call. */
+export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { decisions, metrics, logToolData }) => {
+  app.post(
+    '/v1/agents/label',
+    {
+      schema: {
+        summary: 'Label an agent for a policy',
+        description:
+          "Runs the guard's label_agent with the policy and returns the agent's starting labels and the guard's mode. " +
+          'Results are cached per policy. A guard that refuses the policy gives 422 with its message.',
+        tags: ['decisions'],
+        body: AgentLabelBody,
+        response: { 200: AgentLabelReply, ...decisionErrors },
+      },
+    },
+    async (request) => decisions.labelAgent(request.body),
+  );
+
+  app.post(
+    '/v1/evaluate',
+    {
+      schema: {
+        summary: 'Decide before a tool call',
+        description:
+          'Labels the resource with the guard (label_resource) and checks the agent against it for the operation. ' +
+          'decision "deny" means: do not make the call. check_response true means: the call may proceed, but its ' +
+          'result must go through /v1/evaluate/response before the agent sees it. Denials are 200 responses; errors ' +
+          'are 4xx/5xx and also carry decision "deny".',
+        tags: ['decisions'],
+        body: EvaluateBody,
+        response: { 200: EvaluateReply, ...decisionErrors },
+      },
+    },
+    async (request) => {
+      const started = performance.now();
+      const evaluated = await decisions.evaluate(request.body);
+      metrics.decisions.inc({ guard: request.body.guard, operation: evaluated.operation, decision: evaluated.decision, mode: evaluated.mode, stage: 'request' });
+      request.log.info(
+        {
+          decision_id: evaluated.decision_id,
+          stage: 'request',
+          guard: request.body.guard,
+          tool: request.body.tool,
+          operation: evaluated.operation,
+          mode: evaluated.mode,
+          decision: evaluated.decision,
+          reason: evaluated.reason,
+          check_response: evaluated.check_response,
+          agent: evaluated.agent,
+          resource: evaluated.resource,
+          duration_ms: performance.now() - started,
+          ...(logToolData ? { args: request.body.args } : {}),
+        },
+        'decision',
+      );
+      return evaluated;
+    },
+  );
+
+  app.post(
+    '/v1/evaluate/response',
+    {
+      schema: {
+        summary: 'Decide on a tool result',
+        description:
+          "Labels the result with the guard (label_response) and applies the mode: strict denies the whole result if " +
+          'any item violates; filter removes violating items (listed in filtered, with their JSON Pointer) and keeps the ' +
+          "result's shape, including MCP text wrapping; propagate returns everything and moves the agent's labels " +
+          '(secrecy joins, integrity meets, per item). Send back operation and resource from /v1/evaluate to skip relabelling.',
+        tags: ['decisions'],
+        body: EvaluateResponseBody,
+        response: { 200: EvaluateResponseReply, ...decisionErrors },
+      },
+    },
+    async (request) => {
+      const started = performance.now();
+      const evaluated = await decisions.evaluateResponse(request.body);
+      metrics.decisions.inc({ guard: request.body.guard, operation: evaluated.operation, decision: evaluated.decision, mode: evaluated.mode, stage: 'response' });
+      request.log.info(
+        {
+          decision_id: evaluated.decision_id,
+          stage: 'response',
+          guard: request.body.guard,
+          tool: request.body.tool,
+          operation: evaluated.operation,
+          mode: evaluated.mode,
+          decision: evaluated.decision,
+          reason: evaluated.reason,
+          filtered: evaluated.filtered.length,
+          agent: evaluated.agent,
+          duration_ms: performance.now() - started,
+          ...(logToolData ? { args: request.body.args, result: request.body.result } : {}),
+        },
+        'decision',
+      );
+      return evaluated;
+    },
+  );
+};

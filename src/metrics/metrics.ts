@@ -1,0 +1,167 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CompilationCache } from '../guard/index.js';
+import type { PoolObserver } from '../pool/index.js';
+import type { GuardRegistry } from '../service/guard-registry.js';
+
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Every metric of DESIGN.md section 6. Label values are only guard names,
+ * function names, route patterns and fixed enums: never tool names or other
+ * request data, so cardinality stays bounded whatever clients send.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly decisions = new Counter({
+    name: 'wasmguard_decisions_total',
+    help: 'Decisions made, by guard, operation, decision and mode',
+    labelNames: ['guard', 'operation', 'decision', 'mode', 'stage'] as const,
+    registers: [this.registry],
+  });
+
+  readonly guardCallDuration = new Histogram({
+    name: 'wasmguard_guard_call_duration_seconds',
+    help: 'Duration of guard calls through the pool, including queueing in the worker channel',
+    labelNames: ['guard', 'function', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly regrowths = new Counter({
+    name: 'wasmguard_buffer_regrowths_total',
+    help: 'Output buffer regrowths after a guard returned -2, by guard, function and kind (hinted or doubled)',
+    labelNames: ['guard', 'function', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly traps = new Counter({
+    name: 'wasmguard_traps_total',
+    help: 'Guard instances stopped by a trap, by guard, function and kind',
+    labelNames: ['guard', 'function', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly evictions = new Counter({
+    name: 'wasmguard_instance_evictions_total',
+    help: 'Guard instances evicted from their pool, by reason',
+    labelNames: ['guard', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replacements = new Counter({
+    name: 'wasmguard_instance_replacements_total',
+    help: 'Guard instances started to replace evicted ones, by reason',
+    labelNames: ['guard', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rejections = new Counter({
+    name: 'wasmguard_pool_rejections_total',
+    help: 'Guard calls refused by the pool, by reason (queue_full, wait_timeout, unavailable, closed)',
+    labelNames: ['guard', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueWait = new Histogram({
+    name: 'wasmguard_queue_wait_seconds',
+    help: 'Time guard calls waited for a free instance',
+    labelNames: ['guard'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly backendCalls = new Counter({
+    name: 'wasmguard_backend_calls_total',
+    help: 'call_backend requests by guard, backend and outcome',
+    labelNames: ['guard', 'backend', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendDuration = new Histogram({
+    name: 'wasmguard_backend_call_duration_seconds',
+    help: 'Duration of backend calls made for guards',
+    labelNames: ['guard', 'backend'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'wasmguard_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly compileDuration = new Histogram({
+    name: 'wasmguard_compile_duration_seconds',
+    help: 'WebAssembly compilation time of guard modules (cache misses)',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: 'wasmguard_compilation_cache_lookups_total',
+    help: 'Compilation cache lookups by result (hit or miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Pool state is read at scrape time rather than tracked on every transition. */
+  watchPools(guards: GuardRegistry): void {
+    const instances = new Gauge({
+      name: 'wasmguard_pool_instances',
+      help: 'Guard instances by state (idle, busy, starting, poisoned)',
+      labelNames: ['guard', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const g of guards.list()) {
+          for (const [state, n] of Object.entries(g.pool.state().instances)) this.set({ guard: g.name, state }, n);
+        }
+      },
+    });
+    const queue = new Gauge({
+      name: 'wasmguard_queue_length',
+      help: 'Guard calls waiting for a free instance',
+      labelNames: ['guard'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const g of guards.list()) this.set({ guard: g.name }, g.pool.state().queueLength);
+      },
+    });
+    const healthy = new Gauge({
+      name: 'wasmguard_guard_healthy',
+      help: '1 when the guard has live instances or is recovering, 0 when it keeps failing',
+      labelNames: ['guard'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const g of guards.list()) this.set({ guard: g.name }, g.pool.healthy ? 1 : 0);
+      },
+    });
+    void [instances, queue, healthy];
+  }
+
+  watchCompilationCache(cache: CompilationCache): void {
+    cache.onCompile(({ hit, compileMs }) => {
+      this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+      if (!hit) this.compileDuration.observe(compileMs / 1000);
+    });
+  }
+
+  poolObserver(): PoolObserver {
+    return {
+      callDuration: (guard, fn, seconds, outcome) => this.guardCallDuration.observe({ guard, function: fn, outcome }, seconds),
+      queueWait: (guard, seconds) => this.queueWait.observe({ guard }, seconds),
+      trap: (guard, fn, kind) => this.traps.inc({ guard, function: fn, kind }),
+      regrowth: (guard, fn, how, count) => this.regrowths.inc({ guard, function: fn, kind: how }, count),
+      eviction: (guard, reason) => this.evictions.inc({ guard, reason }),
+      replacement: (guard, reason) => this.replacements.inc({ guard, reason }),
+      rejected: (guard, reason) => this.rejections.inc({ guard, reason }),
+    };
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The one entry point: configuration, guards, listen, and the shutdown
+ * sequence on SIGTERM/SIGINT.
+ */
+import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
+import { ConfigError } from './config/errors.js';
+import { loadConfig } from './config/load.js';
+import { createService } from './service/service.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ argv: process.argv.slice(2), env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`wasmguard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.server.logLevel, base: { service: 'wasmguard' } });
+  const startedAt = performance.now();
+  const service = await createService(config, { logger });
+
+  // A second signal, or the grace period running out, ends the process with a non-zero code.
+  closeWithGrace({ delay: config.server.graceMs + 2000, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutdown: fatal error');
+    logger.info({ signal }, 'shutdown: started');
+    await service.close();
+    logger.info('shutdown: complete');
+  });
+
+  const address = await service.app.listen({ host: config.server.host, port: config.server.port });
+  logger.info(
+    { address, guards: service.registry.list().map((g) => g.name), startupMs: Math.round(performance.now() - startedAt) },
+    'wasmguard listening',
+  );
+}
+
+main().catch((error) => {
+  process.stderr.write(`wasmguard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,107 @@
+import {
+  inputJson,
+  parseAgentOutput,
+  parseResourceOutput,
+  parseResponseOutput,
+  type AgentLabelling,
+  type CompiledGuard,
+  type ResourceLabelling,
+} from '../guard/index.js';
+import type { ResponseLabelling } from '../difc/types.js';
+import type { GuardPool, PoolCall } from '../pool/index.js';
+import type { ResolvedGuard } from '../config/load.js';
+
+/** A policy as the pool keys it: its JSON text is both the input and the identity. */
+export interface PolicyRef {
+  key: string;
+  json: string;
+}
+
+const AGENT_CACHE_LIMIT = 1024;
+
+/**
+ * One loaded guard as the decision layer sees it: typed label calls through
+ * its pool, and label_agent results cached per policy (an instance runs
+ * label_agent whenever it switches policy; the service needs the result only
+ * once).
+ */
+export class GuardHandle {
+  readonly #agents = new Map<string, Promise<AgentLabelling>>();
+
+  constructor(
+    readonly config: ResolvedGuard,
+    readonly compiled: CompiledGuard,
+    readonly pool: GuardPool,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** The request's policy, else the configured default; undefined = the guard's built-in defaults. */
+  policyFor(requestPolicy: unknown): PolicyRef | undefined {
+    const policy = requestPolicy ?? this.config.policy;
+    if (policy === undefined || policy === null) return undefined;
+    const json = JSON.stringify(policy);
+    return { key: json, json };
+  }
+
+  labelAgent(policy: PolicyRef): Promise<AgentLabelling> {
+    const cached = this.#agents.get(policy.key);
+    if (cached) return cached;
+    const pending = this.pool.call({ fn: 'label_agent', policy }).then(({ output }) => parseAgentOutput(output, this.name));
+    this.#remember(policy.key, pending);
+    return pending;
+  }
+
+  async labelResource(tool: string, args: unknown, policy: PolicyRef | undefined): Promise<ResourceLabelling> {
+    const output = await this.#call({ fn: 'label_resource', input: inputJson({ fn: 'label_resource', tool, args }), policy });
+    return parseResourceOutput(output, this.name);
+  }
+
+  async labelResponse(tool: string, result: unknown, args: unknown, policy: PolicyRef | undefined): Promise<ResponseLabelling> {
+    const output = await this.#call({ fn: 'label_response', input: inputJson({ fn: 'label_response', tool, args, result }), policy });
+    return parseResponseOutput(output, this.name);
+  }
+
+  async #call(call: PoolCall): Promise<string> {
+    const { output, agentOutput } = await this.pool.call(call);
+    // An instance that had to switch policy ran label_agent anyway: keep its answer.
+    if (agentOutput && call.policy && !this.#agents.has(call.policy.key)) {
+      this.#remember(call.policy.key, Promise.resolve(parseAgentOutput(agentOutput, this.name)));
+    }
+    return output;
+  }
+
+  #remember(key: string, pending: Promise<AgentLabelling>): void {
+    if (this.#agents.size >= AGENT_CACHE_LIMIT) this.#agents.delete(this.#agents.keys().next().value!);
+    this.#agents.set(key, pending);
+    // A refused or failed label_agent is not an answer to keep.
+    pending.catch(() => {
+      if (this.#agents.get(key) === pending) this.#agents.delete(key);
+    });
+  }
+
+  describe() {
+    const { compiled, config } = this;
+    return {
+      name: this.name,
+      digest: compiled.digest,
+      size_bytes: compiled.sizeBytes,
+      exports: compiled.shape.exports,
+      imports: { wasi: compiled.shape.usesWasi, call_backend: compiled.shape.usesBackend, host_log: compiled.shape.usesLog },
+      alloc_dealloc: compiled.shape.hasAllocator,
+      default_policy: config.policy ?? null,
+      mode: config.mode ?? null,
+      backend: config.backend ?? null,
+      limits: {
+        timeout_ms: config.timeoutMs,
+        memory_limit_bytes: compiled.limits.memoryLimitBytes,
+        max_input_bytes: compiled.limits.maxInputBytes,
+        max_output_bytes: compiled.limits.maxOutputBytes,
+        max_backend_calls: compiled.limits.maxBackendCalls,
+      },
+      pool: this.pool.state(),
+    };
+  }
+}

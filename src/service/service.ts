@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/load.js';
+import { DecisionService } from '../decision/decision-service.js';
+import { CompilationCache } from '../guard/index.js';
+import { buildApp, type AppOptions } from '../http/app.js';
+import { Readiness } from '../http/readiness.js';
+import { Metrics } from '../metrics/metrics.js';
+import type { BackendHandler } from '../pool/index.js';
+import { GuardRegistry } from './guard-registry.js';
+import type { ResolvedGuard } from '../config/load.js';
+
+export interface Service {
+  app: FastifyInstance;
+  registry: GuardRegistry;
+  cache: CompilationCache;
+  readiness: Readiness;
+  metrics: Metrics;
+  /** The shutdown sequence of DESIGN.md section 3; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  logger: Logger;
+  pressure?: AppOptions['pressure'];
+  backendFor?: (guard: ResolvedGuard) => BackendHandler | undefined;
+}
+
+/**
+ * Wires the service together: compilation cache → guards and their pools →
+ * decision service → HTTP app. Nothing listens yet.
+ */
+export async function createService(config: ResolvedConfig, options: ServiceOptions): Promise<Service> {
+  const { logger } = options;
+  const metrics = new Metrics();
+  const cache = new CompilationCache();
+  metrics.watchCompilationCache(cache);
+  const registry = await GuardRegistry.load(config.guards, cache, {
+    logger,
+    logLevel: config.server.logLevel,
+    observer: metrics.poolObserver(),
+    backendFor: options.backendFor,
+  });
+  metrics.watchPools(registry);
+  const readiness = new Readiness(registry);
+  const decisions = new DecisionService(registry, config.server.defaultMode);
+  const app = await buildApp({ server: config.server, decisions, metrics, readiness, logger, pressure: options.pressure });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const graceMs = config.server.graceMs;
+      logger.info('shutdown: readiness is now false');
+      readiness.drain();
+      logger.info('shutdown: closing HTTP server, finishing in-flight requests');
+      await app.close();
+      logger.info('shutdown: closing guard pools');
+      await registry.close(graceMs);
+      logger.info('shutdown: guard pools closed');
+      await cache.close();
+      logger.info('shutdown: compilation cache closed');
+    })());
+  return { app, registry, cache, readiness, metrics, close };
+}
