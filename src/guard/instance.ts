@@ -2,6 +2,7 @@ import type { ResponseLabelling } from '../difc/types.js';
 import type { CompiledGuard } from './compilation-cache.js';
 import {
   GuardBufferLimitError,
+  GuardError,
   GuardInputTooLargeError,
   GuardLoadError,
   GuardOutputError,
@@ -71,6 +72,7 @@ export class GuardInstance {
   readonly #logger: GuardLogger;
   readonly #observer: InstanceObserver;
   readonly #backend: ReturnType<typeof createCallBackend>;
+  readonly #wasi: ReturnType<typeof createWasi>;
   #poison: GuardErrorData | undefined;
   /** Host-owned buffer region at the end of memory, for guards without alloc/dealloc. */
   #region: { start: number; end: number } | undefined;
@@ -87,7 +89,7 @@ export class GuardInstance {
       memory,
       onCall: this.#observer.backendCall,
     });
-    const wasi = createWasi({ guard: source.name, logger: this.#logger, memory });
+    const wasi = (this.#wasi = createWasi({ guard: source.name, logger: this.#logger, memory }));
     const imports: WebAssembly.Imports = {
       env: {
         call_backend: this.#backend.callBackend,
@@ -119,6 +121,8 @@ export class GuardInstance {
     } catch (error) {
       const cause = classifyCallFailure(error, { guard: source.name, fn: 'label_agent', memoryAtCap: false });
       throw new GuardLoadError(`guard ${source.name}: _initialize failed: ${cause.message}`, { guard: source.name, cause });
+    } finally {
+      wasi.flush();
     }
   }
 
@@ -188,11 +192,20 @@ export class GuardInstance {
       const failure = classifyCallFailure(error, { guard, fn, memoryAtCap: this.#memoryAtCap() });
       if (retiresInstance(failure)) this.#poison = failure.toData();
       throw failure;
+    } finally {
+      // Output without a final newline (a panic message before the abort) is logged with its call.
+      this.#wasi.flush();
     }
   }
 
+  /**
+   * Whether memory is at or near the cap: an allocator fails when its request
+   * (often a chunk of a MiB or more) no longer fits, not only on the last
+   * page, so "near" is the last eighth of the cap (at least one page).
+   */
   #memoryAtCap(): boolean {
-    return this.#exports.memory.buffer.byteLength + WASM_PAGE_BYTES > this.#source.limits.memoryLimitBytes;
+    const limit = this.#source.limits.memoryLimitBytes;
+    return limit - this.#exports.memory.buffer.byteLength < Math.max(WASM_PAGE_BYTES, limit / 8);
   }
 
   #invokeWithAllocator(fn: GuardFunction, input: Uint8Array): Uint8Array {
@@ -201,20 +214,28 @@ export class GuardInstance {
     const inLen = input.length;
     const inPtr = this.#allocate(alloc, inLen, fn, 'input');
     new Uint8Array(this.#exports.memory.buffer, inPtr, inLen).set(input);
-    // Once the guard traps it is never called again, dealloc included.
+    // Once the guard traps it is never called again, dealloc included. Our
+    // own GuardErrors (error code, bad length, buffer limit) are not traps:
+    // their buffers are freed like on success.
     let trapped = false;
+    const note = (error: unknown) => {
+      if (!(error instanceof GuardError)) trapped = true;
+      return error;
+    };
     try {
       return this.#callWithRegrowth(fn, (cap, call) => {
         const outPtr = this.#allocate(alloc, cap, fn, 'output');
         try {
           return call(inPtr, inLen, outPtr);
         } catch (error) {
-          trapped = true;
-          throw error;
+          throw note(error);
         } finally {
           if (!trapped) dealloc(outPtr, cap);
         }
       });
+    } catch (error) {
+      // Also a trap in alloc (e.g. an allocator aborting at the memory cap) or in dealloc.
+      throw note(error);
     } finally {
       if (!trapped) dealloc(inPtr, inLen);
     }

@@ -34,7 +34,7 @@ export function classifyCallFailure(
     let kind: TrapKind = RUNTIME_KINDS.find(([re]) => re.test(error.message))?.[1] ?? 'runtime';
     // An allocator that hits the cap aborts with unreachable; say why.
     if (kind === 'unreachable' && context.memoryAtCap) kind = 'memory';
-    const why = kind === 'memory' ? ' with linear memory at its cap' : '';
+    const why = kind === 'memory' ? ' with linear memory at or near its cap' : '';
     return new GuardTrapError(kind, `guard ${guard} ${fn} trapped (${kind})${why}: ${error.message}`, { guard, fn, cause: error });
   }
   if (error instanceof RangeError) {

@@ -45,14 +45,24 @@ export function createWasi(options: { guard: string; logger: GuardLogger; memory
   const wasi = new (loadWasi())({ version: 'preview1', args: [guard], env: {}, preopens: {}, returnOnExit: true });
   const base = (wasi.getImportObject() as { wasi_snapshot_preview1: unknown }).wasi_snapshot_preview1 as WasiImports;
 
-  const writeToLog = (fd: number, iovs: number, iovsLen: number, nwritten: number): number => {
+  // Line-buffered per stream: Rust's stderr is unbuffered, so one eprintln!
+  // or panic message arrives as many small writes; a record per write would
+  // split it into fragments. Complete lines are logged as they arrive, the
+  // rest at the end of the guard call (flush) or when it gets long.
+  const MAX_LINE = 4096;
+  const pending: Record<1 | 2, string> = { 1: '', 2: '' };
+  const emit = (fd: 1 | 2, text: string) => {
+    const level = fd === 1 ? 'debug' : 'warn';
+    if (text.trim()) logger[level]({ guard, stream: fd === 1 ? 'stdout' : 'stderr' }, text.trimEnd().slice(0, MAX_LINE));
+  };
+
+  const writeToLog = (fd: 1 | 2, iovs: number, iovsLen: number, nwritten: number): number => {
     const memory = options.memory();
     const table = readBytes(memory, iovs >>> 0, (iovsLen >>> 0) * 8);
     if (!table) return ERRNO_FAULT;
     const view = new DataView(memory.buffer);
     let total = 0;
-    const level = fd === 1 ? 'debug' : 'warn';
-    const enabled = logger.isLevelEnabled(level);
+    const enabled = logger.isLevelEnabled(fd === 1 ? 'debug' : 'warn');
     let text = '';
     for (let i = 0; i < iovsLen; i++) {
       const ptr = view.getUint32((iovs >>> 0) + i * 8, true);
@@ -64,7 +74,16 @@ export function createWasi(options: { guard: string; logger: GuardLogger; memory
     }
     if (readBytes(memory, nwritten >>> 0, 4) === undefined) return ERRNO_FAULT;
     view.setUint32(nwritten >>> 0, total, true);
-    if (enabled && text.trim()) logger[level]({ guard, stream: fd === 1 ? 'stdout' : 'stderr' }, text.trimEnd().slice(0, 4096));
+    if (enabled) {
+      text = pending[fd] + text;
+      const end = text.lastIndexOf('\n');
+      if (end >= 0) emit(fd, text.slice(0, end));
+      pending[fd] = text.slice(end + 1);
+      if (pending[fd].length > MAX_LINE) {
+        emit(fd, pending[fd]);
+        pending[fd] = '';
+      }
+    }
     return ERRNO_SUCCESS;
   };
 
@@ -93,6 +112,13 @@ export function createWasi(options: { guard: string; logger: GuardLogger; memory
      */
     bind(memory: WebAssembly.Memory) {
       wasi.initialize({ exports: { memory } });
+    },
+    /** Logs what the guard wrote without a final newline; called at the end of every guard call. */
+    flush() {
+      for (const fd of [1, 2] as const) {
+        if (pending[fd]) emit(fd, pending[fd]);
+        pending[fd] = '';
+      }
     },
   };
 }
