@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const service = await createService(config, { logger });
 
   // A second signal, or the grace period running out, ends the process with a non-zero code.
-  closeWithGrace({ delay: config.server.graceMs + 2000, logger }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.server.graceMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutdown: fatal error');
     logger.info({ signal }, 'shutdown: started');
     await service.close();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -19,8 +19,8 @@ export interface AppOptions {
   readiness: Readiness;
   /** A pino logger, or false for none (tests, OpenAPI generation). */
   logger: FastifyServerOptions['loggerInstance'] | false;
-  /** Event-loop pressure limits for load shedding; 0 disables a check. */
-  pressure?: { maxEventLoopDelayMs: number; maxEventLoopUtilization: number };
+  /** Event-loop delay past which decision requests are shed with 503. */
+  pressure?: { maxEventLoopDelayMs: number };
 }
 
 export const API_VERSION = '1.0.0';
@@ -37,10 +37,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // One structured decision line per decision replaces the two generic lines per request.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // In-flight requests finish on close; idle keep-alive connections are closed at once.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Fastify's own 503 while closing has no "decision" field; the onRequest hook below answers instead.
+    return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, strict: false } },
     schemaErrorFormatter: formatValidationErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -69,7 +70,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(underPressure, {
     maxEventLoopDelay: options.pressure?.maxEventLoopDelayMs ?? 1000,
-    maxEventLoopUtilization: options.pressure?.maxEventLoopUtilization ?? 0.98,
+    // No utilisation limit: a decision service at full throughput is legitimately near 100% busy;
+    // what hurts clients is delay.
     retryAfter: 1,
     // Shed only decision traffic: health, readiness and metrics must still answer under pressure.
     pressureHandler: (request, reply) => {
@@ -81,8 +83,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    readiness.drain();
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Requests that reach a closing server (on a busy keep-alive connection) are refused, failing closed.
+    if (closing && request.url.startsWith('/v1/')) {
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .header('connection', 'close')
+        .send(errorBody({ status: 503, code: 'WG_ERR_DRAINING', message: 'service is shutting down; retry on another instance' }));
+    }
+  });
+  // While draining, each response closes its keep-alive connection: otherwise a client's idle
+  // connection would hold the server open until its keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (readiness.draining) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(

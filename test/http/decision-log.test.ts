@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { ResolvedConfig } from '../../src/config/load.js';
+import { SERVER_DEFAULTS } from '../../src/config/settings.js';
+import { createService } from '../../src/service/service.js';
+import { RUST_GUARD } from '../support/fixtures.js';
+
+async function startLogged(logToolData: boolean) {
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const config: ResolvedConfig = {
+    server: { ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, logToolData },
+    guards: [{ name: 'rust', path: RUST_GUARD, poolSize: 1, timeoutMs: 2000, memoryLimitMb: 32 }],
+    backends: {},
+  };
+  const service = await createService(config, { logger });
+  const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
+  const decisions = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'decision');
+  return { service, url, decisions };
+}
+
+const post = (url: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe('decision logs', () => {
+  let quiet: Awaited<ReturnType<typeof startLogged>>;
+  let verbose: Awaited<ReturnType<typeof startLogged>>;
+  beforeAll(async () => {
+    quiet = await startLogged(false);
+    verbose = await startLogged(true);
+  });
+  afterAll(async () => {
+    await quiet.service.close();
+    await verbose.service.close();
+  });
+
+  const secretArgs = { repo: 'octo/x', private: true, token: 'do-not-log-me' };
+
+  it('writes one JSON line per decision with the decision fields and without tool data', async () => {
+    const res = await post(quiet.url, '/v1/evaluate', { guard: 'rust', tool: 'get_file', args: secretArgs }, { 'x-request-id': 'req-42' });
+    expect(res.headers.get('x-request-id')).toBe('req-42');
+    const body = (await res.json()) as { decision_id: string };
+    const result = { items: [{ id: 1, author_association: 'OWNER', secret: 'do-not-log-me' }] };
+    await post(quiet.url, '/v1/evaluate/response', { guard: 'rust', tool: 'get_file', args: secretArgs, result });
+
+    expect(quiet.decisions()).toHaveLength(2);
+    const [request, response] = quiet.decisions();
+    expect(request).toMatchObject({
+      reqId: 'req-42',
+      decision_id: body.decision_id,
+      stage: 'request',
+      guard: 'rust',
+      tool: 'get_file',
+      operation: 'read',
+      mode: 'strict',
+      decision: 'allow',
+      check_response: true,
+      agent: { secrecy: [], integrity: [] },
+      resource: { secrecy: ['private:octo/x'] },
+    });
+    expect(typeof request!.reason).toBe('string');
+    expect(typeof request!.duration_ms).toBe('number');
+    expect(response).toMatchObject({ stage: 'response', guard: 'rust', tool: 'get_file', decision: 'deny', operation: 'read', filtered: 1 });
+    expect(JSON.stringify(quiet.decisions())).not.toContain('do-not-log-me');
+  });
+
+  it('includes tool arguments and results when logToolData is on', async () => {
+    await post(verbose.url, '/v1/evaluate', { guard: 'rust', tool: 'get_file', args: secretArgs });
+    await post(verbose.url, '/v1/evaluate/response', { guard: 'rust', tool: 'get_file', args: secretArgs, result: { n: 1 } });
+    const [request, response] = verbose.decisions();
+    expect(request!.args).toEqual(secretArgs);
+    expect(response!.result).toEqual({ n: 1 });
+  });
+});
