@@ -1,0 +1,648 @@
+// The Helm chart, validated without a helm binary (none exists on the dev
+// machine or in CI): every YAML file parses, values and the example values
+// validate against values.schema.json, the templates only reference values
+// that exist, and the chart renders (with test/deploy/gotmpl.ts, a Go
+// template renderer for the subset the chart uses) to the objects DESIGN.md
+// and issue 7 ask for.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { BackendConfigSchema, ConfigFileSchema, GuardConfigSchema, ServerConfigSchema } from '../../src/config/schema.js';
+import {
+  byKind,
+  chartDir,
+  coalesce,
+  defaultValues,
+  dig,
+  isObj,
+  type Obj,
+  readYaml,
+  renderChart,
+  repoRoot,
+  templateFiles,
+} from './chart.js';
+
+const execFileP = promisify(execFile);
+
+function walkFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walkFiles(p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as Obj;
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateValues: ValidateFunction = ajv.compile(schema);
+
+function schemaErrors(values: unknown): string[] {
+  return validateValues(values) ? [] : (validateValues.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+const exampleValueFiles = readdirSync(join(chartDir, 'examples'))
+  .filter((f) => /^values-.*\.ya?ml$/.test(f))
+  .sort();
+
+type Container = Obj & { name: string; env?: { name: string; value?: string }[] };
+
+function podSpec(docs: Obj[]): Obj {
+  const [dep] = byKind(docs, 'Deployment');
+  expect(dep).toBeDefined();
+  return dig(dep, 'spec.template.spec') as Obj;
+}
+
+function wasmguardContainer(docs: Obj[]): Container {
+  const spec = podSpec(docs);
+  const all = [...((spec.initContainers as Container[]) ?? []), ...((spec.containers as Container[]) ?? [])];
+  const c = all.find((x) => x.name === 'wasmguard');
+  expect(c).toBeDefined();
+  return c!;
+}
+
+function envOf(c: Container): Record<string, string | undefined> {
+  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+}
+
+const DESIGN_ENV = [
+  'WASMGUARD_HOST',
+  'WASMGUARD_PORT',
+  'WASMGUARD_CONFIG',
+  'WASMGUARD_GUARDS_DIR',
+  'WASMGUARD_POOL_SIZE',
+  'WASMGUARD_CALL_TIMEOUT_MS',
+  'WASMGUARD_MEMORY_LIMIT_MB',
+  'WASMGUARD_DEFAULT_MODE',
+  'WASMGUARD_GRACE_MS',
+  'WASMGUARD_LOG_LEVEL',
+];
+
+describe('chart files', () => {
+  it('has the expected files', () => {
+    expect(templateFiles()).toEqual([
+      'NOTES.txt',
+      '_helpers.tpl',
+      'configmap.yaml',
+      'deployment.yaml',
+      'hpa.yaml',
+      'pdb.yaml',
+      'service.yaml',
+      'serviceaccount.yaml',
+      'servicemonitor.yaml',
+    ]);
+    const files = walkFiles(chartDir).map((f) => relative(chartDir, f));
+    for (const f of ['Chart.yaml', 'values.yaml', 'values.schema.json', 'README.md', 'examples/sidecar-pod.yaml', 'examples/values-sidecar.yaml']) {
+      expect(files).toContain(f);
+    }
+  });
+
+  it('every non-template YAML file parses cleanly (no errors, no warnings)', () => {
+    const yamlFiles = walkFiles(join(repoRoot, 'helm')).filter(
+      (f) => /\.ya?ml$/.test(f) && !f.includes(`${join('wasmguard', 'templates')}`),
+    );
+    expect(yamlFiles.length).toBeGreaterThanOrEqual(5);
+    for (const f of yamlFiles) {
+      const docs = parseAllDocuments(readFileSync(f, 'utf8'));
+      for (const d of docs) {
+        expect([...d.errors, ...d.warnings].map((e) => `${relative(repoRoot, f)}: ${e.message}`)).toEqual([]);
+      }
+      expect(docs.length, f).toBeGreaterThan(0);
+    }
+  });
+
+  it('Chart.yaml is a v2 application chart with SemVer versions', () => {
+    const chart = readYaml(join(chartDir, 'Chart.yaml')) as Obj;
+    expect(chart.apiVersion).toBe('v2');
+    expect(chart.name).toBe('wasmguard');
+    expect(chart.type).toBe('application');
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
+    expect(String(chart.appVersion)).toMatch(/^\d+\.\d+\.\d+/);
+    // The chart's appVersion is the version of the service it deploys.
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(chart.appVersion).toBe(pkg.version);
+  });
+});
+
+describe('values.schema.json', () => {
+  it('is a draft-07 schema that Ajv compiles in strict mode', () => {
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('accepts values.yaml', () => {
+    expect(schemaErrors(defaultValues())).toEqual([]);
+  });
+
+  it.each(exampleValueFiles)('accepts examples/%s merged over the defaults (as helm validates)', (f) => {
+    const over = readYaml(join(chartDir, 'examples', f)) as Obj;
+    expect(schemaErrors(coalesce(defaultValues(), over))).toEqual([]);
+  });
+
+  it('covers every key of values.yaml, and has no entry values.yaml lacks', () => {
+    const values = defaultValues();
+    const props = schema.properties as Obj;
+    expect(Object.keys(props).sort()).toEqual(Object.keys(values).sort());
+    // Walk values.yaml: each key must be declared by the schema, down to the
+    // objects the schema deliberately leaves free-form (no `properties`).
+    const missing: string[] = [];
+    const walk = (v: unknown, s: Obj | undefined, path: string) => {
+      if (!isObj(v) || !s) return;
+      const p = s.properties as Obj | undefined;
+      if (!p) return;
+      for (const [k, x] of Object.entries(v)) {
+        const sub = p[k] as Obj | undefined;
+        if (!sub) missing.push(`${path}${k}`);
+        else walk(x, sub, `${path}${k}.`);
+      }
+    };
+    walk(values, schema, '');
+    expect(missing).toEqual([]);
+  });
+
+  const bad: [string, Obj][] = [
+    ['an unknown top-level key (typo)', { replicas: 3 }],
+    ['an unknown nested key (typo)', { shutdown: { graceMS: 1000 } }],
+    ['a string where an integer belongs', { replicaCount: '2' }],
+    ['an unknown DIFC mode', { wasmguard: { defaultMode: 'lenient' } }],
+    ['an unknown log level', { wasmguard: { logLevel: 'verbose' } }],
+    ['a zero pool size', { wasmguard: { poolSize: 0 } }],
+    ['a bad preStop action', { shutdown: { preStopAction: 'wait' } }],
+    ['a port out of range', { listen: { port: 70000 } }],
+    ['a guard without a path', { config: { guards: { g: { mode: 'filter' } } } }],
+    ['a relative guard path (it would resolve inside the config mount)', { config: { guards: { g: { path: 'guards/g.wasm' } } } }],
+    ['an unknown config file field', { config: { server: { bodyLimit: 4096 } } }],
+    ['an unknown guard field', { config: { guards: { g: { path: '/g.wasm', timeout: 5 } } } }],
+    ['a guard with a malformed sha256', { config: { guards: { g: { path: '/x.wasm', sha256: 'abc' } } } }],
+    ['a backend of unknown type', { config: { backends: { b: { type: 'grpc', url: 'http://x' } } } }],
+    ['a custom guard that is not base64', { customGuards: { g: 'not base64!' } }],
+    ['a custom guard with a bad name', { customGuards: { '../x': 'AGFzbQEAAAA=' } }],
+    ['both PDB bounds', { podDisruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }],
+    ['sidecar mode without a gateway', { sidecar: { enabled: true, servicePorts: [{ port: 80 }] } }],
+    [
+      'sidecar mode with a ServiceMonitor',
+      {
+        sidecar: { enabled: true, gateway: { name: 'g', image: 'i' }, servicePorts: [{ port: 80 }] },
+        metrics: { serviceMonitor: { enabled: true } },
+      },
+    ],
+    ['an image digest that is not sha256', { image: { digest: 'latest' } }],
+  ];
+  it.each(bad)('rejects %s', (_label, over) => {
+    expect(schemaErrors(coalesce(defaultValues(), over)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('config: the chart and the service agree on the config file', () => {
+  // The service validates its config file with this schema (src/config/schema.ts).
+  const serviceAjv = new Ajv({ allErrors: true, strict: false });
+  const validateServiceFile = serviceAjv.compile(ConfigFileSchema);
+  const chartConfig = dig(schema, 'properties.config') as Obj;
+  const defs = schema.definitions as Obj;
+  const names = (s: unknown) => Object.keys((s as { properties?: Obj }).properties ?? {}).sort();
+
+  it('values.schema.json declares the same fields as the service schema, at every level', () => {
+    expect(names(chartConfig)).toEqual(names(ConfigFileSchema));
+    expect(names(dig(chartConfig, 'properties.server'))).toEqual(names(ServerConfigSchema));
+    expect(names(defs.guard)).toEqual(names(GuardConfigSchema));
+    expect(names(defs.backend)).toEqual(names(BackendConfigSchema));
+    expect(defs.guard).toMatchObject({ additionalProperties: false, required: ['path'] });
+    expect(defs.backend).toMatchObject({ additionalProperties: false });
+    expect(chartConfig.additionalProperties).toBe(false);
+  });
+
+  it.each(['values.yaml', ...exampleValueFiles.map((f) => `examples/${f}`)])(
+    'the config file rendered from %s is one the service accepts',
+    (f) => {
+      const over = f === 'values.yaml' ? {} : (readYaml(join(chartDir, f)) as Obj);
+      const cm = byKind(renderChart(over).docs, 'ConfigMap').find((d) => String(dig(d, 'metadata.name')).endsWith('-config'))!;
+      const file = readYamlText(String((cm.data as Obj)['config.yaml']));
+      const ok = validateServiceFile(file);
+      expect(ok ? [] : validateServiceFile.errors).toEqual([]);
+    },
+  );
+});
+
+describe('templates reference only values that exist', () => {
+  const sources = Object.fromEntries(
+    templateFiles().map((f) => [f, readFileSync(join(chartDir, 'templates', f), 'utf8')]),
+  );
+  const refs = new Set<string>();
+  for (const src of Object.values(sources)) {
+    for (const m of src.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) refs.add(m[1]!.slice(1));
+  }
+
+  it('finds references', () => {
+    expect(refs.size).toBeGreaterThan(30);
+  });
+
+  it('every .Values.x.y in templates exists in values.yaml', () => {
+    const values = defaultValues();
+    const unknown: string[] = [];
+    for (const ref of refs) {
+      let cur: unknown = values;
+      for (const part of ref.split('.')) {
+        if (isObj(cur) && Object.keys(cur).length === 0) break; // free-form map, e.g. sidecar.gateway
+        if (!isObj(cur) || !(part in cur)) {
+          unknown.push(ref);
+          break;
+        }
+        cur = cur[part];
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('every value in values.yaml is used by a template (no dead settings)', () => {
+    const values = defaultValues();
+    const unused: string[] = [];
+    const used = (path: string) =>
+      [...refs].some((r) => r === path || path.startsWith(`${r}.`) || r.startsWith(`${path}.`));
+    const walk = (v: unknown, path: string, depth: number) => {
+      if (!used(path)) unused.push(path);
+      else if (isObj(v) && depth < 2) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`, depth + 1);
+    };
+    for (const [k, v] of Object.entries(values)) walk(v, k, 0);
+    // probes.* and resources.* are consumed whole through toYaml; that counts.
+    expect(unused).toEqual([]);
+  });
+});
+
+describe('rendered chart (defaults)', () => {
+  const r = renderChart();
+  const docs = r.docs;
+
+  it('renders the expected kinds, each with apiVersion, name and namespace', () => {
+    expect(docs.map((d) => d.kind).sort()).toEqual(
+      ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
+    );
+    for (const d of docs) {
+      expect(d.apiVersion, String(d.kind)).toEqual(expect.any(String));
+      expect(dig(d, 'metadata.name')).toBe('pdp-wasmguard' + (d.kind === 'ConfigMap' ? '-config' : ''));
+      expect(dig(d, 'metadata.namespace')).toBe('policy');
+      expect(dig(d, 'metadata.labels')).toMatchObject({
+        'app.kubernetes.io/name': 'wasmguard',
+        'app.kubernetes.io/instance': 'pdp',
+        'app.kubernetes.io/managed-by': 'Helm',
+      });
+    }
+    expect(byKind(docs, 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(byKind(docs, 'ServiceMonitor')).toEqual([]);
+  });
+
+  it('leaves no Go artefacts in the output', () => {
+    for (const [f, text] of Object.entries(r.files)) {
+      expect(text, f).not.toMatch(/<no value>|map\[|%!|\de\+\d/);
+      expect(text, f).not.toContain('{{');
+    }
+  });
+
+  it('probes: startup and liveness on /healthz, readiness on /readyz, on the http port', () => {
+    const c = wasmguardContainer(docs);
+    expect(dig(c, 'livenessProbe.httpGet')).toEqual({ path: '/healthz', port: 'http' });
+    expect(dig(c, 'startupProbe.httpGet')).toEqual({ path: '/healthz', port: 'http' });
+    expect(dig(c, 'readinessProbe.httpGet')).toEqual({ path: '/readyz', port: 'http' });
+    expect(dig(c, 'readinessProbe.periodSeconds')).toBe(5);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    const [svc] = byKind(docs, 'Service');
+    expect(dig(svc, 'spec.ports')).toEqual([{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
+    expect(dig(svc, 'spec.selector')).toEqual(dig(byKind(docs, 'Deployment')[0], 'spec.selector.matchLabels'));
+  });
+
+  it('securityContext: non-root, read-only root FS, no escalation, no capabilities, RuntimeDefault seccomp', () => {
+    const c = wasmguardContainer(docs);
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(podSpec(docs).securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSpec(docs).automountServiceAccountToken).toBe(false);
+    // The root filesystem is read-only: /tmp is an emptyDir.
+    expect(dig(c, 'volumeMounts')).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(podSpec(docs).volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } });
+    expect(c.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+  });
+
+  it('the container user is the Dockerfile USER', () => {
+    const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+    const users = [...dockerfile.matchAll(/^USER\s+(\d+)(?::(\d+))?\s*$/gm)];
+    expect(users.length).toBeGreaterThan(0);
+    const [, uid, gid] = users[users.length - 1]!;
+    expect(dig(wasmguardContainer(docs), 'securityContext.runAsUser')).toBe(Number(uid));
+    expect(dig(wasmguardContainer(docs), 'securityContext.runAsGroup')).toBe(Number(gid));
+  });
+
+  it('sets the DESIGN.md section 5 environment (pool size only when chosen)', () => {
+    const env = envOf(wasmguardContainer(docs));
+    expect(env).toEqual({
+      WASMGUARD_HOST: '0.0.0.0',
+      WASMGUARD_PORT: '8080',
+      WASMGUARD_CONFIG: '/etc/wasmguard/config/config.yaml',
+      WASMGUARD_CALL_TIMEOUT_MS: '1000',
+      WASMGUARD_MEMORY_LIMIT_MB: '32',
+      WASMGUARD_DEFAULT_MODE: 'strict',
+      WASMGUARD_GRACE_MS: '10000',
+      WASMGUARD_LOG_LEVEL: 'info',
+    });
+    const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, guardsDir: '/etc/wasmguard/guards' } }).docs));
+    expect(Object.keys(env2).sort()).toEqual([...DESIGN_ENV].sort());
+    expect(env2.WASMGUARD_POOL_SIZE).toBe('3');
+    expect(env2.WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guards');
+  });
+
+  it('WASMGUARD_CONFIG names the mounted ConfigMap key', () => {
+    const c = wasmguardContainer(docs);
+    const [cm] = byKind(docs, 'ConfigMap');
+    const mount = (c.volumeMounts as Obj[]).find((m) => m.name === 'config')!;
+    expect(mount.readOnly).toBe(true);
+    const vol = (podSpec(docs).volumes as Obj[]).find((v) => v.name === 'config')!;
+    expect(dig(vol, 'configMap.name')).toBe(dig(cm, 'metadata.name'));
+    const file = envOf(c).WASMGUARD_CONFIG!;
+    expect(file.startsWith(`${String(mount.mountPath)}/`)).toBe(true);
+    expect(Object.keys(cm!.data as Obj)).toEqual([file.slice(String(mount.mountPath).length + 1)]);
+  });
+
+  it('terminationGracePeriodSeconds = preStop + grace + margin, and preStop sleeps', () => {
+    const spec = podSpec(docs);
+    expect(spec.terminationGracePeriodSeconds).toBe(5 + 10 + 5);
+    expect(dig(wasmguardContainer(docs), 'lifecycle.preStop')).toEqual({ sleep: { seconds: 5 } });
+  });
+
+  it('PodDisruptionBudget selects the pods', () => {
+    const [pdb] = byKind(docs, 'PodDisruptionBudget');
+    expect(dig(pdb, 'spec.maxUnavailable')).toBe(1);
+    expect(dig(pdb, 'spec.minAvailable')).toBeUndefined();
+    expect(dig(pdb, 'spec.selector.matchLabels')).toEqual(dig(byKind(docs, 'Deployment')[0], 'spec.template.metadata.labels'));
+  });
+
+  it('NOTES.txt renders', () => {
+    expect(r.notes).toContain('http://pdp-wasmguard.policy.svc:8080');
+    expect(r.notes).toContain('terminationGracePeriodSeconds 20');
+  });
+});
+
+describe('rendered chart (settings)', () => {
+  it.each([
+    [{ graceMs: 10000, preStopSleepSeconds: 5, terminationMarginSeconds: 5 }, 20],
+    [{ graceMs: 2500, preStopSleepSeconds: 5, terminationMarginSeconds: 5 }, 13],
+    [{ graceMs: 30000, preStopSleepSeconds: 10, terminationMarginSeconds: 2 }, 42],
+    [{ graceMs: 0, preStopSleepSeconds: 0, terminationMarginSeconds: 3 }, 3],
+    [{ graceMs: 1000000, preStopSleepSeconds: 5, terminationMarginSeconds: 5 }, 1010],
+  ])('shutdown %j gives terminationGracePeriodSeconds %i and a matching WASMGUARD_GRACE_MS', (shutdown, total) => {
+    const docs = renderChart({ shutdown }).docs;
+    expect(podSpec(docs).terminationGracePeriodSeconds).toBe(total);
+    const c = wasmguardContainer(docs);
+    // Large numbers must not come out as 1e+06 (Helm's float64 printing).
+    expect(envOf(c).WASMGUARD_GRACE_MS).toBe(String(shutdown.graceMs));
+    if (shutdown.preStopSleepSeconds === 0) expect(c.lifecycle).toBeUndefined();
+    else expect(dig(c, 'lifecycle.preStop.sleep.seconds')).toBe(shutdown.preStopSleepSeconds);
+  });
+
+  it('preStopAction exec sleeps with node for the same time', async () => {
+    const c = wasmguardContainer(renderChart({ shutdown: { preStopAction: 'exec', preStopSleepSeconds: 1 } }).docs);
+    const cmd = dig(c, 'lifecycle.preStop.exec.command') as string[];
+    expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
+    const t0 = Date.now();
+    await execFileP(process.execPath, cmd.slice(1));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+  });
+
+  it('autoscaling: an HPA on the Deployment, which then leaves replicas alone', () => {
+    const docs = renderChart({ autoscaling: { enabled: true, targetMemoryUtilizationPercentage: 80 } }).docs;
+    const [hpa] = byKind(docs, 'HorizontalPodAutoscaler');
+    const [dep] = byKind(docs, 'Deployment');
+    expect(dig(hpa, 'spec.scaleTargetRef')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: dig(dep, 'metadata.name') });
+    expect(dig(hpa, 'spec.minReplicas')).toBe(2);
+    expect(dig(hpa, 'spec.maxReplicas')).toBe(10);
+    expect((dig(hpa, 'spec.metrics') as Obj[]).map((m) => dig(m, 'resource.name'))).toEqual(['cpu', 'memory']);
+    expect(dig(dep, 'spec.replicas')).toBeUndefined();
+    expect(dig(renderChart().docs.find((d) => d.kind === 'Deployment'), 'spec.replicas')).toBe(2);
+  });
+
+  it('ServiceMonitor (opt-in) scrapes /metrics on the Service port', () => {
+    const docs = renderChart({ metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' } } } }).docs;
+    const [sm] = byKind(docs, 'ServiceMonitor');
+    const [svc] = byKind(docs, 'Service');
+    expect(sm!.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(dig(sm, 'metadata.labels.release')).toBe('prom');
+    expect(dig(sm, 'spec.endpoints')).toEqual([{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    const labels = dig(svc, 'metadata.labels') as Obj;
+    for (const [k, v] of Object.entries(dig(sm, 'spec.selector.matchLabels') as Obj)) expect(labels[k]).toBe(v);
+  });
+
+  it('image: tag defaults to appVersion; a digest pins it', () => {
+    expect(wasmguardContainer(renderChart().docs).image).toBe('wasmguard:0.1.0');
+    expect(wasmguardContainer(renderChart({ image: { repository: 'r/wg', tag: '1.2.3' } }).docs).image).toBe('r/wg:1.2.3');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(wasmguardContainer(renderChart({ image: { digest } }).docs).image).toBe(`wasmguard@${digest}`);
+  });
+
+  it('the config checksum annotation changes with the config', () => {
+    const sum = (o: Obj) => dig(byKind(renderChart(o).docs, 'Deployment')[0], 'spec.template.metadata.annotations.checksum/config');
+    expect(sum({})).toMatch(/^[0-9a-f]{64}$/);
+    expect(sum({})).toBe(sum({}));
+    expect(sum({ config: { server: { bodyLimitBytes: 1 } } })).not.toBe(sum({}));
+  });
+
+  it('fullnameOverride and a release name containing the chart name', () => {
+    expect(dig(byKind(renderChart({ fullnameOverride: 'pdp' }).docs, 'Deployment')[0], 'metadata.name')).toBe('pdp');
+    const docs = renderChart({}, { name: 'wasmguard-prod', namespace: 'x' }).docs;
+    expect(dig(byKind(docs, 'Deployment')[0], 'metadata.name')).toBe('wasmguard-prod');
+  });
+});
+
+describe('examples/values-custom-guard.yaml', () => {
+  const over = readYaml(join(chartDir, 'examples', 'values-custom-guard.yaml')) as Obj;
+  const docs = renderChart(over).docs;
+
+  it('renders the config file from values in the DESIGN.md section 5 shape', () => {
+    const cm = byKind(docs, 'ConfigMap').find((d) => String(dig(d, 'metadata.name')).endsWith('-config'))!;
+    const file = readYamlText(String((cm.data as Obj)['config.yaml']));
+    expect(file).toEqual(over.config);
+    expect(Object.keys(file as Obj).sort()).toEqual(['backends', 'guards', 'server']);
+    expect(dig(file, 'backends.github-mcp.headers.authorization')).toBe('env:GITHUB_MCP_TOKEN');
+  });
+
+  it('ships custom guards as binaryData, mounted where the config points', () => {
+    const cm = byKind(docs, 'ConfigMap').find((d) => String(dig(d, 'metadata.name')).endsWith('-guards'))!;
+    const bin = cm.binaryData as Record<string, string>;
+    expect(Object.keys(bin)).toEqual(['github.wasm']);
+    expect([...Buffer.from(bin['github.wasm']!, 'base64').subarray(0, 4)]).toEqual([0, 0x61, 0x73, 0x6d]);
+    const c = wasmguardContainer(docs);
+    const mount = (c.volumeMounts as Obj[]).find((m) => m.name === 'guards')!;
+    expect(mount).toMatchObject({ mountPath: '/etc/wasmguard/guards', readOnly: true });
+    expect(dig(over, 'config.guards.github.path')).toBe(`${String(mount.mountPath)}/github.wasm`);
+    // Guards named in the config file and no WASMGUARD_GUARDS_DIR: the service loads exactly those.
+    expect(envOf(c).WASMGUARD_GUARDS_DIR).toBeUndefined();
+    const vol = (podSpec(docs).volumes as Obj[]).find((v) => v.name === 'guards')!;
+    expect(dig(vol, 'configMap.name')).toBe(dig(cm, 'metadata.name'));
+    // The secret reaches the env: header value through the environment.
+    expect((c.env as Obj[]).find((e) => e.name === 'GITHUB_MCP_TOKEN')).toMatchObject({
+      valueFrom: { secretKeyRef: { name: 'github-mcp', key: 'token' } },
+    });
+  });
+
+  it('PDB uses minAvailable, HPA and ServiceMonitor are on', () => {
+    expect(dig(byKind(docs, 'PodDisruptionBudget')[0], 'spec')).toMatchObject({ minAvailable: 1 });
+    expect(dig(byKind(docs, 'PodDisruptionBudget')[0], 'spec.maxUnavailable')).toBeUndefined();
+    expect(byKind(docs, 'HorizontalPodAutoscaler')).toHaveLength(1);
+    expect(byKind(docs, 'ServiceMonitor')).toHaveLength(1);
+  });
+});
+
+function readYamlText(text: string): unknown {
+  const [doc] = parseAllDocuments(text);
+  return doc!.toJS();
+}
+
+describe('sidecar mode', () => {
+  const over = readYaml(join(chartDir, 'examples', 'values-sidecar.yaml')) as Obj;
+  const r = renderChart(over);
+  const docs = r.docs;
+
+  it('runs WasmGuard as a native sidecar on 127.0.0.1 next to the gateway', () => {
+    const spec = podSpec(docs);
+    const init = spec.initContainers as Container[];
+    expect(init.map((c) => c.name)).toEqual(['wasmguard']);
+    expect(init[0]!.restartPolicy).toBe('Always');
+    expect(init[0]!.ports).toBeUndefined();
+    expect(envOf(init[0]!).WASMGUARD_HOST).toBe('127.0.0.1');
+    const containers = spec.containers as Container[];
+    expect(containers.map((c) => c.name)).toEqual(['gateway']);
+    const gw = containers[0]!;
+    expect(gw.image).toBe(dig(over, 'sidecar.gateway.image'));
+    expect(envOf(gw)).toEqual({ WASMGUARD_URL: 'http://127.0.0.1:8080', GATEWAY_GUARD: 'github' });
+    expect(gw.ports).toEqual(dig(over, 'sidecar.gateway.ports'));
+  });
+
+  it('the Service fronts the gateway', () => {
+    const [svc] = byKind(docs, 'Service');
+    expect(dig(svc, 'spec.ports')).toEqual(dig(over, 'sidecar.servicePorts'));
+  });
+
+  it('probes are exec probes (the kubelet cannot reach loopback)', () => {
+    const c = wasmguardContainer(docs);
+    for (const [probe, path] of [
+      ['startupProbe', '/healthz'],
+      ['livenessProbe', '/healthz'],
+      ['readinessProbe', '/readyz'],
+    ] as const) {
+      const cmd = dig(c, `${probe}.exec.command`) as string[];
+      expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
+      expect(cmd[2]).toContain(`http://127.0.0.1:8080${path}`);
+      expect(dig(c, `${probe}.httpGet`)).toBeUndefined();
+    }
+  });
+
+  it('terminationGracePeriodSeconds adds the gateway drain time', () => {
+    expect(podSpec(docs).terminationGracePeriodSeconds).toBe(15 + 5 + 10 + 5);
+    expect(r.notes).toContain('terminationGracePeriodSeconds 35');
+  });
+
+  it('refuses a ServiceMonitor or a missing gateway at render time too', () => {
+    expect(() => renderChart(coalesce(over, { metrics: { serviceMonitor: { enabled: true } } }))).toThrow(/sidecar mode/);
+    expect(() => renderChart({ sidecar: { enabled: true } })).toThrow(/sidecar.gateway/);
+  });
+
+  it('examples/sidecar-pod.yaml is the same recipe as the chart renders', () => {
+    const manifest = parseAllDocuments(readFileSync(join(chartDir, 'examples', 'sidecar-pod.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Obj,
+    );
+    const pod = manifest.find((d) => d.kind === 'Pod')!;
+    const cm = manifest.find((d) => d.kind === 'ConfigMap')!;
+    const spec = pod.spec as Obj;
+    const wg = (spec.initContainers as Container[]).find((c) => c.name === 'wasmguard')!;
+    const chartWg = wasmguardContainer(docs);
+    expect(wg.restartPolicy).toBe('Always');
+    expect(Object.keys(envOf(wg)).sort()).toEqual(DESIGN_ENV.filter((e) => e !== 'WASMGUARD_GUARDS_DIR').sort());
+    expect(envOf(wg)).toEqual({ ...envOf(chartWg), WASMGUARD_POOL_SIZE: '2' });
+    for (const k of ['startupProbe', 'livenessProbe', 'readinessProbe', 'lifecycle', 'securityContext', 'resources']) {
+      expect(wg[k], k).toEqual(chartWg[k]);
+    }
+    const gw = (spec.containers as Container[])[0]!;
+    expect(envOf(gw).WASMGUARD_URL).toBe(`http://127.0.0.1:${envOf(wg).WASMGUARD_PORT}`);
+    // Its grace period follows the same formula.
+    const grace = Math.ceil(Number(envOf(wg).WASMGUARD_GRACE_MS) / 1000);
+    expect(spec.terminationGracePeriodSeconds).toBe(15 + Number(dig(wg, 'lifecycle.preStop.sleep.seconds')) + grace + 5);
+    // The config it mounts exists and is what WASMGUARD_CONFIG names.
+    const vol = (spec.volumes as Obj[]).find((v) => dig(v, 'configMap.name') === dig(cm, 'metadata.name'))!;
+    const mount = (wg.volumeMounts as Obj[]).find((m) => m.name === vol.name)!;
+    expect(envOf(wg).WASMGUARD_CONFIG).toBe(`${String(mount.mountPath)}/config.yaml`);
+    expect(readYamlText(String((cm.data as Obj)['config.yaml']))).toMatchObject({ server: { defaultMode: 'strict' } });
+  });
+});
+
+describe('exec probe commands work against a real HTTP server', () => {
+  let server: Server;
+  let port = 0;
+  let ready = true;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/healthz') res.writeHead(200).end('{"status":"ok"}');
+      else if (req.url === '/readyz') res.writeHead(ready ? 200 : 503).end();
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const run = async (cmd: string[]): Promise<number> => {
+    try {
+      await execFileP(process.execPath, cmd.slice(1), { timeout: 10_000 });
+      return 0;
+    } catch (e) {
+      return (e as { code?: number }).code ?? -1;
+    }
+  };
+
+  it('exit 0 when healthy/ready, 1 when not ready', async () => {
+    const c = wasmguardContainer(
+      renderChart(coalesce(readYaml(join(chartDir, 'examples', 'values-sidecar.yaml')) as Obj, { listen: { port } })).docs,
+    );
+    const live = dig(c, 'livenessProbe.exec.command') as string[];
+    const readyCmd = dig(c, 'readinessProbe.exec.command') as string[];
+    expect(await run(live)).toBe(0);
+    ready = true;
+    expect(await run(readyCmd)).toBe(0);
+    ready = false;
+    expect(await run(readyCmd)).toBe(1);
+  });
+
+  it('exit 1 when nothing listens', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const c = wasmguardContainer(
+      renderChart(coalesce(readYaml(join(chartDir, 'examples', 'values-sidecar.yaml')) as Obj, { listen: { port: closed } })).docs,
+    );
+    expect(await run(dig(c, 'livenessProbe.exec.command') as string[])).toBe(1);
+  });
+});
+
+describe('chart README', () => {
+  const readme = readFileSync(join(chartDir, 'README.md'), 'utf8');
+  it('documents install, every top-level value, the sidecar recipe, and how the chart is validated', () => {
+    expect(readme).toMatch(/helm install/);
+    for (const key of Object.keys(defaultValues())) expect(readme, key).toContain(`\`${key}`);
+    expect(readme).toContain('examples/sidecar-pod.yaml');
+    expect(readme).toContain('examples/values-sidecar.yaml');
+    expect(readme).toMatch(/no `?helm`? binary/i);
+    expect(readme).toContain('test/deploy');
+  });
+});
