@@ -3,9 +3,10 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Ajv, type ErrorObject } from 'ajv';
+import { Type } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
-import { ConfigFileSchema, ServerConfigSchema, type BackendConfig, type ConfigFile, type GuardConfig, type ServerConfig } from './schema.js';
+import { ConfigFileSchema, GuardConfigSchema, ServerConfigSchema, type BackendConfig, type ConfigFile, type GuardConfig, type ServerConfig } from './schema.js';
 import { SERVER_DEFAULTS, SETTINGS, type Setting } from './settings.js';
 
 export interface ResolvedGuard extends Omit<GuardConfig, 'path'> {
@@ -31,13 +32,17 @@ export const BUNDLED_GUARDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateFile = ajv.compile(ConfigFileSchema);
 const validateServer = ajv.compile(ServerConfigSchema);
+const validateGuardDefaults = ajv.compile(Type.Pick(GuardConfigSchema, ['poolSize', 'timeoutMs', 'memoryLimitMb']));
 
 function describeAjv(errors: ErrorObject[] | null | undefined, root: string): string[] {
   return (errors ?? []).map((e) => {
     const path = `${root}${e.instancePath.replaceAll('/', '.')}`;
     if (e.keyword === 'additionalProperties') return `${path} has unknown setting "${(e.params as { additionalProperty: string }).additionalProperty}"`;
     if (e.keyword === 'required') return `${path} is missing "${(e.params as { missingProperty: string }).missingProperty}"`;
-    if (e.keyword === 'anyOf' || e.keyword === 'enum') return `${path} must be one of the allowed values`;
+    if (e.keyword === 'enum') {
+      return `${path} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    if (e.keyword === 'anyOf') return `${path} must be one of the allowed values`;
     return `${path} ${e.message ?? 'is invalid'}`;
   });
 }
@@ -137,6 +142,14 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv; 
   for (const [setting, { value }] of overrides) {
     if ('server' in setting.target) server[setting.target.server] = value;
     else if ('guardDefault' in setting.target) guardDefaults[setting.target.guardDefault] = value as number;
+  }
+  // Guard-wide defaults from the environment or flags get the same bounds as a guard's own settings.
+  if (!validateGuardDefaults(guardDefaults)) {
+    for (const e of validateGuardDefaults.errors ?? []) {
+      const field = e.instancePath.slice(1);
+      const origin = [...overrides].find(([s]) => 'guardDefault' in s.target && s.target.guardDefault === field)?.[1].origin;
+      problems.push(`${origin ?? `guard default ${field}`} ${e.message ?? 'is invalid'}`);
+    }
   }
   if (!validateServer(server)) {
     const origins = new Map([...overrides].filter(([s]) => 'server' in s.target).map(([s, o]) => [(s.target as { server: string }).server, o.origin]));

@@ -5,16 +5,9 @@ import { Type, type Static } from 'typebox';
  * gives both the validation and the TypeScript types.
  */
 
-const Mode = Type.Union([Type.Literal('strict'), Type.Literal('filter'), Type.Literal('propagate')]);
-const LogLevel = Type.Union([
-  Type.Literal('fatal'),
-  Type.Literal('error'),
-  Type.Literal('warn'),
-  Type.Literal('info'),
-  Type.Literal('debug'),
-  Type.Literal('trace'),
-  Type.Literal('silent'),
-]);
+// Enums rather than unions of literals: a wrong value then gives one error listing the allowed values.
+const Mode = Type.Enum(['strict', 'filter', 'propagate']);
+const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const ServerConfigSchema = Type.Object(
   {
@@ -63,7 +56,8 @@ export const BackendConfigSchema = Type.Object(
 
 export const ConfigFileSchema = Type.Object(
   {
-    server: Type.Optional(Type.Partial(ServerConfigSchema)),
+    // Partial drops the options of the object it copies: restate additionalProperties.
+    server: Type.Optional(Type.Partial(ServerConfigSchema, { additionalProperties: false })),
     guardsDir: Type.Optional(Type.String({ minLength: 1 })),
     guards: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), GuardConfigSchema)),
     backends: Type.Optional(Type.Record(Type.String(), BackendConfigSchema)),

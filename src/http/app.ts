@@ -8,6 +8,8 @@ import type { DecisionService } from '../decision/decision-service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { errorBody, formatValidationErrors, toHttpError } from './errors.js';
 import { useJsonBodyParser } from './json-body.js';
+import { API_DESCRIPTION } from './schemas/api.js';
+import { internalError } from './schemas/common.js';
 import type { Readiness } from './readiness.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { operationsRoutes } from './routes/operations.js';
@@ -54,16 +56,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'WasmGuard policy decision API',
         version: API_VERSION,
-        description:
-          'DIFC policy decisions for AI-agent gateways. Call POST /v1/evaluate before a tool call and ' +
-          'POST /v1/evaluate/response with its result. Every error reply has the shape ' +
-          '{"error": {"code", "message"}, "decision": "deny"}, so a gateway reading only `decision` fails closed. ' +
-          'Mode precedence: request, then the guard\'s configured mode, then the difc_mode returned by label_agent, then the server default.',
+        description: API_DESCRIPTION,
       },
       tags: [
         { name: 'decisions', description: 'Decisions around a tool call' },
         { name: 'guards', description: 'Loaded guards' },
-        { name: 'operations', description: 'Health, readiness and metrics' },
+        { name: 'operations', description: 'Health, readiness, metrics and this document' },
       ],
     },
   });
@@ -128,6 +126,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics,
     isUnderPressure: () => app.isUnderPressure(),
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        summary: 'This OpenAPI document',
+        description: 'The OpenAPI 3.1 description of this API, as committed in the repository as openapi/openapi.json.',
+        tags: ['operations'],
+        response: {
+          200: { type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document' },
+          ...internalError,
+        },
+      },
+    },
+    async () => app.swagger() as unknown as Record<string, unknown>,
+  );
   return app;
 }

@@ -48,6 +48,7 @@ export function toHttpError(error: unknown, bodyLimit: number): HttpError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: 'request body is empty; a JSON object is required' };
     case 'WG_ERR_JSON_TOO_DEEP':
+    case 'WG_ERR_INVALID_JSON':
       return { status: 400, code: fst.code, message: fst.message };
     case 'FST_ERR_NOT_FOUND':
       return { status: 404, code: 'WG_ERR_NOT_FOUND', message: fst.message };

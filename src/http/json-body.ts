@@ -9,6 +9,12 @@ export class JsonDepthError extends Error {
   }
 }
 
+/** A request body that is not JSON, or carries a key that could poison prototypes; the message says which. */
+export class JsonBodyError extends Error {
+  readonly code = 'WG_ERR_INVALID_JSON';
+  readonly statusCode = 400;
+}
+
 /** Index of the first position where nesting exceeds `limit`, or -1. Skips strings, so brackets in text do not count. */
 export function exceedsDepth(text: string, limit: number): boolean {
   // A document cannot be deeper than it is long.
@@ -29,14 +35,26 @@ export function exceedsDepth(text: string, limit: number): boolean {
 }
 
 /**
- * Replaces Fastify's JSON parser with the same parser (secure-json-parse,
- * refusing __proto__ and constructor.prototype keys) behind a depth check.
+ * Replaces Fastify's content type parsers with its JSON parser
+ * (secure-json-parse, refusing __proto__ and constructor.prototype keys)
+ * behind a depth check. Every other content type, text/plain included, is
+ * refused with 415.
  */
 export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (exceedsDepth(body as string, maxDepth)) return done(new JsonDepthError(maxDepth), undefined);
-    parse(request, body as string, done);
+    const text = body as string;
+    if (exceedsDepth(text, maxDepth)) return done(new JsonDepthError(maxDepth), undefined);
+    parse(request, text, (error, value) => {
+      if (!error || (error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, value);
+      // Fastify's message does not say what is wrong; only on this error path, find out.
+      try {
+        JSON.parse(text);
+      } catch (syntax) {
+        return done(new JsonBodyError(`request body is not valid JSON: ${(syntax as Error).message}`), undefined);
+      }
+      done(new JsonBodyError('request body has a "__proto__" or "constructor.prototype" key, which is not allowed'), undefined);
+    });
   });
 }

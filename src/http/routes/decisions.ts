@@ -26,7 +26,8 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       schema: {
         summary: 'Label an agent for a policy',
         description:
-          "Runs the guard's label_agent with the policy and returns the agent's starting labels and the guard's mode. " +
+          "Runs the guard's label_agent with the policy and returns the agent's starting labels and the mode. " +
+          'Optional: /v1/evaluate and /v1/evaluate/response fall back to these labels when a request has no agent. ' +
           'Results are cached per policy. A guard that refuses the policy gives 422 with its message.',
         tags: ['decisions'],
         body: AgentLabelBody,
@@ -44,8 +45,9 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         description:
           'Labels the resource with the guard (label_resource) and checks the agent against it for the operation. ' +
           'decision "deny" means: do not make the call. check_response true means: the call may proceed, but its ' +
-          'result must go through /v1/evaluate/response before the agent sees it. Denials are 200 responses; errors ' +
-          'are 4xx/5xx and also carry decision "deny".',
+          'result must go through /v1/evaluate/response before the agent sees it. Omitted policy, agent and mode fall ' +
+          'back as the introduction describes. Denials are 200 responses with a reason; errors are 4xx/5xx and also ' +
+          'carry decision "deny".',
         tags: ['decisions'],
         body: EvaluateBody,
         response: { 200: EvaluateReply, ...decisionErrors },
@@ -86,7 +88,8 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
           "Labels the result with the guard (label_response) and applies the mode: strict denies the whole result if " +
           'any item violates; filter removes violating items (listed in filtered, with their JSON Pointer) and keeps the ' +
           "result's shape, including MCP text wrapping; propagate returns everything and moves the agent's labels " +
-          '(secrecy joins, integrity meets, per item). Send back operation and resource from /v1/evaluate to skip relabelling.',
+          '(secrecy joins, integrity meets, per item). A denied result comes back as null. Send back operation and ' +
+          'resource from /v1/evaluate to skip labelling the call again.',
         tags: ['decisions'],
         body: EvaluateResponseBody,
         response: { 200: EvaluateResponseReply, ...decisionErrors },

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { GuardRegistry } from '../../service/guard-registry.js';
 import type { Readiness } from '../readiness.js';
-import { ErrorBody } from '../schemas/common.js';
+import { internalError, unavailableError } from '../schemas/common.js';
+import { GuardList } from '../schemas/guards.js';
 
 export interface OperationsRoutesOptions {
   registry: GuardRegistry;
@@ -12,7 +13,10 @@ export interface OperationsRoutesOptions {
   isUnderPressure: () => boolean;
 }
 
-const Status = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
+const Status = Type.Object({
+  status: Type.String({ description: '"ok", "ready" or "not ready"' }),
+  reason: Type.Optional(Type.String({ description: 'Why the service is not ready' })),
+});
 
 /** Health, readiness, metrics and the guard inventory: what operators and orchestrators call. */
 export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions> = async (app, { registry, readiness, metrics, isUnderPressure }) => {
@@ -21,9 +25,11 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
     {
       schema: {
         summary: 'Loaded guards',
-        description: 'Each guard: name, SHA-256 digest, exports, default policy and mode, limits, and live pool state.',
+        description:
+          'Each guard: name, SHA-256 digest, exports and imports, default policy and mode, backend, limits, and live pool state ' +
+          '(instances by state, queue length, evictions, traps, buffer regrowths).',
         tags: ['guards'],
-        response: { 200: Type.Object({ guards: Type.Array(Type.Unknown()) }) },
+        response: { 200: GuardList, ...internalError, ...unavailableError },
       },
     },
     async () => ({ guards: registry.list().map((g) => g.describe()) }),
@@ -31,7 +37,14 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
 
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness', description: 'The process is alive and serving HTTP.', tags: ['operations'], response: { 200: Status } } },
+    {
+      schema: {
+        summary: 'Liveness',
+        description: 'The process is alive and serving HTTP. Answers even while overloaded or draining.',
+        tags: ['operations'],
+        response: { 200: { ...Status, description: 'Alive', examples: [{ status: 'ok' }] }, ...internalError },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
 
@@ -42,7 +55,11 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
         summary: 'Readiness',
         description: 'Guards loaded, not draining for shutdown, no guard failing outright, event loop not overloaded.',
         tags: ['operations'],
-        response: { 200: Status, 503: Status },
+        response: {
+          200: { ...Status, description: 'Ready for traffic', examples: [{ status: 'ready' }] },
+          503: { ...Status, description: 'Not ready: send no traffic', examples: [{ status: 'not ready', reason: 'draining' }] },
+          ...internalError,
+        },
       },
     },
     async (_request, reply) => {
@@ -58,10 +75,26 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
     {
       schema: {
         summary: 'Prometheus metrics',
-        description: 'Prometheus text exposition format.',
+        description:
+          'Prometheus text exposition format: decisions, guard call durations, traps, evictions, pool instances and queue, ' +
+          'backend calls, compilation cache, HTTP request durations and Node process metrics, all prefixed wasmguard_ ' +
+          '(process metrics aside).',
         tags: ['operations'],
-        produces: ['text/plain'],
-        response: { 200: Type.String(), 500: ErrorBody },
+        response: {
+          200: {
+            description: 'Metrics',
+            content: {
+              'text/plain': {
+                schema: Type.String({
+                  examples: [
+                    '# HELP wasmguard_decisions_total Decisions made, by guard, operation, decision and mode\n# TYPE wasmguard_decisions_total counter\n',
+                  ],
+                }),
+              },
+            },
+          },
+          ...internalError,
+        },
       },
     },
     async (_request, reply) => {
