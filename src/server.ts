@@ -21,7 +21,17 @@ async function main(): Promise<void> {
   }
   const logger = pino({ level: config.server.logLevel, base: { service: 'wasmguard' } });
   const startedAt = performance.now();
-  const service = await createService(config, { logger });
+  let service;
+  try {
+    service = await createService(config, { logger });
+  } catch (error) {
+    // Problems found while building the service (a backend secret that is not set) are configuration errors too.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`wasmguard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
 
   // A second signal, or the grace period running out, ends the process with a non-zero code.
   closeWithGrace({ delay: config.server.graceMs, logger }, async ({ signal, err }) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.js';
+import { createBackends, type Backends } from '../backend/index.js';
 import { DecisionService } from '../decision/decision-service.js';
 import { CompilationCache } from '../guard/index.js';
 import { buildApp, type AppOptions } from '../http/app.js';
@@ -23,7 +24,10 @@ export interface Service {
 export interface ServiceOptions {
   logger: Logger;
   pressure?: AppOptions['pressure'];
+  /** Replaces the backends built from config.backends (tests). */
   backendFor?: (guard: ResolvedGuard) => BackendHandler | undefined;
+  /** Where backend headers `env:NAME` are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -35,12 +39,20 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
   const metrics = new Metrics();
   const cache = new CompilationCache();
   metrics.watchCompilationCache(cache);
-  const registry = await GuardRegistry.load(config.guards, cache, {
-    logger,
-    logLevel: config.server.logLevel,
-    observer: metrics.poolObserver(),
-    backendFor: options.backendFor,
-  });
+  // Built first: a backend whose secret is missing stops the start before any guard is loaded.
+  const backends: Backends | undefined = options.backendFor ? undefined : createBackends(config.backends, { logger, metrics, env: options.env });
+  let registry: GuardRegistry;
+  try {
+    registry = await GuardRegistry.load(config.guards, cache, {
+      logger,
+      logLevel: config.server.logLevel,
+      observer: metrics.poolObserver(),
+      backendFor: options.backendFor ?? ((guard) => backends!.handlerFor(guard)),
+    });
+  } catch (error) {
+    await backends?.close();
+    throw error;
+  }
   metrics.watchPools(registry);
   const readiness = new Readiness(registry);
   const decisions = new DecisionService(registry, config.server.defaultMode);
@@ -59,6 +71,10 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       logger.info('shutdown: guard pools closed');
       await cache.close();
       logger.info('shutdown: compilation cache closed');
+      if (backends) {
+        await backends.close();
+        logger.info('shutdown: backends closed');
+      }
     })());
   return { app, registry, cache, readiness, metrics, close };
 }
