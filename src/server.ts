@@ -3,9 +3,9 @@
  * sequence on SIGTERM/SIGINT.
  */
 import closeWithGrace from 'close-with-grace';
-import { pino } from 'pino';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
+import { createLogger } from './service/logger.js';
 import { createService } from './service/service.js';
 
 async function main(): Promise<void> {
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = pino({ level: config.server.logLevel, base: { service: 'wasmguard' } });
+  const logger = createLogger(config.server);
   const startedAt = performance.now();
   let service;
   try {

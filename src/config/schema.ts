@@ -21,6 +21,8 @@ export const ServerConfigSchema = Type.Object(
     maxJsonDepth: Type.Integer({ minimum: 8, maximum: 10000 }),
     /** Log tool arguments and results in decision logs (off by default: they may hold secrets). */
     logToolData: Type.Boolean(),
+    /** pino redaction paths applied to every log line, e.g. "args.token" or "result.items[*].body". */
+    logRedactPaths: Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 }),
   },
   { additionalProperties: false },
 );

@@ -40,4 +40,5 @@ export const SERVER_DEFAULTS: ServerConfig = {
   logLevel: 'info',
   maxJsonDepth: 128,
   logToolData: false,
+  logRedactPaths: [],
 };

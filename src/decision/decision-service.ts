@@ -78,7 +78,10 @@ export class DecisionService {
 
   async labelAgent(request: AgentLabelRequest): Promise<{ agent: LabelsJson; mode: Mode; normalized_policy: unknown }> {
     const guard = this.guard(request.guard);
-    const labelling = await guard.labelAgent(guard.policyFor(request.policy)!);
+    const policy = guard.policyFor(request.policy);
+    // The route schema requires a policy object; this keeps a direct caller from reaching the pool without one.
+    if (!policy) throw new TypeError('labelAgent needs a policy');
+    const labelling = await guard.labelAgent(policy);
     return { agent: labelling.agent, mode: this.#mode(undefined, guard, labelling), normalized_policy: labelling.normalizedPolicy ?? null };
   }
 

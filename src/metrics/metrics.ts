@@ -114,7 +114,7 @@ export class Metrics {
 
   /** Pool state is read at scrape time rather than tracked on every transition. */
   watchPools(guards: GuardRegistry): void {
-    const instances = new Gauge({
+    new Gauge({
       name: 'wasmguard_pool_instances',
       help: 'Guard instances by state (idle, busy, starting, poisoned)',
       labelNames: ['guard', 'state'] as const,
@@ -125,7 +125,7 @@ export class Metrics {
         }
       },
     });
-    const queue = new Gauge({
+    new Gauge({
       name: 'wasmguard_queue_length',
       help: 'Guard calls waiting for a free instance',
       labelNames: ['guard'] as const,
@@ -134,7 +134,7 @@ export class Metrics {
         for (const g of guards.list()) this.set({ guard: g.name }, g.pool.state().queueLength);
       },
     });
-    const healthy = new Gauge({
+    new Gauge({
       name: 'wasmguard_guard_healthy',
       help: '1 when the guard has live instances or is recovering, 0 when it keeps failing',
       labelNames: ['guard'] as const,
@@ -143,7 +143,6 @@ export class Metrics {
         for (const g of guards.list()) this.set({ guard: g.name }, g.pool.healthy ? 1 : 0);
       },
     });
-    void [instances, queue, healthy];
   }
 
   watchCompilationCache(cache: CompilationCache): void {

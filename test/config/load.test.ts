@@ -113,7 +113,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
     expect(byName([], { WASMGUARD_CONFIG: 'wasmguard.json' })).toMatchObject({ g: { timeoutMs: 1000, memoryLimitMb: 32 } });
   });
 
-  it('every setting has a variable and a flag', () => {
+  it('every scalar setting has a variable and a flag (redaction paths are file-only)', () => {
     const config = loadConfig({
       env: {
         WASMGUARD_HOST: '127.0.0.1',
@@ -135,6 +135,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       logLevel: 'warn',
       maxJsonDepth: 32,
       logToolData: false,
+      logRedactPaths: [],
     });
   });
 });

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { ResolvedConfig } from '../../src/config/load.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
+import { createLogger } from '../../src/service/logger.js';
 import { createService } from '../../src/service/service.js';
 import { RUST_GUARD } from '../support/fixtures.js';
 
 async function startLogged(logToolData: boolean) {
   const lines: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const server = { ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, logToolData, logRedactPaths: logToolData ? ['args.token'] : [] };
+  const logger = createLogger(server, { write: (line: string) => void lines.push(line) });
   const config: ResolvedConfig = {
-    server: { ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, logToolData },
+    server,
     guards: [{ name: 'rust', path: RUST_GUARD, poolSize: 1, timeoutMs: 2000, memoryLimitMb: 32 }],
     backends: {},
   };
@@ -64,11 +65,11 @@ describe('decision logs', () => {
     expect(JSON.stringify(quiet.decisions())).not.toContain('do-not-log-me');
   });
 
-  it('includes tool arguments and results when logToolData is on', async () => {
+  it('includes tool arguments and results when logToolData is on, minus the redaction paths', async () => {
     await post(verbose.url, '/v1/evaluate', { guard: 'rust', tool: 'get_file', args: secretArgs });
     await post(verbose.url, '/v1/evaluate/response', { guard: 'rust', tool: 'get_file', args: secretArgs, result: { n: 1 } });
     const [request, response] = verbose.decisions();
-    expect(request!.args).toEqual(secretArgs);
+    expect(request!.args).toEqual({ ...secretArgs, token: '[redacted]' });
     expect(response!.result).toEqual({ n: 1 });
   });
 });

@@ -1,0 +1,12 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { ServerConfig } from '../config/schema.js';
+
+/** The service logger: JSON lines, the configured level, and the operator's redaction paths. */
+export function createLogger(server: Pick<ServerConfig, 'logLevel' | 'logRedactPaths'>, destination?: DestinationStream): Logger {
+  const options = {
+    level: server.logLevel,
+    base: { service: 'wasmguard' },
+    ...(server.logRedactPaths.length > 0 ? { redact: { paths: server.logRedactPaths, censor: '[redacted]' } } : {}),
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
