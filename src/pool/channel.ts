@@ -97,11 +97,28 @@ export async function waitWhile(channel: Channel, value: number, timeoutMs: numb
   return outcome === 'timed-out' ? 'timed-out' : 'changed';
 }
 
-/** Worker: blocks until the state is `wanted`. */
-export function blockUntil(channel: Channel, wanted: number): void {
+/** Main thread: spins for at most `spinMs` while the state is `value` (never long: it holds up the event loop). */
+export function spinWhile(channel: Channel, value: number, spinMs: number): void {
+  const until = performance.now() + spinMs;
+  while (Atomics.load(channel.header, H.STATE) === value && performance.now() < until);
+}
+
+/**
+ * Worker: blocks until the state is `wanted`, first spinning for up to
+ * `spinMs`: waking a thread that sleeps in Atomics.wait costs tens of µs
+ * when its CPU has gone idle, more than a whole short guard call.
+ */
+export function blockUntil(channel: Channel, wanted: number, spinMs = 0): void {
+  const { header } = channel;
+  if (spinMs > 0) {
+    const until = performance.now() + spinMs;
+    do {
+      for (let i = 0; i < 64; i++) if (Atomics.load(header, H.STATE) === wanted) return;
+    } while (performance.now() < until);
+  }
   for (;;) {
-    const current = Atomics.load(channel.header, H.STATE);
+    const current = Atomics.load(header, H.STATE);
     if (current === wanted) return;
-    Atomics.wait(channel.header, H.STATE, current);
+    Atomics.wait(header, H.STATE, current);
   }
 }

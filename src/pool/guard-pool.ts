@@ -14,7 +14,7 @@ import {
   type InstanceSource,
   type TrapKind,
 } from '../guard/index.js';
-import type { EvictionReason, PoolObserver } from './observer.js';
+import { guardedObserver, type EvictionReason, type PoolObserver } from './observer.js';
 import { WorkerHost, type BackendHandler, type WorkerRequest } from './worker-host.js';
 
 export interface PoolOptions {
@@ -53,6 +53,8 @@ export interface PoolResult {
 type SlotState = 'starting' | 'idle' | 'busy' | 'poisoned';
 /** An instance that ran label_agent with a policy that failed: labels under no known policy. */
 const DIRTY = Symbol('dirty');
+
+const holdsPolicy = (slot: Slot) => slot.policy !== null && slot.policy !== DIRTY;
 
 interface Slot {
   id: number;
@@ -125,7 +127,7 @@ export class GuardPool {
       logLevel: options.logLevel ?? 'info',
       backoff: options.backoff ?? { baseMs: 10, maxMs: 5000 },
       spare: options.spare ?? true,
-      observer: options.observer,
+      observer: guardedObserver(options.observer, options.logger),
     };
     this.#backend = options.backend ?? (async () => undefined);
   }
@@ -153,7 +155,8 @@ export class GuardPool {
     const { limits } = this.#source;
     // The channel carries the policy plus input one way, label_agent plus label output the other.
     const dataBytes = 2 * Math.max(limits.maxInputBytes, limits.maxOutputBytes) + MiB;
-    return new WorkerHost(this.#source, { logger: this.#options.logger, logLevel: this.#options.logLevel, dataBytes });
+    const { logger, logLevel, timeoutMs } = this.#options;
+    return new WorkerHost(this.#source, { logger, logLevel, dataBytes, timeoutMs });
   }
 
   #watch(slot: Slot): Slot {
@@ -250,7 +253,8 @@ export class GuardPool {
     for (const slot of this.#slots) {
       if (slot.state !== 'idle') continue;
       if (slot.policy === wanted) return slot;
-      fallback ??= slot;
+      // Otherwise one with no policy worth keeping, so another policy's warm instance is not taken over.
+      if (!fallback || (holdsPolicy(fallback) && !holdsPolicy(slot))) fallback = slot;
     }
     return fallback;
   }
@@ -270,6 +274,13 @@ export class GuardPool {
     try {
       response = await slot.host!.run(request, started + this.#options.timeoutMs, this.#backend);
     } catch (error) {
+      if (this.#closing && !(error instanceof GuardTimeoutError)) {
+        // close() terminated the worker at the end of its grace period: not the guard's fault, nothing to replace.
+        slot.state = 'poisoned';
+        this.#checkDrained();
+        observer?.callDuration?.(this.guard, call.fn, (performance.now() - started) / 1000, 'error');
+        throw new GuardPoolClosedError(`guard ${this.guard} closed before the call finished`, { guard: this.guard });
+      }
       const reason: EvictionReason = error instanceof GuardTimeoutError ? 'deadline' : 'crash';
       this.#countTrap(call.fn, reason === 'deadline' ? 'deadline' : 'host');
       this.#evict(slot, reason);
@@ -319,6 +330,8 @@ export class GuardPool {
     this.#options.observer?.eviction?.(this.guard, reason);
     this.#options.logger.warn({ guard: this.guard, slot: slot.id, reason }, 'guard instance evicted');
     this.#failQueueIfUnavailable();
+    // The call that ended here may have been the last one close() waits for.
+    this.#checkDrained();
   }
 
   #replaced(slot: Slot, reason: EvictionReason): void {
@@ -390,7 +403,7 @@ export class GuardPool {
 
   #startFailed(slot: Slot, error: unknown): void {
     this.#options.logger.error({ guard: this.guard, slot: slot.id, err: error }, 'guard instance could not be started');
-    this.#countTrap('instantiate', error instanceof GuardTrapError ? error.kind : 'runtime');
+    this.#countTrap('instantiate', error instanceof GuardTrapError ? error.kind : error instanceof GuardTimeoutError ? 'deadline' : 'runtime');
     this.#evict(slot, 'start_failed');
     if (slot.host && !slot.host.exited) this.#scheduleReset(slot, 'start_failed');
     else this.#replaceWorker(slot, 'start_failed');
@@ -401,6 +414,7 @@ export class GuardPool {
     if (this.healthy) return;
     for (const waiter of this.#queue.splice(0)) {
       clearTimeout(waiter.timer);
+      this.#options.observer?.rejected?.(this.guard, 'unavailable');
       waiter.reject(new GuardUnavailableError(`guard ${this.guard} has no live instance`, { guard: this.guard }));
     }
   }

@@ -1,4 +1,4 @@
-import type { GuardFunction, TrapKind } from '../guard/index.js';
+import type { GuardFunction, GuardLogger, TrapKind } from '../guard/index.js';
 
 export type EvictionReason = 'trap' | 'exit' | 'deadline' | 'crash' | 'start_failed';
 
@@ -11,4 +11,24 @@ export interface PoolObserver {
   eviction?(guard: string, reason: EvictionReason): void;
   replacement?(guard: string, reason: EvictionReason): void;
   rejected?(guard: string, reason: 'queue_full' | 'wait_timeout' | 'unavailable' | 'closed'): void;
+}
+
+/**
+ * Wraps an observer so that an exception in it (a metrics bug) is logged and
+ * never escapes into the pool, where it would leave an instance marked busy.
+ */
+export function guardedObserver(observer: PoolObserver | undefined, logger: GuardLogger): PoolObserver | undefined {
+  if (!observer) return undefined;
+  const guarded: PoolObserver = {};
+  for (const [name, fn] of Object.entries(observer) as Array<[keyof PoolObserver, ((...args: unknown[]) => void) | undefined]>) {
+    if (typeof fn !== 'function') continue;
+    (guarded as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      try {
+        fn.apply(observer, args);
+      } catch (error) {
+        logger.error({ err: error, callback: name }, 'pool observer failed');
+      }
+    };
+  }
+  return guarded;
 }

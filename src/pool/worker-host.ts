@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { guardErrorFromData, GuardTimeoutError, GuardTrapError, type GuardErrorData, type GuardFunction, type GuardLogger, type InstanceSource } from '../guard/index.js';
-import { createChannel, Flag, FUNCTIONS, H, handOver, Op, openChannel, State, Status, waitWhile, type Channel } from './channel.js';
+import { createChannel, Flag, FUNCTIONS, H, handOver, Op, openChannel, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
 import type { GuardWorkerData } from './worker.js';
 import type { WorkerLogMessage } from './worker-log.js';
 
@@ -27,6 +27,16 @@ export interface WorkerResponse {
   memoryBytes: number;
 }
 
+type WorkerStartMessage = WorkerLogMessage | { type: 'instantiating' } | { type: 'ready' } | { type: 'failed'; error: GuardErrorData };
+
+/**
+ * How long the main thread spins for a response before it sleeps in
+ * Atomics.waitAsync (about what waking it again costs on an idle CPU), and
+ * how many calls are in flight on this thread (it spins only for a lone one).
+ */
+const MAIN_SPIN_MS = 0.03;
+let inFlight = 0;
+
 const here = import.meta.url;
 const fromSources = here.endsWith('.ts');
 
@@ -46,9 +56,11 @@ export class WorkerHost {
   readonly #worker: Worker;
   readonly #source: InstanceSource;
   #exited = false;
+  #terminating: Promise<void> | undefined;
   #onExit: (() => void) | undefined;
 
-  constructor(source: InstanceSource, options: { logger: GuardLogger; logLevel: string; dataBytes: number }) {
+  /** `timeoutMs` bounds the instantiation in the worker (module loading is not counted), as it bounds a call. */
+  constructor(source: InstanceSource, options: { logger: GuardLogger; logLevel: string; dataBytes: number; timeoutMs: number }) {
     this.#source = source;
     const sab = createChannel(options.dataBytes);
     this.channel = openChannel(sab);
@@ -57,13 +69,28 @@ export class WorkerHost {
     this.#worker = new Worker(file, { workerData: data, stdout: false, stderr: false });
     this.#worker.unref();
     this.ready = new Promise<void>((resolve, reject) => {
-      this.#worker.on('message', (message: WorkerLogMessage | { type: 'ready' } | { type: 'failed'; error: GuardErrorData }) => {
+      let instantiating: NodeJS.Timeout | undefined;
+      this.#worker.on('message', (message: WorkerStartMessage) => {
         if (message.type === 'log') options.logger[message.level](message.obj, message.msg);
-        else if (message.type === 'ready') resolve();
-        else if (message.type === 'failed') reject(guardErrorFromData(message.error));
+        else if (message.type === 'instantiating') {
+          // A guard whose _initialize never returns must not leave the pool waiting for ever.
+          instantiating = setTimeout(() => {
+            reject(
+              new GuardTimeoutError(`guard ${source.name}: instantiation did not finish within ${options.timeoutMs} ms; the worker was terminated`, {
+                guard: source.name,
+              }),
+            );
+            void this.terminate();
+          }, options.timeoutMs).unref();
+        } else {
+          clearTimeout(instantiating);
+          if (message.type === 'ready') resolve();
+          else reject(guardErrorFromData(message.error));
+        }
       });
       this.#worker.once('error', (error) => reject(error));
       this.#worker.once('exit', (code) => {
+        clearTimeout(instantiating);
         this.#exited = true;
         this.wakeWaiters();
         reject(new Error(`guard worker exited with code ${code} before it was ready`));
@@ -73,8 +100,9 @@ export class WorkerHost {
     this.ready.catch(() => {});
   }
 
+  /** The worker has ended, or is being terminated: either way it will not serve again. */
   get exited(): boolean {
-    return this.#exited;
+    return this.#exited || this.#terminating !== undefined;
   }
 
   /** Called once when the worker thread ends for any reason. */
@@ -104,22 +132,13 @@ export class WorkerHost {
     const { header, data } = this.channel;
     this.#write(request);
     handOver(this.channel, State.REQUEST);
-    for (;;) {
-      const state = Atomics.load(header, H.STATE);
-      if (state === State.RESPONSE) break;
-      if (this.#exited) throw this.#crashError(request.fn);
-      if (state === State.BACKEND_REQUEST) {
-        await this.#serveBackend(deadline, backend);
-        continue;
-      }
-      const outcome = await waitWhile(this.channel, state, deadline - performance.now());
-      if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) {
-        void this.terminate();
-        throw new GuardTimeoutError(
-          `guard ${this.#source.name} ${request.fn ?? 'reset'} did not finish within its deadline; the worker was terminated`,
-          { guard: this.#source.name, fn: request.fn },
-        );
-      }
+    const alone = ++inFlight === 1;
+    try {
+      // The only call in flight: a short one is cheaper to wait for by spinning than by a wake-up of the event loop.
+      if (alone) spinWhile(this.channel, State.REQUEST, MAIN_SPIN_MS);
+      await this.#awaitResponse(request.fn, deadline, backend);
+    } finally {
+      inFlight--;
     }
     Atomics.store(header, H.STATE, State.IDLE);
     const outLen = header[H.OUT_LEN]!;
@@ -141,17 +160,54 @@ export class WorkerHost {
     return response;
   }
 
-  async #serveBackend(deadline: number, backend: BackendHandler): Promise<void> {
+  async #awaitResponse(fn: GuardFunction | undefined, deadline: number, backend: BackendHandler): Promise<void> {
+    const { header } = this.channel;
+    for (;;) {
+      const state = Atomics.load(header, H.STATE);
+      if (state === State.RESPONSE) return;
+      if (this.exited) throw this.#crashError(fn);
+      if (state === State.BACKEND_REQUEST) {
+        if (!(await this.#serveBackend(deadline, backend))) throw this.#timedOut(fn);
+        continue;
+      }
+      const outcome = await waitWhile(this.channel, state, deadline - performance.now());
+      if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) throw this.#timedOut(fn);
+    }
+  }
+
+  /** Terminates the worker (the only way to stop a call) and makes the caller's error. */
+  #timedOut(fn: GuardFunction | undefined): GuardTimeoutError {
+    void this.terminate();
+    return new GuardTimeoutError(`guard ${this.#source.name} ${fn ?? 'reset'} did not finish within its deadline; the worker was terminated`, {
+      guard: this.#source.name,
+      fn,
+    });
+  }
+
+  /** Performs one call_backend for the worker; false when the call's deadline passed first. */
+  async #serveBackend(deadline: number, backend: BackendHandler): Promise<boolean> {
     const { header, data } = this.channel;
     const toolLen = header[H.BACKEND_TOOL_LEN]!;
     const tool = data.toString('utf8', 0, toolLen);
     const args = data.toString('utf8', toolLen, toolLen + header[H.BACKEND_ARGS_LEN]!);
     let reply: Uint8Array | string | undefined;
+    // The guard's deadline bounds the backend call too, even a handler that ignores its signal.
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<typeof controller>((resolve) => {
+      timer = setTimeout(() => resolve(controller), Math.max(0, deadline - performance.now()));
+    });
     try {
-      // The guard's deadline bounds the backend call too: a guard stuck in call_backend is still stopped.
-      reply = await backend(tool, args, AbortSignal.timeout(Math.max(1, deadline - performance.now())));
+      const outcome = await Promise.race([backend(tool, args, controller.signal), expired]);
+      if (outcome === controller) {
+        controller.abort(new DOMException('the guard call reached its deadline', 'TimeoutError'));
+        return false;
+      }
+      reply = outcome as Uint8Array | string | undefined;
     } catch {
       reply = undefined;
+    } finally {
+      clearTimeout(timer);
     }
     const bytes = typeof reply === 'string' ? Buffer.from(reply) : reply;
     if (bytes && bytes.length <= data.length) {
@@ -162,15 +218,17 @@ export class WorkerHost {
       header[H.BACKEND_STATUS] = Status.ERROR;
     }
     handOver(this.channel, State.BACKEND_REPLY);
+    return true;
   }
 
   #crashError(fn: GuardFunction | undefined): GuardTrapError {
     return new GuardTrapError('host', `guard ${this.#source.name} worker stopped unexpectedly`, { guard: this.#source.name, fn });
   }
 
-  async terminate(): Promise<void> {
-    if (this.#exited) return;
-    await this.#worker.terminate();
+  terminate(): Promise<void> {
+    if (this.#exited) return Promise.resolve();
+    this.#terminating ??= this.#worker.terminate().then(() => {});
+    return this.#terminating;
   }
 
   /** Wakes a main-thread waiter when the worker dies mid-call (the exit event cannot reach an Atomics wait otherwise). */

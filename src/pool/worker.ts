@@ -57,6 +57,8 @@ function respond(ch: Channel, parts: Uint8Array[], status: number): void {
 
 let instance: GuardInstance | undefined;
 let startupError: GuardError | undefined;
+// From here the host bounds the start by the call deadline (_initialize could loop).
+parentPort!.postMessage({ type: 'instantiating' });
 try {
   instance = create();
 } catch (error) {
@@ -86,7 +88,9 @@ function serve(): void {
     const inputLen = header[H.INPUT_LEN]!;
     // Both are consumed (copied into linear memory) before anything is written back.
     const policy = data.subarray(0, policyLen);
-    const input = data.subarray(policyLen, policyLen + inputLen);
+    const inChannel = data.subarray(policyLen, policyLen + inputLen);
+    // label_agent may call the backend, whose request and reply reuse the channel: keep the input out of its way.
+    const input = flags & Flag.APPLY_POLICY ? Buffer.from(inChannel) : inChannel;
     if (fn === 'label_agent') {
       const out = instance.applyPolicy(policy);
       header[H.OUT_LEN] = out.length;
@@ -110,8 +114,9 @@ function serve(): void {
   }
 }
 
+// Between calls the worker spins 100 µs before it sleeps: the next request of a busy pool comes sooner than a sleeping thread wakes.
 for (;;) {
-  blockUntil(channel, State.REQUEST);
+  blockUntil(channel, State.REQUEST, 0.1);
   serve();
   handOver(channel, State.RESPONSE);
 }
