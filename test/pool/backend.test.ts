@@ -1,22 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CompilationCache, GuardTimeoutError, type CompiledGuard, type GuardLimits } from '../../src/guard/index.js';
+import { describe, expect, it } from 'vitest';
+import { GuardTimeoutError, type CompiledGuard, type GuardLimits } from '../../src/guard/index.js';
 import { GuardPool, type BackendHandler, type PoolOptions } from '../../src/pool/index.js';
-import { description, fullyIdle, loadRustGuard, quietLogger, rustInput, waitForState } from '../support/pool-guards.js';
+import { description, fullyIdle, loadRustGuard, rustInput, waitForState, poolHarness } from '../support/pool-guards.js';
 
-const cache = new CompilationCache();
-const pools: GuardPool[] = [];
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
-afterAll(() => cache.close());
+const { cache, start: startPool } = poolHarness();
 
 let rust: CompiledGuard;
 async function start(options: Partial<PoolOptions> = {}, limits?: Partial<GuardLimits>): Promise<GuardPool> {
   rust = await loadRustGuard(cache, { limits });
-  const pool = await GuardPool.start(rust, { logger: quietLogger, size: 1, ...options });
-  pools.push(pool);
-  return pool;
+  return startPool(rust, { size: 1, ...options });
 }
 
 interface BackendHook {

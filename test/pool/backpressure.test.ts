@@ -1,21 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CompilationCache, GuardInputTooLargeError, GuardOverloadedError, type CompiledGuard, type GuardLimits } from '../../src/guard/index.js';
+import { describe, expect, it } from 'vitest';
+import { GuardInputTooLargeError, GuardOverloadedError, type CompiledGuard, type GuardLimits } from '../../src/guard/index.js';
 import { GuardPool, type PoolOptions } from '../../src/pool/index.js';
-import { description, fullyIdle, loadRustGuard, quietLogger, recordingObserver, rustInput, settle, waitForState } from '../support/pool-guards.js';
+import { description, fullyIdle, loadRustGuard, recordingObserver, rustInput, settle, waitForState, poolHarness } from '../support/pool-guards.js';
 
-const cache = new CompilationCache();
-const pools: GuardPool[] = [];
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
-afterAll(() => cache.close());
+const { cache, start: startPool } = poolHarness();
 
 async function start(options: Partial<PoolOptions> = {}, limits?: Partial<GuardLimits>): Promise<GuardPool> {
   const guard: CompiledGuard = await loadRustGuard(cache, { limits });
-  const pool = await GuardPool.start(guard, { logger: quietLogger, ...options });
-  pools.push(pool);
-  return pool;
+  return startPool(guard, options);
 }
 
 const sleepCall = (pool: GuardPool, ms: number) => pool.call({ fn: 'label_resource', input: rustInput('sleep', { ms }) });

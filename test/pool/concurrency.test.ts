@@ -1,12 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  CompilationCache,
   GuardPolicyRejectedError,
   parseAgentOutput,
   parseResourceOutput,
-  type CompiledGuard,
 } from '../../src/guard/index.js';
-import { GuardPool, type PoolOptions } from '../../src/pool/index.js';
 import { AGENT_JSON, guardModule, RESOURCE_JSON } from '../support/guards.js';
 import {
   backendInAgentGuard,
@@ -14,25 +11,16 @@ import {
   description,
   fullyIdle,
   loadRustGuard,
-  quietLogger,
   rustInput,
   spinGuard,
   stamps,
   waitForState,
+  poolHarness,
 } from '../support/pool-guards.js';
 
-const cache = new CompilationCache();
-const pools: GuardPool[] = [];
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
-afterAll(() => cache.close());
+const { cache, start: startPool } = poolHarness();
 
-async function start(guard: CompiledGuard, options: Partial<PoolOptions> = {}): Promise<GuardPool> {
-  const pool = await GuardPool.start(guard, { logger: quietLogger, ...options });
-  pools.push(pool);
-  return pool;
-}
+const start = startPool;
 
 /** Normalized allow-only objects as the Rust guard prints them in its descriptions. */
 const POLICIES = [

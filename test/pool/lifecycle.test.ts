@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CompilationCache, GuardPoolClosedError, GuardTimeoutError, type CompiledGuard } from '../../src/guard/index.js';
+import { describe, expect, it } from 'vitest';
+import { GuardPoolClosedError, GuardTimeoutError, type CompiledGuard } from '../../src/guard/index.js';
 import { GuardPool, type PoolOptions } from '../../src/pool/index.js';
 import {
   alwaysTrapGuard,
@@ -8,27 +8,20 @@ import {
   description,
   fullyIdle,
   loadRustGuard,
-  quietLogger,
   recordingObserver,
   rustInput,
   settle,
   threadCount,
   waitForState,
+  poolHarness,
 } from '../support/pool-guards.js';
 
-const cache = new CompilationCache();
-const pools: GuardPool[] = [];
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
-afterAll(() => cache.close());
+const { cache, start: startPool } = poolHarness();
 
 let rust: CompiledGuard;
 async function start(options: Partial<PoolOptions> = {}, guard?: CompiledGuard): Promise<GuardPool> {
   rust ??= await loadRustGuard(cache);
-  const pool = await GuardPool.start(guard ?? rust, { logger: quietLogger, ...options });
-  pools.push(pool);
-  return pool;
+  return startPool(guard ?? rust, options);
 }
 
 const rustCall = (pool: GuardPool, tool: string, args: Record<string, unknown> = {}) =>

@@ -1,7 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CompilationCache, type CompiledGuard } from '../../src/guard/index.js';
-import { GuardPool, type PoolOptions } from '../../src/pool/index.js';
+import { describe, expect, it } from 'vitest';
 import { recordingLogger } from '../support/instance.js';
 import {
   compileWat,
@@ -9,25 +7,16 @@ import {
   fullyIdle,
   loadRustGuard,
   noHintGuard,
-  quietLogger,
   recordingObserver,
   rustInput,
   settle,
   waitForState,
+  poolHarness,
 } from '../support/pool-guards.js';
 
-const cache = new CompilationCache();
-const pools: GuardPool[] = [];
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
-afterAll(() => cache.close());
+const { cache, start: startPool } = poolHarness();
 
-async function start(guard: CompiledGuard, options: Partial<PoolOptions> = {}): Promise<GuardPool> {
-  const pool = await GuardPool.start(guard, { logger: quietLogger, ...options });
-  pools.push(pool);
-  return pool;
-}
+const start = startPool;
 
 describe('state()', () => {
   it('reports instances by state and the queue length as calls come and go', async () => {

@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  CompilationCache,
   GuardExitError,
   GuardLoadError,
   GuardTimeoutError,
   GuardTrapError,
   GuardUnavailableError,
-  type CompiledGuard,
   type TrapKind,
 } from '../../src/guard/index.js';
-import { GuardPool, type PoolOptions } from '../../src/pool/index.js';
+import { GuardPool } from '../../src/pool/index.js';
 import { RESOURCE_JSON } from '../support/guards.js';
 import {
   alwaysTrapGuard,
@@ -27,20 +25,12 @@ import {
   settle,
   threadCount,
   waitForState,
+  poolHarness,
 } from '../support/pool-guards.js';
 
-const cache = new CompilationCache();
-const pools: GuardPool[] = [];
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()));
-});
-afterAll(() => cache.close());
+const { cache, start: startPool } = poolHarness();
 
-async function start(guard: CompiledGuard, options: Partial<PoolOptions> = {}): Promise<GuardPool> {
-  const pool = await GuardPool.start(guard, { logger: quietLogger, ...options });
-  pools.push(pool);
-  return pool;
-}
+const start = startPool;
 
 const rustCall = (pool: GuardPool, tool: string, args: Record<string, unknown> = {}) =>
   pool.call({ fn: 'label_resource', input: rustInput(tool, args) });

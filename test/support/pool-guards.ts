@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompilationCache, type CompiledGuard, type GuardLimits } from '../../src/guard/index.js';
-import type { GuardPool, PoolState } from '../../src/pool/index.js';
+import { afterAll, afterEach } from 'vitest';
+import { GuardPool, type PoolOptions, type PoolState } from '../../src/pool/index.js';
 import type { EvictionReason, PoolObserver } from '../../src/pool/index.js';
 import { AGENT_JSON, guardModule, RESOURCE_JSON } from './guards.js';
 import { wat } from './wat.js';
@@ -240,4 +241,25 @@ export function backendInAgentGuard(): string {
     (local.get $inlen))`,
     extra: '(data (i32.const 16384) "t") (data (i32.const 16388) "{}")',
   });
+}
+
+/**
+ * A compilation cache and a pool starter for one test file: every pool
+ * started is closed after its test, the cache after the file.
+ */
+export function poolHarness() {
+  const cache = new CompilationCache();
+  const pools: GuardPool[] = [];
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.close()));
+  });
+  afterAll(() => cache.close());
+  return {
+    cache,
+    async start(guard: CompiledGuard, options: Partial<PoolOptions> = {}): Promise<GuardPool> {
+      const pool = await GuardPool.start(guard, { logger: quietLogger, ...options });
+      pools.push(pool);
+      return pool;
+    },
+  };
 }
