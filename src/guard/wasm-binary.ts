@@ -69,19 +69,15 @@ class Reader {
   }
 
   u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 35) throw new WasmFormatError(`LEB128 too long at byte ${this.pos}`);
-    }
+    return this.#leb(35);
   }
 
   /** Unsigned LEB up to 64 bits, for memory64 limits; precision is irrelevant past 2^53. */
   u64(): number {
+    return this.#leb(63);
+  }
+
+  #leb(maxShift: number): number {
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -89,7 +85,7 @@ class Reader {
       result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) return result;
       shift += 7;
-      if (shift > 63) throw new WasmFormatError(`LEB128 too long at byte ${this.pos}`);
+      if (shift > maxShift) throw new WasmFormatError(`LEB128 too long at byte ${this.pos}`);
     }
   }
 
