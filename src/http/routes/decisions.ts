@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { DecisionService } from '../../decision/decision-service.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import { recordDecision } from '../decision-record.js';
 import {
   AgentLabelBody,
   AgentLabelReply,
@@ -56,25 +57,15 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     async (request) => {
       const started = performance.now();
       const evaluated = await decisions.evaluate(request.body);
-      metrics.decisions.inc({ guard: request.body.guard, operation: evaluated.operation, decision: evaluated.decision, mode: evaluated.mode, stage: 'request' });
-      request.log.info(
-        {
-          decision_id: evaluated.decision_id,
-          stage: 'request',
-          guard: request.body.guard,
-          tool: request.body.tool,
-          operation: evaluated.operation,
-          mode: evaluated.mode,
-          decision: evaluated.decision,
-          reason: evaluated.reason,
-          check_response: evaluated.check_response,
-          agent: evaluated.agent,
-          resource: evaluated.resource,
-          duration_ms: performance.now() - started,
-          ...(logToolData ? { args: request.body.args } : {}),
-        },
-        'decision',
-      );
+      const { guard, tool, args } = request.body;
+      recordDecision(request.log, metrics, {
+        stage: 'request',
+        guard,
+        tool,
+        started,
+        decision: evaluated,
+        details: { check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) },
+      });
       return evaluated;
     },
   );
@@ -98,24 +89,15 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     async (request) => {
       const started = performance.now();
       const evaluated = await decisions.evaluateResponse(request.body);
-      metrics.decisions.inc({ guard: request.body.guard, operation: evaluated.operation, decision: evaluated.decision, mode: evaluated.mode, stage: 'response' });
-      request.log.info(
-        {
-          decision_id: evaluated.decision_id,
-          stage: 'response',
-          guard: request.body.guard,
-          tool: request.body.tool,
-          operation: evaluated.operation,
-          mode: evaluated.mode,
-          decision: evaluated.decision,
-          reason: evaluated.reason,
-          filtered: evaluated.filtered.length,
-          agent: evaluated.agent,
-          duration_ms: performance.now() - started,
-          ...(logToolData ? { args: request.body.args, result: request.body.result } : {}),
-        },
-        'decision',
-      );
+      const { guard, tool, args, result } = request.body;
+      recordDecision(request.log, metrics, {
+        stage: 'response',
+        guard,
+        tool,
+        started,
+        decision: evaluated,
+        details: { filtered: evaluated.filtered.length, ...(logToolData ? { args, result } : {}) },
+      });
       return evaluated;
     },
   );

@@ -1,0 +1,36 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { LabelsJson, Mode, Operation } from '../difc/types.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+export interface DecisionRecord {
+  stage: 'request' | 'response';
+  guard: string;
+  tool: string;
+  /** performance.now() when the request's decision work started. */
+  started: number;
+  decision: { decision_id: string; decision: 'allow' | 'deny'; operation: Operation; mode: Mode; agent: LabelsJson; reason?: string };
+  /** Stage-specific fields (resource, filtered count, and tool data when enabled). */
+  details: Record<string, unknown>;
+}
+
+/** Counts a decision and writes its one decision log line. */
+export function recordDecision(log: FastifyBaseLogger, metrics: Metrics, record: DecisionRecord): void {
+  const { stage, guard, tool, decision: d } = record;
+  metrics.decisions.inc({ guard, operation: d.operation, decision: d.decision, mode: d.mode, stage });
+  log.info(
+    {
+      decision_id: d.decision_id,
+      stage,
+      guard,
+      tool,
+      operation: d.operation,
+      mode: d.mode,
+      decision: d.decision,
+      reason: d.reason,
+      agent: d.agent,
+      duration_ms: performance.now() - record.started,
+      ...record.details,
+    },
+    'decision',
+  );
+}
