@@ -22,7 +22,7 @@ export interface AppOptions {
   /** A pino logger, or false for none (tests, OpenAPI generation). */
   logger: FastifyServerOptions['loggerInstance'] | false;
   /** Event-loop delay past which decision requests are shed with 503. */
-  pressure?: { maxEventLoopDelayMs: number };
+  pressure?: { maxEventLoopDelayMs?: number; maxHeapUsedBytes?: number };
 }
 
 export const API_VERSION = '1.0.0';
@@ -68,6 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(underPressure, {
     maxEventLoopDelay: options.pressure?.maxEventLoopDelayMs ?? 1000,
+    maxHeapUsedBytes: options.pressure?.maxHeapUsedBytes ?? 0,
     // No utilisation limit: a decision service at full throughput is legitimately near 100% busy;
     // what hurts clients is delay.
     retryAfter: 1,
