@@ -53,7 +53,8 @@ export interface CoarseDecision {
 export function coarseCheck(input: EvaluateInput): CoarseDecision {
   // Labels never move before the tool call: propagation happens when the
   // response is actually read, so the coarse check always judges strictly.
-  const evaluation: Evaluation = { ...evaluate({ ...input, mode: 'strict' }), mode: input.mode };
+  const evaluation: Evaluation = evaluate({ agent: input.agent, resource: input.resource, operation: input.operation, mode: 'strict' });
+  evaluation.mode = input.mode;
   if (evaluation.decision === 'allow') {
     return { outcome: 'allow', decision: 'allow', checkResponse: mustLabelResponse(input.operation, input.mode), evaluation };
   }

@@ -15,19 +15,24 @@ export class JsonBodyError extends Error {
   readonly statusCode = 400;
 }
 
-/** Index of the first position where nesting exceeds `limit`, or -1. Skips strings, so brackets in text do not count. */
+/** Whether nesting anywhere exceeds `limit`. Skips strings, so brackets in text do not count. */
 export function exceedsDepth(text: string, limit: number): boolean {
   // A document cannot be deeper than it is long.
   if (text.length <= limit) return false;
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
+    if (c === 34 /* " */) {
+      // Jump over the string with indexOf (tool results are mostly string content, and a character
+      // loop cost more than parsing): it ends at the first quote after an even run of backslashes.
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return false; // unterminated: the parser refuses it
+        let backslashes = 0;
+        for (let j = i - 1; text.charCodeAt(j) === 92 /* \ */; j--) backslashes++;
+        if ((backslashes & 1) === 0) break;
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > limit) return true;
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }

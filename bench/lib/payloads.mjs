@@ -1,0 +1,41 @@
+/** Request bodies of the scenarios: what a gateway sends around GitHub MCP tool calls. */
+
+export const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved' } };
+export const RUST_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'none' } };
+
+/** A cheap label_resource: a public repository named in the arguments, so no backend lookup. */
+export const GET_ISSUE_ARGS = { owner: 'octo-org', repo: 'app', issue_number: 42, private: false };
+
+export const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open', per_page: 100, private: false };
+
+// Mixed authors: OWNER/MEMBER/COLLABORATOR reach "approved" and stay; the others are filtered out for an agent
+// whose policy requires approved integrity.
+const ASSOCIATIONS = ['MEMBER', 'NONE', 'CONTRIBUTOR', 'OWNER', 'COLLABORATOR', 'FIRST_TIME_CONTRIBUTOR', 'MEMBER', 'NONE'];
+
+function issue(n) {
+  const login = `user${n % 17}`;
+  return {
+    url: `https://api.github.com/repos/octo-org/app/issues/${n}`,
+    repository_url: 'https://api.github.com/repos/octo-org/app',
+    html_url: `https://github.com/octo-org/app/issues/${n}`,
+    id: 2000000000 + n,
+    number: n,
+    title: `Issue ${n}: flaky test in the payment module when the cache is cold`,
+    user: { login, id: 1000 + (n % 17), type: 'User', site_admin: false },
+    labels: n % 3 === 0 ? [{ id: 7, name: 'bug', color: 'd73a4a', default: true }] : [],
+    state: 'open',
+    locked: false,
+    assignee: null,
+    comments: n % 5,
+    created_at: '2025-01-15T10:00:00Z',
+    updated_at: '2025-02-01T12:30:00Z',
+    author_association: ASSOCIATIONS[n % ASSOCIATIONS.length],
+    body: `Steps to reproduce ${n}: run the suite twice; the second run fails about one time in ten.`,
+  };
+}
+
+/** list_issues result in MCP text form, as the GitHub MCP server returns it. */
+export function listIssuesResult(count = 100) {
+  const issues = Array.from({ length: count }, (_, i) => issue(i + 1));
+  return { content: [{ type: 'text', text: JSON.stringify(issues) }] };
+}

@@ -1,0 +1,120 @@
+/**
+ * Runs load against targets, alternating them at each connection count so that
+ * machine drift (other processes, thermal, JIT) falls on all of them alike.
+ */
+import { load } from './load.mjs';
+import { machineBusyMs } from './proc.mjs';
+
+const MiB = 1024 * 1024;
+const mean = (xs) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+const round = (v, digits = 3) => (v === null || v === undefined ? v : Math.round(v * 10 ** digits) / 10 ** digits);
+
+/**
+ * A target: { name, server ({url, rss()}), path, body | requests }.
+ * Samples the server's RSS while the load runs.
+ */
+export async function measure(target, connections, duration) {
+  let rssMax = 0;
+  const sample = () => {
+    const rss = target.server.rss?.();
+    if (rss > rssMax) rssMax = rss;
+  };
+  const timer = setInterval(sample, 250);
+  const cpuBefore = target.server.cpuMs?.();
+  const machineBefore = machineBusyMs();
+  const benchBefore = process.cpuUsage();
+  const started = performance.now();
+  try {
+    const result = await load({
+      url: target.server.url + (target.path ?? '/'),
+      connections,
+      duration,
+      ...(target.requests ? { requests: target.requests() } : { body: target.body }),
+    });
+    sample();
+    const cpu = target.server.cpuMs?.() - cpuBefore;
+    // CPU time of the server process (all its threads) per completed request.
+    const served = result.ok + result.failed;
+    // What the rest of the machine used meanwhile (other processes than the server and this load generator),
+    // in CPUs: a busy machine makes every number of the run noisy.
+    const bench = process.cpuUsage(benchBefore);
+    const others = machineBusyMs() - machineBefore - cpu - (bench.user + bench.system) / 1000;
+    return {
+      ...result,
+      rssMaxMB: rssMax ? round(rssMax / MiB, 1) : undefined,
+      cpuUsPerRequest: served && cpu >= 0 ? round((cpu * 1000) / served, 1) : undefined,
+      serverCpus: round(cpu / (performance.now() - started), 2),
+      otherCpus: Number.isFinite(others) ? round(Math.max(0, others) / (performance.now() - started), 2) : undefined,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Mean of the runs of one target at one connection count (each run is kept in `runs`). */
+function combine(runs) {
+  const pick = (f) => round(mean(runs.map(f).filter((v) => v !== null && v !== undefined)));
+  const kindNames = [...new Set(runs.flatMap((r) => Object.keys(r.kinds)))];
+  const kinds = Object.fromEntries(
+    kindNames.map((k) => [
+      k,
+      {
+        ok: runs.reduce((n, r) => n + (r.kinds[k]?.ok ?? 0), 0),
+        failed: runs.reduce((n, r) => n + (r.kinds[k]?.failed ?? 0), 0),
+        rps: pick((r) => r.kinds[k]?.rps),
+        p50: pick((r) => r.kinds[k]?.latencyMs.p50),
+        p99: pick((r) => r.kinds[k]?.latencyMs.p99),
+        statuses: runs.reduce((acc, r) => {
+          for (const [s, n] of Object.entries(r.kinds[k]?.statuses ?? {})) acc[s] = (acc[s] ?? 0) + n;
+          return acc;
+        }, {}),
+      },
+    ]),
+  );
+  return {
+    rps: round(mean(runs.map((r) => r.rps)), 1),
+    p50: pick((r) => r.latencyMs.p50),
+    p99: pick((r) => r.latencyMs.p99),
+    ok: runs.reduce((n, r) => n + r.ok, 0),
+    failed: runs.reduce((n, r) => n + r.failed, 0),
+    errors: runs.reduce((n, r) => n + r.errors + r.timeouts, 0),
+    rssMaxMB: runs.some((r) => r.rssMaxMB) ? Math.max(...runs.map((r) => r.rssMaxMB ?? 0)) : undefined,
+    cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
+    serverCpus: pick((r) => r.serverCpus),
+    otherCpus: pick((r) => r.otherCpus),
+    kinds,
+    runs: runs.map((r) => ({ rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, seconds: r.seconds, cpuUsPerRequest: r.cpuUsPerRequest, otherCpus: r.otherCpus })),
+  };
+}
+
+/**
+ * For each connection count: warm every target once (first count only), then
+ * run targets in turn, `rounds` times (A B A B ...). Returns one row per
+ * target and connection count; rows get ratios to the target named `floor`
+ * when there is one.
+ */
+export async function alternate(ctx, { scenario, targets, connections = ctx.opts.connections, rounds = 1, floor = 'floor' }) {
+  const rows = [];
+  if (ctx.opts.warmup > 0) {
+    for (const t of targets) await measure(t, Math.max(...connections), ctx.opts.warmup);
+  }
+  for (const c of connections) {
+    const runs = new Map(targets.map((t) => [t.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const t of targets) {
+        const r = await measure(t, c, ctx.opts.duration);
+        runs.get(t.name).push(r);
+        ctx.log(`  ${scenario.padEnd(10)} ${t.name.padEnd(16)} c=${String(c).padStart(3)}  ${String(Math.round(r.rps)).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  cpu ${r.cpuUsPerRequest} µs/req  others ${r.otherCpus} cpus${r.failed ? `  non-2xx ${r.failed}` : ''}${r.errors + r.timeouts ? `  errors ${r.errors + r.timeouts}` : ''}`);
+      }
+    }
+    const combined = targets.map((t) => ({ scenario, target: t.name, label: t.label ?? t.name, connections: c, ...combine(runs.get(t.name)) }));
+    const base = combined.find((r) => r.target === floor);
+    for (const row of combined) {
+      if (base && row !== base) {
+        row.vsFloor = { rps: round(row.rps / base.rps), p99: round(row.p99 / base.p99) };
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}

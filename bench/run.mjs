@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the service against its own physical limit (issue 8).
+ *
+ * Starts, each as its own process: the real service (node dist/server.js,
+ * WASMGUARD_PORT=0, log level warn, a config file in a temp dir), the floor
+ * (bare Fastify, one JSON POST route with a fixed decision-sized body) and the
+ * naive baseline (a route that instantiates the guard per request on the event
+ * loop). Loads them with autocannon over 127.0.0.1, alternating targets at each
+ * connection count, and writes bench/results/latest.{json,md}.
+ *
+ * Scenarios (BENCH_SCENARIOS selects, in this order): startup, evaluate,
+ * response, flow, cpu, trap. Settings: see bench/lib/options.mjs.
+ * Needs a build first (npm run bench does it).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChild } from './lib/child.mjs';
+import { postJson } from './lib/http.mjs';
+import { readOptions } from './lib/options.mjs';
+import { GITHUB_POLICY, RUST_POLICY } from './lib/payloads.mjs';
+import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
+import { alternate } from './lib/runner.mjs';
+import { REPO_ROOT, startService } from './lib/service-process.mjs';
+import { inThreadCallMs, watToWasm } from './lib/wat.mjs';
+import * as cpu from './scenarios/cpu.mjs';
+import * as evaluate from './scenarios/evaluate.mjs';
+import * as flow from './scenarios/flow.mjs';
+import * as response from './scenarios/response.mjs';
+import * as startup from './scenarios/startup.mjs';
+import * as trap from './scenarios/trap.mjs';
+
+const SCENARIOS = [startup, evaluate, response, flow, cpu, trap];
+const MiB = 1024 * 1024;
+
+const opts = readOptions();
+const log = (msg) => process.stdout.write(`${msg}\n`);
+const selected = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.name));
+if (opts.scenarios) {
+  const unknown = opts.scenarios.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'wasmguard-bench-'));
+const machine = machineInfo();
+log(`wasmguard bench: ${machine.cpus} cpus, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}; temp dir ${tmp}`);
+if (machine.loadAverageAtStart[0] > machine.cpus) log(`warning: load average ${machine.loadAverageAtStart[0]} on ${machine.cpus} CPUs: other work may disturb the numbers (each run reports what other processes used)`);
+
+// The CPU-heavy guard, compiled from WAT for this run.
+const spinWasm = await watToWasm(join(REPO_ROOT, 'bench/guards/spin.wat'));
+const spinPath = join(tmp, 'spin.wasm');
+writeFileSync(spinPath, spinWasm);
+const spinCallMs = inThreadCallMs(spinWasm);
+
+const guards = {
+  github: { path: join(REPO_ROOT, 'guards/github.wasm'), policy: GITHUB_POLICY, mode: 'filter' },
+  rust: { path: join(REPO_ROOT, 'test/fixtures/rust-guard/rust_guard.wasm'), policy: RUST_POLICY },
+  spin1: { path: spinPath, poolSize: 1 },
+  spin2: { path: spinPath, poolSize: 2 },
+};
+const configPath = join(tmp, 'wasmguard.json');
+writeFileSync(configPath, JSON.stringify({ guards }, null, 2));
+
+const results = { date: new Date().toISOString(), machine, options: { ...opts, out: undefined }, scenarios: {}, notes: [] };
+const processes = [];
+try {
+  if (selected.includes(startup)) {
+    log('startup');
+    results.scenarios.startup = await startup.run({ opts, log, tmp });
+  }
+  const loadScenarios = selected.filter((s) => s !== startup);
+  if (loadScenarios.length) {
+    const floor = await startChild(join(REPO_ROOT, 'bench/lib/floor-server.mjs'), [], { logFile: join(tmp, 'floor.log') });
+    processes.push(floor);
+    const naive = await startChild(
+      join(REPO_ROOT, 'bench/lib/naive-server.mjs'),
+      [guards.github.path, JSON.stringify(GITHUB_POLICY), guards.github.mode],
+      { logFile: join(tmp, 'naive.log') },
+    );
+    processes.push(naive);
+    const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });
+    processes.push(service);
+    log(`service pid ${service.pid} on ${service.url} (ready in ${Math.round(service.readyMs)} ms), floor ${floor.url}, naive ${naive.url}`);
+
+    const guardList = (await (await fetch(`${service.url}/v1/guards`)).json()).guards;
+    await new Promise((r) => setTimeout(r, 500)); // spare workers finish starting
+    const memory = {
+      idleMB: service.rss() / MiB,
+      guards: guardList.map((g) => `${g.name} ${g.pool?.size ?? '?'}`).join(', '),
+      workers: guardList.reduce((n, g) => n + (g.pool?.size ?? 0), 0),
+      floorIdleMB: floor.rss() / MiB,
+    };
+    const ctx = {
+      opts,
+      log,
+      tmp,
+      floor,
+      naive,
+      service,
+      spinCallMs,
+      post: (path, body) => postJson(service.url + path, body),
+      alternate: (spec) => alternate(ctx, spec),
+    };
+    for (const scenario of loadScenarios) {
+      log(scenario.name);
+      results.scenarios[scenario.name] = await scenario.run(ctx);
+    }
+    const serviceRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => r.target !== 'floor' && r.target !== 'naive');
+    const floorRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => r.target === 'floor');
+    memory.loadMaxMB = Math.max(0, ...serviceRows.map((r) => r.rssMaxMB ?? 0));
+    memory.floorLoadMaxMB = Math.max(0, ...floorRows.map((r) => r.rssMaxMB ?? 0));
+    memory.afterMB = service.rss() / MiB;
+    results.memory = Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, typeof v === 'number' && k.endsWith('MB') ? Math.round(v * 10) / 10 : v]));
+    const warnings = readFileSync(service.logFile, 'utf8').split('\n').filter(Boolean).length;
+    results.notes.push(`service log lines at warn level and above during the run: ${warnings} (each trap logs an eviction and a failed request)`);
+  }
+} finally {
+  await Promise.all(processes.map((p) => p.stop()));
+}
+
+const disturbed = Object.values(results.scenarios)
+  .flatMap((sc) => sc.rows ?? [])
+  .filter((r) => r.otherCpus >= 0.25)
+  .map((r) => `${r.scenario}/${r.target}/c=${r.connections}`);
+if (disturbed.length) {
+  results.notes.push(`other processes used a quarter of a CPU or more during: ${disturbed.join(', ')}; rerun on a quiet machine before trusting those rows`);
+}
+
+results.targets = judgeTargets(results);
+writeResults(opts.out, results);
+log('');
+for (const t of results.targets) log(`${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${t.measured} (required ${t.threshold})`);
+if (disturbed.length) log(`warning: the machine was busy with other work during ${disturbed.length} rows (see the notes in latest.md)`);
+log(`results: ${join(opts.out, 'latest.md')}`);
+if (opts.cpuProf) log(`cpu profiles kept in ${join(tmp, 'cpu-prof')}`);
+else rmSync(tmp, { recursive: true, force: true });
