@@ -106,19 +106,44 @@ export function spinWhile(channel: Channel, value: number, spinMs: number): void
 /**
  * Worker: blocks until the state is `wanted`, first spinning for up to
  * `spinMs`: waking a thread that sleeps in Atomics.wait costs tens of µs
- * when its CPU has gone idle, more than a whole short guard call.
+ * when its CPU has gone idle, more than a whole short guard call. Returns
+ * how long it waited, in ms, so the caller can adapt its spin budget.
  */
-export function blockUntil(channel: Channel, wanted: number, spinMs = 0): void {
+export function blockUntil(channel: Channel, wanted: number, spinMs = 0): number {
   const { header } = channel;
+  const started = performance.now();
   if (spinMs > 0) {
-    const until = performance.now() + spinMs;
+    const until = started + spinMs;
     do {
-      for (let i = 0; i < 64; i++) if (Atomics.load(header, H.STATE) === wanted) return;
+      for (let i = 0; i < 64; i++) if (Atomics.load(header, H.STATE) === wanted) return performance.now() - started;
     } while (performance.now() < until);
   }
   for (;;) {
     const current = Atomics.load(header, H.STATE);
-    if (current === wanted) return;
+    if (current === wanted) return performance.now() - started;
     Atomics.wait(header, H.STATE, current);
+  }
+}
+
+/**
+ * The worker's spin budget between calls, adapted like an adaptive mutex:
+ * a request that came within the full budget earns it back; a longer gap
+ * halves it (down to no spin). A pool fed faster than a thread wakes keeps
+ * spinning; one fed slower stops burning the CPU its own event loop needs.
+ */
+export class SpinBudget {
+  #ms: number;
+
+  constructor(readonly maxMs: number) {
+    this.#ms = maxMs;
+  }
+
+  get ms(): number {
+    return this.#ms;
+  }
+
+  /** Records how long the last wait for a request took. */
+  waited(ms: number): void {
+    this.#ms = ms <= this.maxMs ? this.maxMs : this.#ms / 2 < this.maxMs / 32 ? 0 : this.#ms / 2;
   }
 }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuardError, GuardInstance, type GuardLogger, type InstanceSource } from '../guard/index.js';
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
-import { blockUntil, Flag, FUNCTIONS, H, handOver, Op, openChannel, State, Status, type Channel } from './channel.js';
+import { blockUntil, SpinBudget, Flag, FUNCTIONS, H, handOver, Op, openChannel, State, Status, type Channel } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
 
 export interface GuardWorkerData {
@@ -114,9 +114,10 @@ function serve(): void {
   }
 }
 
-// Between calls the worker spins 100 µs before it sleeps: the next request of a busy pool comes sooner than a sleeping thread wakes.
+// Between calls the worker spins (up to 100 µs) before it sleeps, while requests keep coming sooner than a sleeping thread wakes.
+const spin = new SpinBudget(0.1);
 for (;;) {
-  blockUntil(channel, State.REQUEST, 0.1);
+  spin.waited(blockUntil(channel, State.REQUEST, spin.ms));
   serve();
   handOver(channel, State.RESPONSE);
 }
