@@ -8,5 +8,7 @@ export function createLogger(server: Pick<ServerConfig, 'logLevel' | 'logRedactP
     base: { service: 'wasmguard' },
     ...(server.logRedactPaths.length > 0 ? { redact: { paths: server.logRedactPaths, censor: '[redacted]' } } : {}),
   };
-  return destination ? pino(options, destination) : pino(options);
+  // Synchronous stdout: pino's default asynchronous writer can let a line still in flight be overtaken by
+  // the synchronous flush at process exit, and the shutdown steps must appear in the order they happened.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
