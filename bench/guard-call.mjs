@@ -14,8 +14,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import wabtInit from 'wabt';
 import { CompilationCache, GuardInstance } from '../dist/guard/index.js';
+import { constOutputFn, watSourceToWasm } from './lib/wat.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -31,15 +31,6 @@ const CREATES = Number(opts.creates);
 const RESOURCE_JSON =
   '{"resource":{"description":"repo octo-org/r1","secrecy":["private:octo-org/r1"],"integrity":["approved:octo-org"]},"operation":"read"}';
 const AGENT_JSON = '{"agent":{"secrecy":[],"integrity":[]},"difc_mode":"filter"}';
-
-const hex = (text) => [...Buffer.from(text)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
-const constFn = (name, text, at) => `
-  (data (i32.const ${at}) "${hex(text)}")
-  (func (export "${name}") (param $in i32) (param $inlen i32) (param $out i32) (param $cap i32) (result i32)
-    (if (i32.lt_u (local.get $cap) (i32.const ${Buffer.byteLength(text)}))
-      (then (i32.store (local.get $out) (i32.const ${Buffer.byteLength(text)})) (return (i32.const -2))))
-    (memory.copy (local.get $out) (i32.const ${at}) (i32.const ${Buffer.byteLength(text)}))
-    (i32.const ${Buffer.byteLength(text)}))`;
 
 // A bump allocator that resets when everything is freed, like test/support/guards.ts.
 const ALLOCATOR = `
@@ -61,21 +52,11 @@ const ALLOCATOR = `
 const watGuard = (allocator) => `(module
   (memory (export "memory") 2)
   ${allocator ? ALLOCATOR : ''}
-  ${constFn('label_agent', AGENT_JSON, 1024)}
-  ${constFn('label_resource', RESOURCE_JSON, 4096)}
+  ${constOutputFn('label_agent', AGENT_JSON, 1024)}
+  ${constOutputFn('label_resource', RESOURCE_JSON, 4096)}
   (func (export "label_response") (param i32 i32 i32 i32) (result i32) (i32.const 0)))`;
 
-const wabt = await wabtInit();
-function wat(source) {
-  const parsed = wabt.parseWat('bench.wat', source, { bulk_memory: true });
-  try {
-    parsed.resolveNames();
-    parsed.validate();
-    return new Uint8Array(parsed.toBinary({}).buffer);
-  } finally {
-    parsed.destroy();
-  }
-}
+const wat = (source) => watSourceToWasm('bench.wat', source);
 
 function summarize(samplesNs) {
   const sorted = Float64Array.from(samplesNs).sort();
@@ -97,8 +78,8 @@ function timeCalls(fn, n, warmup) {
 
 const cache = new CompilationCache();
 const guards = [
-  { name: 'wat-alloc', label: 'WAT guard, alloc/dealloc', compiled: await cache.load(wat(watGuard(true)), { name: 'wat-alloc' }) },
-  { name: 'wat-direct', label: 'WAT guard, direct memory (no alloc)', compiled: await cache.load(wat(watGuard(false)), { name: 'wat-direct' }) },
+  { name: 'wat-alloc', label: 'WAT guard, alloc/dealloc', compiled: await cache.load(await wat(watGuard(true)), { name: 'wat-alloc' }) },
+  { name: 'wat-direct', label: 'WAT guard, direct memory (no alloc)', compiled: await cache.load(await wat(watGuard(false)), { name: 'wat-direct' }) },
 ];
 const RUST = new URL('../test/fixtures/rust-guard/rust_guard.wasm', import.meta.url);
 if (existsSync(RUST)) {

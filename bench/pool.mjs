@@ -21,9 +21,9 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import wabtInit from 'wabt';
 import { CompilationCache, GuardInstance } from '../dist/guard/index.js';
 import { GuardPool } from '../dist/pool/index.js';
+import { constOutputFn, watSourceToWasm } from './lib/wat.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -96,25 +96,9 @@ async function overhead(source = rust, input = INPUT, calls = CALLS) {
 }
 
 // ---------------------------------------------------------------- 2. scaling
-const wabt = await wabtInit();
-function compileWat(source) {
-  const parsed = wabt.parseWat('spin.wat', source, { bulk_memory: true, mutable_globals: true });
-  parsed.resolveNames();
-  parsed.validate();
-  const bytes = new Uint8Array(parsed.toBinary({}).buffer);
-  parsed.destroy();
-  return bytes;
-}
+const compileWat = (source) => watSourceToWasm('spin.wat', source);
 const RESOURCE_JSON = '{"resource":{"description":"spin","secrecy":[],"integrity":[]},"operation":"read"}';
-const hex = (text) => [...Buffer.from(text)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
-const constFn = (name, text, at) => `
-  (data (i32.const ${at}) "${hex(text)}")
-  (func (export "${name}") (param $in i32) (param $inlen i32) (param $out i32) (param $cap i32) (result i32)
-    (if (i32.lt_u (local.get $cap) (i32.const ${Buffer.byteLength(text)}))
-      (then (i32.store (local.get $out) (i32.const ${Buffer.byteLength(text)})) (return (i32.const -2))))
-    ${name === 'label_resource' ? '(call $spin)' : ''}
-    (memory.copy (local.get $out) (i32.const ${at}) (i32.const ${Buffer.byteLength(text)}))
-    (i32.const ${Buffer.byteLength(text)}))`;
+const constFn = (name, text, at) => constOutputFn(name, text, at, name === 'label_resource' ? '(call $spin)' : '');
 /** A guard whose label_resource spins `iterations` turns of an LCG (no allocator: the host places buffers). */
 const spinGuard = (iterations) => `(module
   (memory (export "memory") 2)
@@ -133,7 +117,7 @@ const spinGuard = (iterations) => `(module
 
 async function spinSource(iterations) {
   const limits = { initialOutputBytes: 4096, maxOutputBytes: 65536, maxInputBytes: 65536 };
-  return cache.load(compileWat(spinGuard(iterations)), { name: 'spin', limits });
+  return cache.load(await compileWat(spinGuard(iterations)), { name: 'spin', limits });
 }
 
 /** Iterations for ~1 ms per call, measured in-thread (same machine code as in a worker). */

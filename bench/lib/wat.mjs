@@ -6,8 +6,13 @@ import wabtInit from 'wabt';
 let wabt;
 
 export async function watToWasm(path) {
+  return watSourceToWasm(basename(path), readFileSync(path, 'utf8'));
+}
+
+/** Compiles WAT text (inline benchmark guards) to wasm bytes. */
+export async function watSourceToWasm(name, source) {
   wabt ??= await wabtInit();
-  const parsed = wabt.parseWat(basename(path), readFileSync(path, 'utf8'), { bulk_memory: true });
+  const parsed = wabt.parseWat(name, source, { bulk_memory: true, mutable_globals: true });
   try {
     parsed.resolveNames();
     parsed.validate();
@@ -34,4 +39,23 @@ export function inThreadCallMs(bytes, calls = 50) {
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
+}
+
+const hex = (text) => [...Buffer.from(text)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
+
+/**
+ * A label function that copies a constant JSON answer to out_ptr, with the
+ * -2 protocol and a size hint when out_cap is too small; `work` is WAT run
+ * before the copy (e.g. a call to a spin loop).
+ */
+export function constOutputFn(name, text, at, work = '') {
+  const n = Buffer.byteLength(text);
+  return `
+  (data (i32.const ${at}) "${hex(text)}")
+  (func (export "${name}") (param $in i32) (param $inlen i32) (param $out i32) (param $cap i32) (result i32)
+    (if (i32.lt_u (local.get $cap) (i32.const ${n}))
+      (then (i32.store (local.get $out) (i32.const ${n})) (return (i32.const -2))))
+    ${work}
+    (memory.copy (local.get $out) (i32.const ${at}) (i32.const ${n}))
+    (i32.const ${n}))`;
 }
