@@ -207,7 +207,9 @@ export class GuardPool {
     const { maxInputBytes } = this.#source.limits;
     const inputJson = call.fn === 'label_agent' ? call.policy?.json : call.input;
     for (const [fn, json] of [[call.fn, inputJson], ['label_agent', call.policy?.json]] as const) {
-      const size = json === undefined ? 0 : Buffer.byteLength(json);
+      // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only strings that could be over the limit are measured.
+      if (json === undefined || json.length * 3 <= maxInputBytes) continue;
+      const size = Buffer.byteLength(json);
       if (size > maxInputBytes) return Promise.reject(new GuardInputTooLargeError(size, maxInputBytes, { guard, fn }));
     }
     const slot = this.#pickIdle(call);
