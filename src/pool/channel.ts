@@ -1,11 +1,15 @@
 /**
  * The lean transport between the event loop and a guard worker: one
- * SharedArrayBuffer per worker, a small Int32 header and a data region. The
- * worker blocks in Atomics.wait (it has nothing else to do, and a blocked
- * worker is what makes call_backend synchronous for the guard); the main
- * thread waits with Atomics.waitAsync, so it never blocks. JSON is encoded
- * once, straight into the shared buffer; no structured clone, no postMessage
- * on the hot path.
+ * SharedArrayBuffer per worker, a small Int32 header, a table of up to
+ * MAX_BATCH calls and a data region. The worker blocks in Atomics.wait (it
+ * has nothing else to do, and a blocked worker is what makes call_backend
+ * synchronous for the guard); the main thread waits with Atomics.waitAsync,
+ * so it never blocks. JSON is encoded once, straight into the shared buffer;
+ * no structured clone, no postMessage on the hot path.
+ *
+ * Calls travel in batches: every call waiting when a worker comes free goes
+ * over in one hand-over and comes back in one. Waking a thread costs tens of
+ * µs on a VM, more than a short guard call; a batch pays it once.
  */
 
 /** Whose turn it is. The worker runs in REQUEST and BACKEND_REPLY, the main thread otherwise. */
@@ -19,43 +23,67 @@ export const State = {
 
 export const Op = { CALL: 1, RESET: 2 } as const;
 
-export const Flag = {
-  /** Run label_agent with the policy before the call. */
-  APPLY_POLICY: 1,
-  /** Replace the instance with a fresh one before the call ("no policy" needs one that never ran label_agent). */
-  FRESH_INSTANCE: 2,
-} as const;
-
 export const Status = { OK: 0, ERROR: 1 } as const;
 
 /** Header slots (Int32 indexes). */
 export const H = {
   STATE: 0,
   OP: 1,
-  FN: 2,
-  FLAGS: 3,
-  POLICY_LEN: 4,
-  INPUT_LEN: 5,
-  STATUS: 6,
-  OUT_LEN: 7,
-  AGENT_LEN: 8,
-  REGROW_HINTED: 9,
-  REGROW_DOUBLED: 10,
-  BACKEND_TOOL_LEN: 11,
-  BACKEND_ARGS_LEN: 12,
-  BACKEND_STATUS: 13,
-  BACKEND_LEN: 14,
-  RETIRED: 15,
-  MEMORY_BYTES: 16,
+  /** Calls in the batch. */
+  COUNT: 2,
+  /** Calls whose results are in the table (the worker may stop early: trap, or no room for more output). */
+  DONE: 3,
+  /** The call running now, and when it started, in µs after the batch was handed over (for its deadline). */
+  ITEM: 4,
+  ITEM_STARTED_US: 5,
+  BACKEND_TOOL_LEN: 6,
+  BACKEND_ARGS_LEN: 7,
+  BACKEND_STATUS: 8,
+  BACKEND_LEN: 9,
+  /** The instance stopped (trap, exit) and must be replaced before the next call. */
+  RETIRED: 10,
+  MEMORY_BYTES: 11,
+  /** Outcome of a reset, with its error JSON (OUT_LEN bytes at the start of the region). */
+  STATUS: 12,
+  OUT_LEN: 13,
 } as const;
 
-export const HEADER_BYTES = 128;
+/** Float64 slots of the header: when the main thread handed the batch over (performance.timeOrigin + now, ms). */
+export const HF = { HANDED_OVER_AT: 8 } as const;
+
+/** Int32 fields of one call in the table. */
+export const I = {
+  FN: 0,
+  /** Per-pool number of the call's policy; 0 = no policy (a fresh instance, never given one). */
+  POLICY_ID: 1,
+  POLICY_OFF: 2,
+  POLICY_LEN: 3,
+  INPUT_OFF: 4,
+  INPUT_LEN: 5,
+  STATUS: 6,
+  /** Output: label_agent's (when the call had to apply its policy first), then the call's own, back to back. */
+  OUT_OFF: 7,
+  AGENT_LEN: 8,
+  OUT_LEN: 9,
+  REGROW_HINTED: 10,
+  REGROW_DOUBLED: 11,
+  ELAPSED_US: 12,
+} as const;
+const ITEM_FIELDS = 16;
+
+/** Most calls in one batch. */
+export const MAX_BATCH = 32;
+const HEADER_INTS = 32;
+const HEADER_BYTES = HEADER_INTS * 4 + MAX_BATCH * ITEM_FIELDS * 4;
 
 export const FUNCTIONS = ['label_agent', 'label_resource', 'label_response'] as const;
 
 export interface Channel {
   sab: SharedArrayBuffer;
   header: Int32Array;
+  times: Float64Array;
+  /** The call table: call i's field f is items[i * ITEM_FIELDS + f]. */
+  items: Int32Array;
   /** The data region as a Buffer (Buffer reads and writes shared memory, TextDecoder does not). */
   data: Buffer;
 }
@@ -67,10 +95,18 @@ export function createChannel(dataBytes: number): SharedArrayBuffer {
 export function openChannel(sab: SharedArrayBuffer): Channel {
   return {
     sab,
-    header: new Int32Array(sab, 0, HEADER_BYTES / 4),
+    header: new Int32Array(sab, 0, HEADER_INTS),
+    times: new Float64Array(sab, 0, HEADER_INTS / 2),
+    items: new Int32Array(sab, HEADER_INTS * 4, MAX_BATCH * ITEM_FIELDS),
     data: Buffer.from(sab, HEADER_BYTES),
   };
 }
+
+/** Index of field `field` of call `item` in `channel.items`. */
+export const slotOf = (item: number, field: number): number => item * ITEM_FIELDS + field;
+
+/** A wall clock both threads share (performance.now() has a different origin in each thread). */
+export const sharedNow = (): number => performance.timeOrigin + performance.now();
 
 /** Sets the state and wakes the other side. */
 export function handOver(channel: Channel, state: number): void {

@@ -15,7 +15,8 @@ import {
   type TrapKind,
 } from '../guard/index.js';
 import { guardedObserver, type EvictionReason, type PoolObserver } from './observer.js';
-import { WorkerHost, type BackendHandler, type WorkerRequest } from './worker-host.js';
+import { MAX_BATCH } from './channel.js';
+import { WorkerHost, type BackendHandler, type BatchOutcome, type CallOutcome, type WorkerCall } from './worker-host.js';
 
 export interface PoolOptions {
   /** Instances (one per worker thread). Default: available cores. */
@@ -67,7 +68,7 @@ interface Slot {
 interface Waiter {
   call: PoolCall;
   enqueuedAt: number;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
   resolve: (result: PoolResult) => void;
   reject: (error: unknown) => void;
 }
@@ -87,11 +88,17 @@ export interface PoolState {
 /** Failures in a row after which a guard with no live instance is reported unhealthy and refused at once. */
 const UNHEALTHY_AFTER = 3;
 const MiB = 1024 * 1024;
+/** Policies numbered before the numbering starts over (a renumbered policy costs one label_agent run). */
+const POLICY_IDS_LIMIT = 4096;
+
+/** Most bytes a call can take in the channel: a UTF-16 unit encodes to at most 3 UTF-8 bytes. */
+const channelBytesBound = (call: PoolCall) => 3 * ((call.policy?.json.length ?? 0) + (call.input?.length ?? 0));
 
 /**
  * A pool of instances of one guard, each in its own worker thread. Calls go
  * to an idle instance (preferring one already initialised with the call's
- * policy) or wait in a bounded queue. An instance that traps is never used
+ * policy) or wait in a bounded queue; a worker that comes free takes every
+ * waiting call (up to MAX_BATCH) in one batch. An instance that traps is never used
  * again: it is replaced in the background, with backoff when the guard keeps
  * failing. A call past its deadline gets its worker terminated.
  */
@@ -103,6 +110,9 @@ export class GuardPool {
   readonly #options: Required<Omit<PoolOptions, 'backend' | 'observer'>> & Pick<PoolOptions, 'observer'>;
   readonly #backend: BackendHandler;
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #policyIds = new Map<string, number>();
+  #nextPolicyId = 1;
+  readonly #channelBytes: number;
   #spare: WorkerHost | undefined;
   #consecutiveFailures = 0;
   #closing: Promise<void> | undefined;
@@ -130,6 +140,9 @@ export class GuardPool {
       observer: guardedObserver(options.observer, options.logger),
     };
     this.#backend = options.backend ?? (async () => undefined);
+    const { limits } = source;
+    // The channel carries the policy plus input one way, label_agent plus label output the other.
+    this.#channelBytes = 2 * Math.max(limits.maxInputBytes, limits.maxOutputBytes) + MiB;
   }
 
   /** Starts every worker; resolves when all are ready, rejects with the guard's error if none can start. */
@@ -152,11 +165,8 @@ export class GuardPool {
   }
 
   #newHost(): WorkerHost {
-    const { limits } = this.#source;
-    // The channel carries the policy plus input one way, label_agent plus label output the other.
-    const dataBytes = 2 * Math.max(limits.maxInputBytes, limits.maxOutputBytes) + MiB;
     const { logger, logLevel, timeoutMs } = this.#options;
-    return new WorkerHost(this.#source, { logger, logLevel, dataBytes, timeoutMs });
+    return new WorkerHost(this.#source, { logger, logLevel, dataBytes: this.#channelBytes, timeoutMs });
   }
 
   #watch(slot: Slot): Slot {
@@ -213,7 +223,7 @@ export class GuardPool {
       if (size > maxInputBytes) return Promise.reject(new GuardInputTooLargeError(size, maxInputBytes, { guard, fn }));
     }
     const slot = this.#pickIdle(call);
-    if (slot) return this.#runOn(slot, call);
+    if (slot) return new Promise((resolve, reject) => void this.#runBatch(slot, [{ call, enqueuedAt: performance.now(), resolve, reject }]));
     if (!this.healthy) {
       this.#options.observer?.rejected?.(guard, 'unavailable');
       return Promise.reject(
@@ -228,24 +238,24 @@ export class GuardPool {
         }),
       );
     }
-    return new Promise<PoolResult>((resolve, reject) => {
-      const waiter: Waiter = {
-        call,
-        enqueuedAt: performance.now(),
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const index = this.#queue.indexOf(waiter);
-          if (index >= 0) this.#queue.splice(index, 1);
-          this.#options.observer?.rejected?.(guard, 'wait_timeout');
-          reject(
-            new GuardOverloadedError(`guard ${guard} is overloaded: no instance free within ${this.#options.queueTimeoutMs} ms`, 1, { guard }),
-          );
-          this.#checkDrained();
-        }, this.#options.queueTimeoutMs),
-      };
-      this.#queue.push(waiter);
-    });
+    return new Promise<PoolResult>((resolve, reject) => this.#enqueue({ call, enqueuedAt: performance.now(), resolve, reject }));
+  }
+
+  /** Queues a call with its wait timeout; calls that must run again (their batch stopped early) go to the front. */
+  #enqueue(waiter: Waiter, front = false): void {
+    waiter.timer = setTimeout(() => {
+      const index = this.#queue.indexOf(waiter);
+      if (index >= 0) this.#queue.splice(index, 1);
+      this.#options.observer?.rejected?.(this.guard, 'wait_timeout');
+      waiter.reject(
+        new GuardOverloadedError(`guard ${this.guard} is overloaded: no instance free within ${this.#options.queueTimeoutMs} ms`, 1, {
+          guard: this.guard,
+        }),
+      );
+      this.#checkDrained();
+    }, this.#options.queueTimeoutMs);
+    if (front) this.#queue.unshift(waiter);
+    else this.#queue.push(waiter);
   }
 
   /** An idle instance, preferring one already in the call's policy state (so label_agent need not run again). */
@@ -261,55 +271,82 @@ export class GuardPool {
     return fallback;
   }
 
-  async #runOn(slot: Slot, call: PoolCall): Promise<PoolResult> {
-    slot.state = 'busy';
-    const observer = this.#options.observer;
-    const started = performance.now();
-    const request: WorkerRequest = { op: 'call', fn: call.fn, input: call.input };
-    if (call.policy) {
-      request.policy = call.policy.json;
-      request.applyPolicy = call.fn !== 'label_agent' && slot.policy !== call.policy.key;
-    } else {
-      request.freshInstance = slot.policy !== null;
+  /** The number the worker knows a policy by (0 = no policy). */
+  #policyId(policy: PoolCall['policy']): number {
+    if (!policy) return 0;
+    let id = this.#policyIds.get(policy.key);
+    if (id === undefined) {
+      if (this.#policyIds.size >= POLICY_IDS_LIMIT) this.#policyIds.clear();
+      id = this.#nextPolicyId++;
+      this.#policyIds.set(policy.key, id);
     }
-    let response;
+    return id;
+  }
+
+  /** Runs calls as one batch on `slot` and settles each; calls the batch did not reach go back to the queue. */
+  async #runBatch(slot: Slot, waiters: Waiter[]): Promise<void> {
+    slot.state = 'busy';
+    const started = performance.now();
+    const calls: WorkerCall[] = waiters.map(({ call }) => ({ fn: call.fn, policyId: this.#policyId(call.policy), policy: call.policy?.json, input: call.input }));
+    let batch: BatchOutcome;
     try {
-      response = await slot.host!.run(request, started + this.#options.timeoutMs, this.#backend);
+      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend);
     } catch (error) {
-      if (this.#closing && !(error instanceof GuardTimeoutError)) {
-        // close() terminated the worker at the end of its grace period: not the guard's fault, nothing to replace.
-        slot.state = 'poisoned';
-        this.#checkDrained();
-        observer?.callDuration?.(this.guard, call.fn, (performance.now() - started) / 1000, 'error');
-        throw new GuardPoolClosedError(`guard ${this.guard} closed before the call finished`, { guard: this.guard });
+      // Not a guard failure: a bug on this side. The calls fail closed and the worker is not trusted again.
+      for (const waiter of waiters) waiter.reject(error);
+      this.#evict(slot, 'crash');
+      this.#replaceWorker(slot, 'crash');
+      return;
+    }
+    batch.outcomes.forEach((outcome, i) => this.#settle(slot, waiters[i]!, outcome));
+    const { failed } = batch;
+    // A failed batch returns no outcome: every call but the failing one runs again.
+    const rest = failed ? waiters.filter((_, i) => i !== failed.item) : waiters.slice(batch.outcomes.length);
+    if (failed && this.#closing && !(failed.error instanceof GuardTimeoutError)) {
+      // close() terminated the worker at the end of its grace period: not the guard's fault, nothing to replace.
+      slot.state = 'poisoned';
+      for (const waiter of waiters) {
+        waiter.reject(new GuardPoolClosedError(`guard ${this.guard} closed before the call finished`, { guard: this.guard }));
       }
-      const reason: EvictionReason = error instanceof GuardTimeoutError ? 'deadline' : 'crash';
-      this.#countTrap(call.fn, reason === 'deadline' ? 'deadline' : 'host');
+      this.#checkDrained();
+      return;
+    }
+    for (const waiter of rest.reverse()) this.#enqueue(waiter, true);
+    if (failed) {
+      const fn = calls[failed.item]!.fn;
+      const reason: EvictionReason = failed.error instanceof GuardTimeoutError ? 'deadline' : 'crash';
+      this.#options.observer?.callDuration?.(this.guard, fn, (performance.now() - started) / 1000, 'error');
+      this.#countTrap(fn, reason === 'deadline' ? 'deadline' : 'host');
+      waiters[failed.item]!.reject(failed.error);
       this.#evict(slot, reason);
       this.#replaceWorker(slot, reason);
-      observer?.callDuration?.(this.guard, call.fn, (performance.now() - started) / 1000, 'error');
-      throw error;
-    }
-    const { regrowths } = response;
-    if (regrowths.hinted || regrowths.doubled) this.#countRegrowths(call.fn, regrowths);
-    observer?.callDuration?.(this.guard, call.fn, (performance.now() - started) / 1000, response.ok ? 'ok' : 'error');
-    if (response.ok) {
-      slot.policy = call.policy?.key ?? null;
-      this.#consecutiveFailures = 0;
-      this.#release(slot);
-      return response.agentOutput === undefined ? { output: response.output } : { output: response.output, agentOutput: response.agentOutput };
-    }
-    const error = guardErrorFromData(response.error!);
-    if (call.policy && (request.applyPolicy || call.fn === 'label_agent')) slot.policy = DIRTY;
-    if (response.retired) {
+    } else if (batch.retired) {
+      const last = batch.outcomes.at(-1);
+      const error = last && !last.ok ? guardErrorFromData(last.error!) : undefined;
       const exited = error instanceof GuardExitError;
-      if (!exited) this.#countTrap(call.fn, error instanceof GuardTrapError ? error.kind : 'runtime');
+      if (error && !exited) this.#countTrap(calls[batch.outcomes.length - 1]!.fn, error instanceof GuardTrapError ? error.kind : 'runtime');
       this.#evict(slot, exited ? 'exit' : 'trap');
       this.#scheduleReset(slot, exited ? 'exit' : 'trap');
     } else {
       this.#release(slot);
     }
-    throw error;
+  }
+
+  /** Resolves or rejects one call of a batch with its outcome. */
+  #settle(slot: Slot, waiter: Waiter, outcome: CallOutcome): void {
+    const { call } = waiter;
+    const { regrowths } = outcome;
+    if (regrowths.hinted || regrowths.doubled) this.#countRegrowths(call.fn, regrowths);
+    this.#options.observer?.callDuration?.(this.guard, call.fn, outcome.elapsedMs / 1000, outcome.ok ? 'ok' : 'error');
+    if (!outcome.ok) {
+      // Which policy the instance holds after a failure is not known here: the worker knows, and the hint is dropped.
+      slot.policy = DIRTY;
+      waiter.reject(guardErrorFromData(outcome.error!));
+      return;
+    }
+    slot.policy = call.policy?.key ?? null;
+    this.#consecutiveFailures = 0;
+    waiter.resolve(outcome.agentOutput === undefined ? { output: outcome.output } : { output: outcome.output, agentOutput: outcome.agentOutput });
   }
 
   #countTrap(fn: GuardFunction | 'instantiate', kind: TrapKind): void {
@@ -367,8 +404,7 @@ export class GuardPool {
       if (this.#closing) return;
       slot.state = 'starting';
       try {
-        const response = await slot.host!.run({ op: 'reset' }, performance.now() + this.#options.timeoutMs, this.#backend);
-        if (!response.ok) throw guardErrorFromData(response.error!);
+        await slot.host!.reset(this.#options.timeoutMs);
         this.#replaced(slot, reason);
       } catch (error) {
         this.#startFailed(slot, error);
@@ -423,14 +459,25 @@ export class GuardPool {
 
   #release(slot: Slot): void {
     slot.state = 'idle';
-    const waiter = this.#queue.shift();
-    if (waiter) {
+    if (this.#queue.length > 0) return void this.#runBatch(slot, this.#takeBatch());
+    this.#checkDrained();
+  }
+
+  /** The calls at the head of the queue that fit in one batch (always at least one). */
+  #takeBatch(): Waiter[] {
+    const batch: Waiter[] = [];
+    let bytes = 0;
+    while (this.#queue.length > 0 && batch.length < MAX_BATCH) {
+      const waiter = this.#queue[0]!;
+      const size = channelBytesBound(waiter.call);
+      if (batch.length > 0 && bytes + size > this.#channelBytes) break;
+      this.#queue.shift();
       clearTimeout(waiter.timer);
       this.#options.observer?.queueWait?.(this.guard, (performance.now() - waiter.enqueuedAt) / 1000);
-      this.#runOn(slot, waiter.call).then(waiter.resolve, waiter.reject);
-      return;
+      bytes += size;
+      batch.push(waiter);
     }
-    this.#checkDrained();
+    return batch;
   }
 
   #checkDrained(): void {

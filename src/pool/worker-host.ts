@@ -1,30 +1,40 @@
 import { Worker } from 'node:worker_threads';
 import { guardErrorFromData, GuardTimeoutError, GuardTrapError, type GuardErrorData, type GuardFunction, type GuardLogger, type InstanceSource } from '../guard/index.js';
-import { createChannel, Flag, FUNCTIONS, H, handOver, Op, openChannel, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
+import { createChannel, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
 import type { GuardWorkerData } from './worker.js';
 import type { WorkerLogMessage } from './worker-log.js';
 
 /** The asynchronous side of call_backend, performed on the main thread. */
 export type BackendHandler = (tool: string, argsJson: string, signal: AbortSignal) => Promise<Uint8Array | string | undefined>;
 
-export interface WorkerRequest {
-  op: 'call' | 'reset';
-  fn?: GuardFunction;
+/** One call of a batch, as the worker gets it. */
+export interface WorkerCall {
+  fn: GuardFunction;
+  /** The pool's number for the call's policy (0 = none); the worker re-runs label_agent when it changes. */
+  policyId: number;
   policy?: string;
   input?: string;
-  applyPolicy?: boolean;
-  freshInstance?: boolean;
 }
 
-export interface WorkerResponse {
+export interface CallOutcome {
   ok: boolean;
   output: string;
+  /** label_agent's output, when the worker had to apply the call's policy first. */
   agentOutput?: string;
   error?: GuardErrorData;
-  /** The instance stopped (trap, exit) and must be replaced before the next call. */
-  retired: boolean;
   regrowths: { hinted: number; doubled: number };
+  /** Time the call ran in the worker, in ms. */
+  elapsedMs: number;
+}
+
+export interface BatchOutcome {
+  /** Outcomes of the first calls of the batch, in order; the calls after them did not run (or must run again). */
+  outcomes: CallOutcome[];
+  /** The instance stopped (trap, exit): the worker replaces it before its next call. */
+  retired: boolean;
   memoryBytes: number;
+  /** The worker was terminated (deadline) or died while running call `item`: that call failed with `error`. */
+  failed?: { item: number; error: GuardTimeoutError | GuardTrapError };
 }
 
 type WorkerStartMessage = WorkerLogMessage | { type: 'instantiating' } | { type: 'ready' } | { type: 'failed'; error: GuardErrorData };
@@ -47,8 +57,8 @@ function workerSpec(): { file: URL; extra: Record<string, string> } {
 }
 
 /**
- * One guard worker as seen from the main thread: starts it, runs one request
- * at a time through its channel, enforces the deadline by terminating it.
+ * One guard worker as seen from the main thread: starts it, runs one
+ * batch at a time through its channel, enforces deadlines by terminating it.
  */
 export class WorkerHost {
   readonly channel: Channel;
@@ -110,68 +120,111 @@ export class WorkerHost {
     this.#onExit = listener;
   }
 
-  /** Encodes the request into the channel; the pool has checked that it fits. */
-  #write(request: WorkerRequest): void {
-    const { header, data } = this.channel;
-    let policyLen = 0;
-    let inputLen = 0;
-    if (request.policy !== undefined) policyLen = data.write(request.policy, 0);
-    if (request.input !== undefined) inputLen = data.write(request.input, policyLen);
-    header[H.OP] = request.op === 'reset' ? Op.RESET : Op.CALL;
-    header[H.FN] = request.fn ? FUNCTIONS.indexOf(request.fn) : 0;
-    header[H.FLAGS] = (request.applyPolicy ? Flag.APPLY_POLICY : 0) | (request.freshInstance ? Flag.FRESH_INSTANCE : 0);
-    header[H.POLICY_LEN] = policyLen;
-    header[H.INPUT_LEN] = inputLen;
+  /** Encodes the batch into the channel; the pool has checked that it fits. */
+  #write(calls: WorkerCall[]): void {
+    const { header, items, data } = this.channel;
+    let offset = 0;
+    calls.forEach((call, i) => {
+      items[slotOf(i, I.FN)] = FUNCTIONS.indexOf(call.fn);
+      items[slotOf(i, I.POLICY_ID)] = call.policyId;
+      items[slotOf(i, I.POLICY_OFF)] = offset;
+      items[slotOf(i, I.POLICY_LEN)] = call.policy === undefined ? 0 : data.write(call.policy, offset);
+      offset += items[slotOf(i, I.POLICY_LEN)]!;
+      items[slotOf(i, I.INPUT_OFF)] = offset;
+      items[slotOf(i, I.INPUT_LEN)] = call.input === undefined ? 0 : data.write(call.input, offset);
+      offset += items[slotOf(i, I.INPUT_LEN)]!;
+    });
+    header[H.OP] = Op.CALL;
+    header[H.COUNT] = calls.length;
   }
 
   /**
-   * Runs one request. `deadline` is an absolute performance.now() time; past
-   * it the worker is terminated and the call fails with GuardTimeoutError.
+   * Runs a batch of calls, one after the other, in the worker. Each call has
+   * `timeoutMs` from its own start; past it the worker is terminated and that
+   * call fails with GuardTimeoutError (the others did not finish).
    */
-  async run(request: WorkerRequest, deadline: number, backend: BackendHandler): Promise<WorkerResponse> {
+  async runBatch(calls: WorkerCall[], timeoutMs: number, backend: BackendHandler): Promise<BatchOutcome> {
+    this.#write(calls);
+    const failed = await this.#exchange(timeoutMs, backend, calls);
+    const { header, items, data } = this.channel;
+    const outcomes: CallOutcome[] = [];
+    if (!failed) {
+      for (let i = 0; i < header[H.DONE]!; i++) {
+        const field = (f: number) => items[slotOf(i, f)]!;
+        const offset = field(I.OUT_OFF);
+        const agentLen = field(I.AGENT_LEN);
+        const text = data.toString('utf8', offset + agentLen, offset + agentLen + field(I.OUT_LEN));
+        const ok = field(I.STATUS) === Status.OK;
+        const outcome: CallOutcome = {
+          ok,
+          output: ok ? text : '',
+          regrowths: { hinted: field(I.REGROW_HINTED), doubled: field(I.REGROW_DOUBLED) },
+          elapsedMs: field(I.ELAPSED_US) / 1000,
+        };
+        if (!ok) outcome.error = JSON.parse(text) as GuardErrorData;
+        else if (agentLen > 0) outcome.agentOutput = data.toString('utf8', offset, offset + agentLen);
+        outcomes.push(outcome);
+      }
+    }
+    return { outcomes, retired: header[H.RETIRED] === 1, memoryBytes: header[H.MEMORY_BYTES]!, ...(failed ? { failed } : {}) };
+  }
+
+  /** Replaces the worker's instance with a fresh one (after a trap). */
+  async reset(timeoutMs: number): Promise<void> {
     const { header, data } = this.channel;
-    this.#write(request);
+    header[H.OP] = Op.RESET;
+    header[H.COUNT] = 0;
+    const failed = await this.#exchange(timeoutMs, async () => undefined);
+    if (failed) throw failed.error;
+    if (header[H.STATUS] !== Status.OK) throw guardErrorFromData(JSON.parse(data.toString('utf8', 0, header[H.OUT_LEN])) as GuardErrorData);
+  }
+
+  /** Hands the channel over and waits for the worker to hand it back, serving its call_backend requests meanwhile. */
+  async #exchange(timeoutMs: number, backend: BackendHandler, calls?: WorkerCall[]): Promise<BatchOutcome['failed']> {
+    const { header, times } = this.channel;
+    const handedOver = performance.now();
+    header[H.ITEM] = 0;
+    header[H.ITEM_STARTED_US] = 0;
+    times[HF.HANDED_OVER_AT] = sharedNow();
     handOver(this.channel, State.REQUEST);
     const alone = ++inFlight === 1;
     try {
       // The only call in flight: a short one is cheaper to wait for by spinning than by a wake-up of the event loop.
-      if (alone) spinWhile(this.channel, State.REQUEST, MAIN_SPIN_MS);
-      await this.#awaitResponse(request.fn, deadline, backend);
+      if (alone && (calls?.length ?? 0) <= 1) spinWhile(this.channel, State.REQUEST, MAIN_SPIN_MS);
+      return await this.#awaitResponse(handedOver, timeoutMs, backend, calls);
     } finally {
       inFlight--;
+      Atomics.store(header, H.STATE, State.IDLE);
     }
-    Atomics.store(header, H.STATE, State.IDLE);
-    const outLen = header[H.OUT_LEN]!;
-    const agentLen = header[H.AGENT_LEN]!;
-    const ok = header[H.STATUS] === Status.OK;
-    const response: WorkerResponse = {
-      ok,
-      output: '',
-      retired: header[H.RETIRED] === 1,
-      regrowths: { hinted: header[H.REGROW_HINTED]!, doubled: header[H.REGROW_DOUBLED]! },
-      memoryBytes: header[H.MEMORY_BYTES]!,
-    };
-    if (!ok) {
-      response.error = JSON.parse(data.toString('utf8', 0, outLen)) as GuardErrorData;
-      return response;
-    }
-    if (agentLen > 0) response.agentOutput = data.toString('utf8', 0, agentLen);
-    response.output = data.toString('utf8', agentLen, agentLen + outLen);
-    return response;
   }
 
-  async #awaitResponse(fn: GuardFunction | undefined, deadline: number, backend: BackendHandler): Promise<void> {
+  /** The call running in the worker now, and its deadline (performance.now() time). */
+  #current(handedOver: number, timeoutMs: number): { item: number; deadline: number } {
+    const { header } = this.channel;
+    for (;;) {
+      // ITEM is stored after ITEM_STARTED_US: reading it on both sides of the time catches a call that just began.
+      const item = Atomics.load(header, H.ITEM);
+      const startedUs = Atomics.load(header, H.ITEM_STARTED_US);
+      if (Atomics.load(header, H.ITEM) === item) return { item, deadline: handedOver + startedUs / 1000 + timeoutMs };
+    }
+  }
+
+  async #awaitResponse(handedOver: number, timeoutMs: number, backend: BackendHandler, calls?: WorkerCall[]): Promise<BatchOutcome['failed']> {
     const { header } = this.channel;
     for (;;) {
       const state = Atomics.load(header, H.STATE);
-      if (state === State.RESPONSE) return;
-      if (this.exited) throw this.#crashError(fn);
+      if (state === State.RESPONSE) return undefined;
+      const { item, deadline } = this.#current(handedOver, timeoutMs);
+      if (this.exited) return { item, error: this.#crashError(calls?.[item]?.fn) };
       if (state === State.BACKEND_REQUEST) {
-        if (!(await this.#serveBackend(deadline, backend))) throw this.#timedOut(fn);
+        if (!(await this.#serveBackend(deadline, backend))) return { item, error: this.#timedOut(calls?.[item]?.fn) };
         continue;
       }
       const outcome = await waitWhile(this.channel, state, deadline - performance.now());
-      if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) throw this.#timedOut(fn);
+      if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) {
+        const now = this.#current(handedOver, timeoutMs);
+        if (now.item === item && performance.now() >= now.deadline) return { item, error: this.#timedOut(calls?.[item]?.fn) };
+      }
     }
   }
 

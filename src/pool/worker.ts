@@ -1,12 +1,12 @@
 /**
- * Guard worker: hosts one guard instance and serves calls from its channel.
- * It blocks between calls; the pool terminates it when a call overruns its
- * deadline, which is the only way to stop a wasm loop.
+ * Guard worker: hosts one guard instance and serves batches of calls from its
+ * channel. It blocks between batches; the pool terminates it when a call
+ * overruns its deadline, which is the only way to stop a wasm loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuardError, GuardInstance, type GuardLogger, type InstanceSource } from '../guard/index.js';
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
-import { blockUntil, SpinBudget, Flag, FUNCTIONS, H, handOver, Op, openChannel, State, Status, type Channel } from './channel.js';
+import { blockUntil, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, State, Status } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
 
 export interface GuardWorkerData {
@@ -17,13 +17,18 @@ export interface GuardWorkerData {
 
 const { source, sab, logLevel } = workerData as GuardWorkerData;
 const channel = openChannel(sab);
+const { header, items, data, times } = channel;
 const logger: GuardLogger = forwardingLogger(logLevel, (message) => parentPort!.postMessage(message));
 const regrowths = { hinted: 0, doubled: 0 };
 
-/** call_backend: hands the request to the main thread and sleeps until the reply is in the channel. */
+/**
+ * call_backend: hands the request to the main thread and sleeps until the
+ * reply is in the channel. The exchange uses the data region from its start:
+ * the batch's requests were copied out before the first call ran, and its
+ * outputs are written only when the batch ends.
+ */
 const backend: BackendCaller = {
   call(tool: string, argsJson: string): BackendReply {
-    const { header, data } = channel;
     const toolLen = data.write(tool, 0);
     const argsLen = Buffer.byteLength(argsJson);
     if (toolLen + argsLen > data.length) return { ok: false };
@@ -45,17 +50,14 @@ const create = () =>
     observer: { regrowth: (_fn, how) => regrowths[how]++ },
   });
 
-function respond(ch: Channel, parts: Uint8Array[], status: number): void {
-  const { header, data } = ch;
-  let offset = 0;
-  for (const part of parts) {
-    data.set(part, offset);
-    offset += part.length;
-  }
-  header[H.STATUS] = status;
+function toErrorData(error: unknown) {
+  return error instanceof GuardError ? error.toData() : { name: 'GuardError', code: 'WG_ERR_GUARD', message: String(error) };
 }
 
 let instance: GuardInstance | undefined;
+/** The policy number the instance was given with label_agent; 0 = none; -1 = a policy it refused (labels under none known). */
+let policyId = 0;
+const REFUSED = -1;
 let startupError: GuardError | undefined;
 // From here the host bounds the start by the call deadline (_initialize could loop).
 parentPort!.postMessage({ type: 'instantiating' });
@@ -66,55 +68,106 @@ try {
 }
 parentPort!.postMessage(startupError ? { type: 'failed', error: toErrorData(startupError) } : { type: 'ready' });
 
-function toErrorData(error: unknown) {
-  return error instanceof GuardError ? error.toData() : { name: 'GuardError', code: 'WG_ERR_GUARD', message: String(error) };
+function fresh(): GuardInstance {
+  instance = create();
+  policyId = 0;
+  return instance;
+}
+
+interface Outcome {
+  status: number;
+  agent?: Uint8Array;
+  out: Uint8Array;
+}
+
+/** Runs call `i` of the batch, whose policy and input are in `requests` (a private copy of the region). */
+function runCall(i: number, requests: Buffer): Outcome {
+  const field = (f: number) => items[slotOf(i, f)]!;
+  const fn = FUNCTIONS[field(I.FN)]!;
+  const wantedPolicy = field(I.POLICY_ID);
+  const policy = requests.subarray(field(I.POLICY_OFF), field(I.POLICY_OFF) + field(I.POLICY_LEN));
+  const input = requests.subarray(field(I.INPUT_OFF), field(I.INPUT_OFF) + field(I.INPUT_LEN));
+  let current = instance && !instance.poisoned ? instance : fresh();
+  // "No policy" needs an instance that never ran label_agent.
+  if (wantedPolicy === 0 && policyId !== 0) current = fresh();
+  let agent: Uint8Array | undefined;
+  if (fn === 'label_agent' || (wantedPolicy !== 0 && wantedPolicy !== policyId)) {
+    policyId = REFUSED;
+    agent = current.applyPolicy(policy);
+    policyId = wantedPolicy;
+    if (fn === 'label_agent') return { status: Status.OK, out: agent };
+  }
+  return { status: Status.OK, agent, out: current.invoke(fn, input) };
+}
+
+function serveBatch(): void {
+  const count = header[H.COUNT]!;
+  const handedOverAt = times[HF.HANDED_OVER_AT]!;
+  let requestBytes = 0;
+  for (let i = 0; i < count; i++) requestBytes = Math.max(requestBytes, items[slotOf(i, I.INPUT_OFF)]! + items[slotOf(i, I.INPUT_LEN)]!);
+  // A private copy: call_backend exchanges and the outputs reuse the region.
+  const requests = Buffer.from(data.subarray(0, requestBytes));
+  const outcomes: Outcome[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = sharedNow();
+    Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - handedOverAt) * 1000)));
+    Atomics.store(header, H.ITEM, i);
+    regrowths.hinted = 0;
+    regrowths.doubled = 0;
+    let outcome: Outcome;
+    try {
+      outcome = runCall(i, requests);
+    } catch (error) {
+      outcome = { status: Status.ERROR, out: Buffer.from(JSON.stringify(toErrorData(error))) };
+    }
+    outcomes.push(outcome);
+    items[slotOf(i, I.REGROW_HINTED)] = regrowths.hinted;
+    items[slotOf(i, I.REGROW_DOUBLED)] = regrowths.doubled;
+    items[slotOf(i, I.ELAPSED_US)] = Math.round((sharedNow() - started) * 1000);
+    // A poisoned instance serves no further call: the rest of the batch goes back to the pool.
+    if (!instance || instance.poisoned) break;
+  }
+  let offset = 0;
+  let done = 0;
+  for (const { status, agent, out } of outcomes) {
+    const agentLen = agent?.length ?? 0;
+    // Out of room: the calls left go back to the pool's queue and run again (a label call is a pure function of its input).
+    if (offset + agentLen + out.length > data.length) break;
+    if (agent) data.set(agent, offset);
+    data.set(out, offset + agentLen);
+    items[slotOf(done, I.STATUS)] = status;
+    items[slotOf(done, I.OUT_OFF)] = offset;
+    items[slotOf(done, I.AGENT_LEN)] = agentLen;
+    items[slotOf(done, I.OUT_LEN)] = out.length;
+    offset += agentLen + out.length;
+    done++;
+  }
+  header[H.DONE] = done;
+}
+
+/** Replaces the instance (after a trap); a failure to start comes back as error data in the region. */
+function reset(): void {
+  try {
+    fresh();
+    header[H.STATUS] = Status.OK;
+  } catch (error) {
+    header[H.OUT_LEN] = data.write(JSON.stringify(toErrorData(error)), 0);
+    header[H.STATUS] = Status.ERROR;
+  }
 }
 
 function serve(): void {
-  const { header, data } = channel;
-  regrowths.hinted = 0;
-  regrowths.doubled = 0;
-  header[H.AGENT_LEN] = 0;
+  header[H.DONE] = 0;
   try {
-    const flags = header[H.FLAGS]!;
-    if (header[H.OP] === Op.RESET || flags & Flag.FRESH_INSTANCE || !instance) instance = create();
-    if (header[H.OP] === Op.RESET) {
-      header[H.OUT_LEN] = 0;
-      respond(channel, [], Status.OK);
-      return;
-    }
-    const fn = FUNCTIONS[header[H.FN]!]!;
-    const policyLen = header[H.POLICY_LEN]!;
-    const inputLen = header[H.INPUT_LEN]!;
-    // Both are consumed (copied into linear memory) before anything is written back.
-    const policy = data.subarray(0, policyLen);
-    const inChannel = data.subarray(policyLen, policyLen + inputLen);
-    // label_agent may call the backend, whose request and reply reuse the channel: keep the input out of its way.
-    const input = flags & Flag.APPLY_POLICY ? Buffer.from(inChannel) : inChannel;
-    if (fn === 'label_agent') {
-      const out = instance.applyPolicy(policy);
-      header[H.OUT_LEN] = out.length;
-      respond(channel, [out], Status.OK);
-      return;
-    }
-    const agent = flags & Flag.APPLY_POLICY ? instance.applyPolicy(policy) : undefined;
-    const out = instance.invoke(fn, input);
-    header[H.AGENT_LEN] = agent?.length ?? 0;
-    header[H.OUT_LEN] = out.length;
-    respond(channel, agent ? [agent, out] : [out], Status.OK);
-  } catch (error) {
-    const encoded = Buffer.from(JSON.stringify(toErrorData(error)));
-    header[H.OUT_LEN] = encoded.length;
-    respond(channel, [encoded], Status.ERROR);
+    if (header[H.OP] === Op.RESET) reset();
+    else serveBatch();
   } finally {
-    header[H.REGROW_HINTED] = regrowths.hinted;
-    header[H.REGROW_DOUBLED] = regrowths.doubled;
     header[H.RETIRED] = !instance || instance.poisoned ? 1 : 0;
     header[H.MEMORY_BYTES] = instance?.memoryBytes ?? 0;
   }
 }
 
-// Between calls the worker spins (up to 100 µs) before it sleeps, while requests keep coming sooner than a sleeping thread wakes.
+// Between batches the worker spins (up to 100 µs) before it sleeps, while batches keep coming sooner than a sleeping thread wakes.
 const spin = new SpinBudget(0.1);
 for (;;) {
   spin.waited(blockUntil(channel, State.REQUEST, spin.ms));
