@@ -71,6 +71,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly batchSize = new Histogram({
+    name: 'wasmguard_guard_batch_size',
+    help: 'Guard calls handed to a worker together (calls that waited for an instance go over in one batch)',
+    labelNames: ['guard'] as const,
+    buckets: [1, 2, 4, 8, 16, 32],
+    registers: [this.registry],
+  });
+
   readonly backendCalls = new Counter({
     name: 'wasmguard_backend_calls_total',
     help: 'call_backend requests by guard, backend and outcome',
@@ -156,6 +164,7 @@ export class Metrics {
     return {
       callDuration: (guard, fn, seconds, outcome) => this.guardCallDuration.observe({ guard, function: fn, outcome }, seconds),
       queueWait: (guard, seconds) => this.queueWait.observe({ guard }, seconds),
+      batch: (guard, size) => this.batchSize.observe({ guard }, size),
       trap: (guard, fn, kind) => this.traps.inc({ guard, function: fn, kind }),
       regrowth: (guard, fn, how, count) => this.regrowths.inc({ guard, function: fn, kind: how }, count),
       eviction: (guard, reason) => this.evictions.inc({ guard, reason }),

@@ -287,6 +287,7 @@ export class GuardPool {
   async #runBatch(slot: Slot, waiters: Waiter[]): Promise<void> {
     slot.state = 'busy';
     const started = performance.now();
+    this.#options.observer?.batch?.(this.guard, waiters.length);
     const calls: WorkerCall[] = waiters.map(({ call }) => ({ fn: call.fn, policyId: this.#policyId(call.policy), policy: call.policy?.json, input: call.input }));
     let batch: BatchOutcome;
     try {

@@ -6,6 +6,8 @@ export type EvictionReason = 'trap' | 'exit' | 'deadline' | 'crash' | 'start_fai
 export interface PoolObserver {
   callDuration?(guard: string, fn: GuardFunction, seconds: number, outcome: 'ok' | 'error'): void;
   queueWait?(guard: string, seconds: number): void;
+  /** A batch of `size` calls was handed to a worker. */
+  batch?(guard: string, size: number): void;
   trap?(guard: string, fn: GuardFunction | 'instantiate', kind: TrapKind): void;
   regrowth?(guard: string, fn: GuardFunction, how: 'hinted' | 'doubled', count: number): void;
   eviction?(guard: string, reason: EvictionReason): void;

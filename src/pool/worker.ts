@@ -108,6 +108,7 @@ function serveBatch(): void {
   // A private copy: call_backend exchanges and the outputs reuse the region.
   const requests = Buffer.from(data.subarray(0, requestBytes));
   const outcomes: Outcome[] = [];
+  let outputBytes = 0;
   for (let i = 0; i < count; i++) {
     const started = sharedNow();
     Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - handedOverAt) * 1000)));
@@ -120,6 +121,10 @@ function serveBatch(): void {
     } catch (error) {
       outcome = { status: Status.ERROR, out: Buffer.from(JSON.stringify(toErrorData(error))) };
     }
+    const bytes = (outcome.agent?.length ?? 0) + outcome.out.length;
+    // No room left for this output: it and the calls after it go back to the pool's queue and run again.
+    if (i > 0 && outputBytes + bytes > data.length) break;
+    outputBytes += bytes;
     outcomes.push(outcome);
     items[slotOf(i, I.REGROW_HINTED)] = regrowths.hinted;
     items[slotOf(i, I.REGROW_DOUBLED)] = regrowths.doubled;
@@ -128,21 +133,17 @@ function serveBatch(): void {
     if (!instance || instance.poisoned) break;
   }
   let offset = 0;
-  let done = 0;
-  for (const { status, agent, out } of outcomes) {
+  outcomes.forEach(({ status, agent, out }, i) => {
     const agentLen = agent?.length ?? 0;
-    // Out of room: the calls left go back to the pool's queue and run again (a label call is a pure function of its input).
-    if (offset + agentLen + out.length > data.length) break;
     if (agent) data.set(agent, offset);
     data.set(out, offset + agentLen);
-    items[slotOf(done, I.STATUS)] = status;
-    items[slotOf(done, I.OUT_OFF)] = offset;
-    items[slotOf(done, I.AGENT_LEN)] = agentLen;
-    items[slotOf(done, I.OUT_LEN)] = out.length;
+    items[slotOf(i, I.STATUS)] = status;
+    items[slotOf(i, I.OUT_OFF)] = offset;
+    items[slotOf(i, I.AGENT_LEN)] = agentLen;
+    items[slotOf(i, I.OUT_LEN)] = out.length;
     offset += agentLen + out.length;
-    done++;
-  }
-  header[H.DONE] = done;
+  });
+  header[H.DONE] = outcomes.length;
 }
 
 /** Replaces the instance (after a trap); a failure to start comes back as error data in the region. */

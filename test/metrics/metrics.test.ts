@@ -56,6 +56,9 @@ describe('GET /metrics', () => {
     expect(sample(text, 'wasmguard_instance_replacements_total', { guard: 'rust', reason: 'trap' })).toBe(1);
     expect(sample(text, 'wasmguard_instance_replacements_total', { guard: 'rust', reason: 'deadline' })).toBe(1);
     expect(sample(text, 'wasmguard_guard_call_duration_seconds_count', { guard: 'rust', function: 'label_resource', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
+    // One request at a time: every batch held one call.
+    expect(sample(text, 'wasmguard_guard_batch_size_count', { guard: 'rust' })).toBeGreaterThanOrEqual(5);
+    expect(sample(text, 'wasmguard_guard_batch_size_sum', { guard: 'rust' })).toBe(sample(text, 'wasmguard_guard_batch_size_count', { guard: 'rust' }));
     expect(sample(text, 'wasmguard_pool_instances', { guard: 'rust', state: 'idle' })).toBe(1);
     expect(sample(text, 'wasmguard_queue_length', { guard: 'rust' })).toBe(0);
     expect(sample(text, 'wasmguard_compilation_cache_lookups_total', { result: 'miss' })).toBe(1);

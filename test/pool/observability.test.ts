@@ -96,7 +96,7 @@ describe('regrowths', () => {
 });
 
 describe('observer', () => {
-  it('receives callDuration, queueWait, trap, eviction, replacement, regrowth and rejected events', async () => {
+  it('receives callDuration, queueWait, batch, trap, eviction, replacement, regrowth and rejected events', async () => {
     const observer = recordingObserver();
     const guard = await loadRustGuard(cache, { limits: { initialOutputBytes: 256 } });
     const pool = await start(guard, { size: 1, observer, maxQueue: 1 });
@@ -108,7 +108,12 @@ describe('observer', () => {
     await call('trap_oob');
     await waitForState(pool, fullyIdle);
     const types = new Set(observer.events.map((e) => e.type));
-    expect([...types].sort()).toEqual(['callDuration', 'eviction', 'queueWait', 'regrowth', 'rejected', 'replacement', 'trap']);
+    expect([...types].sort()).toEqual(['batch', 'callDuration', 'eviction', 'queueWait', 'regrowth', 'rejected', 'replacement', 'trap']);
+    expect(observer.of('batch')).toEqual([
+      ['rust', 1],
+      ['rust', 1],
+      ['rust', 1],
+    ]);
     const durations = observer.of('callDuration');
     expect(durations.map(([, fn, , outcome]) => [fn, outcome])).toEqual([
       ['label_resource', 'ok'],

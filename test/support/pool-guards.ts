@@ -194,6 +194,7 @@ export function recordingObserver(): Required<PoolObserver> & { events: Observer
     of: (type) => events.filter((e) => e.type === type).map((e) => e.args),
     callDuration: record('callDuration'),
     queueWait: record('queueWait'),
+    batch: record('batch'),
     trap: record('trap'),
     regrowth: record('regrowth'),
     eviction: record('eviction'),

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { GuardTimeoutError, GuardTrapError, parseAgentOutput } from '../../src/guard/index.js';
+import type { GuardPool } from '../../src/pool/index.js';
+import { description, fullyIdle, loadRustGuard, poolHarness, recordingObserver, rustInput, settle, waitForState } from '../support/pool-guards.js';
+
+const { cache, start } = poolHarness();
+
+const rustCall = (pool: GuardPool, tool: string, args: Record<string, unknown> = {}, policy?: { key: string; json: string }) =>
+  pool.call({ fn: 'label_resource', input: rustInput(tool, args), policy });
+
+/** Occupies the pool's only instance so that the calls made next wait, and go over as one batch. */
+const occupy = (pool: GuardPool, ms = 60) => rustCall(pool, 'sleep', { ms });
+
+const batchSizes = (observer: ReturnType<typeof recordingObserver>) => observer.of('batch').map(([, size]) => size);
+
+describe('batches', () => {
+  it('calls that wait for a busy instance go over together, run in order, and each gets its own answer', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, observer });
+    const first = occupy(pool);
+    const queued = Array.from({ length: 20 }, (_, i) => rustCall(pool, `get_${i}`));
+    await first;
+    const outs = await Promise.all(queued);
+    outs.forEach((r, i) => expect(description(r.output)).toBe(`get_${i} under policy none`));
+    expect(batchSizes(observer)).toEqual([1, 20]);
+    // Each call is timed on its own in the worker, not as the batch.
+    expect(observer.of('callDuration')).toHaveLength(21);
+    expect(observer.of('queueWait')).toHaveLength(20);
+  });
+
+  it('a batch holds at most 32 calls; the rest follow in the next one', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, observer });
+    const first = occupy(pool);
+    const queued = Array.from({ length: 40 }, (_, i) => rustCall(pool, `get_${i}`));
+    await first;
+    (await Promise.all(queued)).forEach((r, i) => expect(description(r.output)).toBe(`get_${i} under policy none`));
+    expect(batchSizes(observer)).toEqual([1, 32, 8]);
+  });
+
+  it('labels every call of a mixed batch under its own policy, or none', async () => {
+    const pool = await start(await loadRustGuard(cache), { size: 1 });
+    const acme = { key: 'acme', json: '{"allow-only":{"repos":["acme/x"],"min-integrity":"approved"}}' };
+    const pub = { key: 'public', json: '{"allow-only":{"repos":"public"}}' };
+    const acmeText = 'under policy {"min-integrity":"approved","repos":["acme/x"]}';
+    const pubText = 'under policy {"min-integrity":"none","repos":"public"}';
+    const first = occupy(pool);
+    const plan = [acme, undefined, pub, pub, acme, undefined, acme] as const;
+    const queued = plan.map((policy, i) => rustCall(pool, `get_${i}`, {}, policy));
+    const agent = pool.call({ fn: 'label_agent', policy: pub });
+    await first;
+    const outs = await Promise.all(queued);
+    outs.forEach((r, i) => {
+      const policy = plan[i];
+      expect(description(r.output)).toBe(`get_${i} ${policy === acme ? acmeText : policy === pub ? pubText : 'under policy none'}`);
+      // label_agent's answer comes back with a call that had to switch the instance to its policy.
+      const switched = policy !== undefined && policy !== plan[i - 1];
+      expect(r.agentOutput !== undefined).toBe(switched);
+    });
+    expect(parseAgentOutput((await agent).output, 'rust').agent).toBeDefined();
+  });
+
+  it('a trap in the middle of a batch fails that call only; the calls after it run on a fresh instance', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, observer });
+    const first = occupy(pool);
+    const before = [rustCall(pool, 'get_a'), rustCall(pool, 'stats')];
+    const trap = settle(rustCall(pool, 'trap_unreachable'));
+    const after = [rustCall(pool, 'stats'), rustCall(pool, 'get_b')];
+    await first;
+    const [beforeGet, beforeStats] = await Promise.all(before);
+    const outcome = await trap;
+    const [afterStats, afterGet] = await Promise.all(after);
+    expect(description(beforeGet!.output)).toBe('get_a under policy none');
+    expect(description(afterGet!.output)).toBe('get_b under policy none');
+    expect(outcome.ok).toBe(false);
+    expect((outcome as { error: unknown }).error).toBeInstanceOf(GuardTrapError);
+    const oldStats = JSON.parse(description(beforeStats!.output));
+    const newStats = JSON.parse(description(afterStats!.output));
+    expect(newStats.instance_id).not.toBe(oldStats.instance_id);
+    expect(newStats.label_resource_calls).toBe(1);
+    expect(batchSizes(observer)).toEqual([1, 5, 2]);
+    expect(await waitForState(pool, fullyIdle)).toMatchObject({ evictions: { trap: 1 }, replacements: { trap: 1 }, traps: { unreachable: 1 } });
+  });
+
+  it('each call of a batch has its own deadline: a batch may run longer than one deadline', async () => {
+    const pool = await start(await loadRustGuard(cache), { size: 1, timeoutMs: 300 });
+    const first = occupy(pool);
+    const queued = [1, 2, 3].map(() => rustCall(pool, 'sleep', { ms: 200 }));
+    await first;
+    const outs = await Promise.all(queued);
+    expect(outs.map((r) => description(r.output))).toEqual(Array(3).fill('slept 200 ms'));
+    expect(pool.state().evictions).toEqual({});
+  });
+
+  it('a runaway call in a batch is cut at its own deadline; the other calls of the batch still get answers', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, timeoutMs: 300, observer });
+    const first = occupy(pool);
+    const started = performance.now();
+    const queued = [settle(rustCall(pool, 'sleep', { ms: 150 })), settle(rustCall(pool, 'loop_forever')), settle(rustCall(pool, 'get_c'))];
+    await first;
+    const [slept, loop, got] = await Promise.all(queued);
+    expect(loop!.ok).toBe(false);
+    expect((loop as { error: unknown }).error).toBeInstanceOf(GuardTimeoutError);
+    // The loop started after the 60 ms occupier and the 150 ms sleep: its deadline counts from its own start.
+    expect(loop!.at - started).toBeGreaterThanOrEqual(60 + 150 + 290);
+    expect(slept!.ok && description(slept!.value.output)).toBe('slept 150 ms');
+    expect(got!.ok && description(got!.value.output)).toBe('get_c under policy none');
+    expect(await waitForState(pool, fullyIdle)).toMatchObject({ evictions: { deadline: 1 }, traps: { deadline: 1 } });
+    expect(observer.of('trap')).toEqual([['rust', 'label_resource', 'deadline']]);
+  });
+
+  it('outputs that do not all fit in the channel come back over several hand-overs, none lost', async () => {
+    const observer = recordingObserver();
+    // 64 KiB limits: a channel of 2 x 64 KiB + 1 MiB, too small for 24 outputs of 60 KB.
+    const limits = { maxInputBytes: 64 * 1024, maxOutputBytes: 64 * 1024 };
+    const pool = await start(await loadRustGuard(cache, { limits }), { size: 1, observer });
+    const first = occupy(pool);
+    const queued = Array.from({ length: 24 }, () => rustCall(pool, 'big_output', { size: 60_000 }));
+    await first;
+    const outs = await Promise.all(queued);
+    for (const r of outs) expect(Buffer.byteLength(r.output)).toBe(60_000);
+    const sizes = batchSizes(observer);
+    expect(sizes[1]).toBe(24);
+    expect(sizes.length).toBeGreaterThan(2);
+    // Each call is answered once: the one whose output found no room was run again, not answered twice.
+    expect(observer.of('callDuration')).toHaveLength(25);
+  });
+});
