@@ -23,7 +23,10 @@ export const State = {
 
 export const Op = { CALL: 1, RESET: 2 } as const;
 
-export const Status = { OK: 0, ERROR: 1 } as const;
+export const Status = { OK: 0, ERROR: 1, CANCELLED: 2 } as const;
+
+/** Who owns a call of the batch: the worker claims it to run it, the main thread to cancel it (its wait ran out). */
+export const Claim = { PENDING: 0, RUNNING: 1, CANCELLED: 2 } as const;
 
 /** Header slots (Int32 indexes). */
 export const H = {
@@ -68,6 +71,9 @@ export const I = {
   REGROW_HINTED: 10,
   REGROW_DOUBLED: 11,
   ELAPSED_US: 12,
+  CLAIM: 13,
+  /** When the call started, in µs after the hand-over. */
+  STARTED_US: 14,
 } as const;
 const ITEM_FIELDS = 16;
 

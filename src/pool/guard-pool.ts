@@ -61,6 +61,10 @@ interface Slot {
   id: number;
   host: WorkerHost | undefined;
   state: SlotState;
+  /** Calls reserved to this slot in the current turn of the event loop, handed over together when it ends. */
+  gathering?: { waiters: Waiter[]; bytes: number };
+  /** Calls in the batch handed over to the worker. */
+  handedOver: number;
   /** Policy key the instance was initialised with; null = never ran label_agent. */
   policy: string | null | typeof DIRTY;
 }
@@ -68,6 +72,10 @@ interface Slot {
 interface Waiter {
   call: PoolCall;
   enqueuedAt: number;
+  /** It found no idle instance: it waits (queued, or gathered behind another call) and its wait is bounded and observed. */
+  waits: boolean;
+  /** Answered already (its wait ran out while it sat in a batch): never run again. */
+  expired?: boolean;
   timer?: NodeJS.Timeout;
   resolve: (result: PoolResult) => void;
   reject: (error: unknown) => void;
@@ -160,7 +168,7 @@ export class GuardPool {
       await Promise.all(hosts.map((h) => h.terminate()));
       throw failure.reason;
     }
-    hosts.forEach((host, id) => this.#slots.push(this.#watch({ id, host, state: 'idle', policy: null })));
+    hosts.forEach((host, id) => this.#slots.push(this.#watch({ id, host, state: 'idle', policy: null, handedOver: 0 })));
     this.#refillSpare();
   }
 
@@ -202,7 +210,7 @@ export class GuardPool {
       size: this.#options.size,
       healthy: this.healthy,
       instances,
-      queueLength: this.#queue.length,
+      queueLength: this.#waiting(),
       consecutiveFailures: this.#consecutiveFailures,
       ...structuredClone(this.#counts),
     };
@@ -222,40 +230,102 @@ export class GuardPool {
       const size = Buffer.byteLength(json);
       if (size > maxInputBytes) return Promise.reject(new GuardInputTooLargeError(size, maxInputBytes, { guard, fn }));
     }
-    const slot = this.#pickIdle(call);
-    if (slot) return new Promise((resolve, reject) => void this.#runBatch(slot, [{ call, enqueuedAt: performance.now(), resolve, reject }]));
+    const slot = this.#pickIdle(call) ?? this.#pickGathering(call);
+    if (slot) {
+      const waits = slot.gathering !== undefined;
+      return new Promise((resolve, reject) => this.#gather(slot, { call, enqueuedAt: performance.now(), waits, resolve, reject }));
+    }
     if (!this.healthy) {
       this.#options.observer?.rejected?.(guard, 'unavailable');
       return Promise.reject(
         new GuardUnavailableError(`guard ${guard} has no live instance: it failed ${this.#consecutiveFailures} times in a row`, { guard }),
       );
     }
-    if (this.#queue.length >= this.#options.maxQueue) {
+    if (this.#waiting() >= this.#options.maxQueue) {
       this.#options.observer?.rejected?.(guard, 'queue_full');
       return Promise.reject(
-        new GuardOverloadedError(`guard ${guard} is overloaded: ${this.#queue.length} calls already waiting (limit ${this.#options.maxQueue})`, 1, {
+        new GuardOverloadedError(`guard ${guard} is overloaded: ${this.#waiting()} calls already waiting (limit ${this.#options.maxQueue})`, 1, {
           guard,
         }),
       );
     }
-    return new Promise<PoolResult>((resolve, reject) => this.#enqueue({ call, enqueuedAt: performance.now(), resolve, reject }));
+    return new Promise<PoolResult>((resolve, reject) => this.#enqueue({ call, enqueuedAt: performance.now(), waits: true, resolve, reject }));
   }
 
   /** Queues a call with its wait timeout; calls that must run again (their batch stopped early) go to the front. */
   #enqueue(waiter: Waiter, front = false): void {
+    if (front) {
+      // Back from a batch that stopped early: it waits again, with a fresh bound.
+      waiter.waits = true;
+      waiter.enqueuedAt = performance.now();
+    }
     waiter.timer = setTimeout(() => {
       const index = this.#queue.indexOf(waiter);
       if (index >= 0) this.#queue.splice(index, 1);
-      this.#options.observer?.rejected?.(this.guard, 'wait_timeout');
-      waiter.reject(
-        new GuardOverloadedError(`guard ${this.guard} is overloaded: no instance free within ${this.#options.queueTimeoutMs} ms`, 1, {
-          guard: this.guard,
-        }),
-      );
+      this.#waitedTooLong(waiter);
       this.#checkDrained();
     }, this.#options.queueTimeoutMs);
     if (front) this.#queue.unshift(waiter);
     else this.#queue.push(waiter);
+  }
+
+  #waitedTooLong(waiter: Waiter): void {
+    waiter.expired = true;
+    this.#options.observer?.rejected?.(this.guard, 'wait_timeout');
+    waiter.reject(
+      new GuardOverloadedError(`guard ${this.guard} is overloaded: no instance free within ${this.#options.queueTimeoutMs} ms`, 1, {
+        guard: this.guard,
+      }),
+    );
+  }
+
+  /**
+   * Calls waiting for an instance: in the queue, gathered behind the first
+   * call of a batch, or in a worker's batch behind the call it runs.
+   */
+  #waiting(): number {
+    let waiting = this.#queue.length;
+    for (const slot of this.#slots) {
+      if (slot.gathering) waiting += slot.gathering.waiters.length - 1;
+      if (slot.handedOver > 1 && slot.host) waiting += Math.max(0, slot.handedOver - 1 - slot.host.runningCall());
+    }
+    return waiting;
+  }
+
+  /**
+   * A slot gathering a batch that has room for the call (the one with the
+   * fewest calls, so a burst is spread over the instances).
+   */
+  #pickGathering(call: PoolCall): Slot | undefined {
+    if (this.#waiting() >= this.#options.maxQueue) return undefined;
+    const size = channelBytesBound(call);
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      const batch = slot.gathering;
+      if (!batch || batch.waiters.length >= MAX_BATCH || batch.bytes + size > this.#channelBytes) continue;
+      if (!best || batch.waiters.length < best.gathering!.waiters.length) best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * Reserves the call to the slot. The batch is handed over once this turn of
+   * the event loop has run (setImmediate), so that the requests read from
+   * the network in one turn reach a worker with one wake-up, not one each.
+   */
+  #gather(slot: Slot, waiter: Waiter): void {
+    if (slot.gathering) {
+      slot.gathering.waiters.push(waiter);
+      slot.gathering.bytes += channelBytesBound(waiter.call);
+      return;
+    }
+    slot.state = 'busy';
+    slot.gathering = { waiters: [waiter], bytes: channelBytesBound(waiter.call) };
+    setImmediate(() => {
+      const { waiters } = slot.gathering!;
+      slot.gathering = undefined;
+      void this.#runBatch(slot, waiters);
+    });
   }
 
   /** An idle instance, preferring one already in the call's policy state (so label_agent need not run again). */
@@ -291,14 +361,19 @@ export class GuardPool {
     const calls: WorkerCall[] = waiters.map(({ call }) => ({ fn: call.fn, policyId: this.#policyId(call.policy), policy: call.policy?.json, input: call.input }));
     let batch: BatchOutcome;
     try {
-      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend);
+      // A call that waits in the batch behind others keeps its wait bound: the worker skips it once that has passed.
+      const until = waiters.map((w) => (w.waits ? w.enqueuedAt + this.#options.queueTimeoutMs : Infinity));
+      slot.handedOver = calls.length;
+      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend, { until, expired: (i) => this.#waitedTooLong(waiters[i]!) });
     } catch (error) {
+      slot.handedOver = 0;
       // Not a guard failure: a bug on this side. The calls fail closed and the worker is not trusted again.
       for (const waiter of waiters) waiter.reject(error);
       this.#evict(slot, 'crash');
       this.#replaceWorker(slot, 'crash');
       return;
     }
+    slot.handedOver = 0;
     batch.outcomes.forEach((outcome, i) => this.#settle(slot, waiters[i]!, outcome));
     const { failed } = batch;
     // A failed batch returns no outcome: every call but the failing one runs again.
@@ -312,7 +387,7 @@ export class GuardPool {
       this.#checkDrained();
       return;
     }
-    for (const waiter of rest.reverse()) this.#enqueue(waiter, true);
+    for (const waiter of rest.reverse()) if (!waiter.expired) this.#enqueue(waiter, true);
     if (failed) {
       const fn = calls[failed.item]!.fn;
       const reason: EvictionReason = failed.error instanceof GuardTimeoutError ? 'deadline' : 'crash';
@@ -335,7 +410,9 @@ export class GuardPool {
 
   /** Resolves or rejects one call of a batch with its outcome. */
   #settle(slot: Slot, waiter: Waiter, outcome: CallOutcome): void {
+    if (outcome.cancelled) return; // answered when its wait ran out
     const { call } = waiter;
+    if (waiter.waits) this.#options.observer?.queueWait?.(this.guard, Math.max(0, outcome.startedAt - waiter.enqueuedAt) / 1000);
     const { regrowths } = outcome;
     if (regrowths.hinted || regrowths.doubled) this.#countRegrowths(call.fn, regrowths);
     this.#options.observer?.callDuration?.(this.guard, call.fn, outcome.elapsedMs / 1000, outcome.ok ? 'ok' : 'error');
@@ -474,7 +551,6 @@ export class GuardPool {
       if (batch.length > 0 && bytes + size > this.#channelBytes) break;
       this.#queue.shift();
       clearTimeout(waiter.timer);
-      this.#options.observer?.queueWait?.(this.guard, (performance.now() - waiter.enqueuedAt) / 1000);
       bytes += size;
       batch.push(waiter);
     }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { guardErrorFromData, GuardTimeoutError, GuardTrapError, type GuardErrorData, type GuardFunction, type GuardLogger, type InstanceSource } from '../guard/index.js';
-import { createChannel, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
+import { Claim, createChannel, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
 import type { GuardWorkerData } from './worker.js';
 import type { WorkerLogMessage } from './worker-log.js';
 
@@ -18,6 +18,10 @@ export interface WorkerCall {
 
 export interface CallOutcome {
   ok: boolean;
+  /** The call's wait ran out before the worker reached it: it did not run, and was answered already. */
+  cancelled?: boolean;
+  /** When the call started in the worker (performance.now() time). */
+  startedAt: number;
   output: string;
   /** label_agent's output, when the worker had to apply the call's policy first. */
   agentOutput?: string;
@@ -25,6 +29,12 @@ export interface CallOutcome {
   regrowths: { hinted: number; doubled: number };
   /** Time the call ran in the worker, in ms. */
   elapsedMs: number;
+}
+
+/** How long each call of a batch may wait for the worker to start it (performance.now() times), and what to do when one runs out. */
+export interface BatchWaits {
+  until: number[];
+  expired: (index: number) => void;
 }
 
 export interface BatchOutcome {
@@ -143,9 +153,10 @@ export class WorkerHost {
    * `timeoutMs` from its own start; past it the worker is terminated and that
    * call fails with GuardTimeoutError (the others did not finish).
    */
-  async runBatch(calls: WorkerCall[], timeoutMs: number, backend: BackendHandler): Promise<BatchOutcome> {
+  async runBatch(calls: WorkerCall[], timeoutMs: number, backend: BackendHandler, waits?: BatchWaits): Promise<BatchOutcome> {
     this.#write(calls);
-    const failed = await this.#exchange(timeoutMs, backend, calls);
+    const exchange = await this.#exchange(timeoutMs, backend, calls, waits);
+    const { failed, handedOver } = exchange;
     const { header, items, data } = this.channel;
     const outcomes: CallOutcome[] = [];
     if (!failed) {
@@ -158,9 +169,15 @@ export class WorkerHost {
         const outcome: CallOutcome = {
           ok,
           output: ok ? text : '',
+          startedAt: handedOver + field(I.STARTED_US) / 1000,
           regrowths: { hinted: field(I.REGROW_HINTED), doubled: field(I.REGROW_DOUBLED) },
           elapsedMs: field(I.ELAPSED_US) / 1000,
         };
+        if (field(I.STATUS) === Status.CANCELLED) {
+          outcome.cancelled = true;
+          outcomes.push(outcome);
+          continue;
+        }
         if (!ok) outcome.error = JSON.parse(text) as GuardErrorData;
         else if (agentLen > 0) outcome.agentOutput = data.toString('utf8', offset, offset + agentLen);
         outcomes.push(outcome);
@@ -174,28 +191,39 @@ export class WorkerHost {
     const { header, data } = this.channel;
     header[H.OP] = Op.RESET;
     header[H.COUNT] = 0;
-    const failed = await this.#exchange(timeoutMs, async () => undefined);
+    const { failed } = await this.#exchange(timeoutMs, async () => undefined);
     if (failed) throw failed.error;
     if (header[H.STATUS] !== Status.OK) throw guardErrorFromData(JSON.parse(data.toString('utf8', 0, header[H.OUT_LEN])) as GuardErrorData);
   }
 
   /** Hands the channel over and waits for the worker to hand it back, serving its call_backend requests meanwhile. */
-  async #exchange(timeoutMs: number, backend: BackendHandler, calls?: WorkerCall[]): Promise<BatchOutcome['failed']> {
-    const { header, times } = this.channel;
+  async #exchange(
+    timeoutMs: number,
+    backend: BackendHandler,
+    calls?: WorkerCall[],
+    waits?: BatchWaits,
+  ): Promise<{ failed: BatchOutcome['failed']; handedOver: number }> {
+    const { header, items, times } = this.channel;
     const handedOver = performance.now();
     header[H.ITEM] = 0;
     header[H.ITEM_STARTED_US] = 0;
+    for (let i = 0; i < (calls?.length ?? 0); i++) items[slotOf(i, I.CLAIM)] = Claim.PENDING;
     times[HF.HANDED_OVER_AT] = sharedNow();
     handOver(this.channel, State.REQUEST);
     const alone = ++inFlight === 1;
     try {
       // The only call in flight: a short one is cheaper to wait for by spinning than by a wake-up of the event loop.
       if (alone && (calls?.length ?? 0) <= 1) spinWhile(this.channel, State.REQUEST, MAIN_SPIN_MS);
-      return await this.#awaitResponse(handedOver, timeoutMs, backend, calls);
+      return { failed: await this.#awaitResponse(handedOver, timeoutMs, backend, calls, waits), handedOver };
     } finally {
       inFlight--;
       Atomics.store(header, H.STATE, State.IDLE);
     }
+  }
+
+  /** Index in its batch of the call the worker runs now (or last ran). */
+  runningCall(): number {
+    return Atomics.load(this.channel.header, H.ITEM);
   }
 
   /** The call running in the worker now, and its deadline (performance.now() time). */
@@ -209,7 +237,30 @@ export class WorkerHost {
     }
   }
 
-  async #awaitResponse(handedOver: number, timeoutMs: number, backend: BackendHandler, calls?: WorkerCall[]): Promise<BatchOutcome['failed']> {
+  /**
+   * Cancels the calls not started yet whose wait ran out (the worker skips
+   * them); returns when the next one runs out.
+   */
+  #expireWaits(waits: BatchWaits | undefined, from: number): number {
+    if (!waits) return Infinity;
+    const { items } = this.channel;
+    const now = performance.now();
+    let next = Infinity;
+    for (let i = from; i < waits.until.length; i++) {
+      const until = waits.until[i]!;
+      if (until > now) next = Math.min(next, until);
+      else if (Atomics.compareExchange(items, slotOf(i, I.CLAIM), Claim.PENDING, Claim.CANCELLED) === Claim.PENDING) waits.expired(i);
+    }
+    return next;
+  }
+
+  async #awaitResponse(
+    handedOver: number,
+    timeoutMs: number,
+    backend: BackendHandler,
+    calls?: WorkerCall[],
+    waits?: BatchWaits,
+  ): Promise<BatchOutcome['failed']> {
     const { header } = this.channel;
     for (;;) {
       const state = Atomics.load(header, H.STATE);
@@ -220,7 +271,8 @@ export class WorkerHost {
         if (!(await this.#serveBackend(deadline, backend))) return { item, error: this.#timedOut(calls?.[item]?.fn) };
         continue;
       }
-      const outcome = await waitWhile(this.channel, state, deadline - performance.now());
+      const nextExpiry = this.#expireWaits(waits, item);
+      const outcome = await waitWhile(this.channel, state, Math.min(deadline, nextExpiry) - performance.now());
       if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) {
         const now = this.#current(handedOver, timeoutMs);
         if (now.item === item && performance.now() >= now.deadline) return { item, error: this.#timedOut(calls?.[item]?.fn) };

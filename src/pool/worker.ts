@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuardError, GuardInstance, type GuardLogger, type InstanceSource } from '../guard/index.js';
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
-import { blockUntil, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, State, Status } from './channel.js';
+import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, State, Status } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
 
 export interface GuardWorkerData {
@@ -74,6 +74,8 @@ function fresh(): GuardInstance {
   return instance;
 }
 
+const EMPTY = new Uint8Array(0);
+
 interface Outcome {
   status: number;
   agent?: Uint8Array;
@@ -111,15 +113,22 @@ function serveBatch(): void {
   let outputBytes = 0;
   for (let i = 0; i < count; i++) {
     const started = sharedNow();
-    Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - handedOverAt) * 1000)));
+    const startedUs = Math.max(0, Math.round((started - handedOverAt) * 1000));
+    Atomics.store(header, H.ITEM_STARTED_US, startedUs);
     Atomics.store(header, H.ITEM, i);
+    items[slotOf(i, I.STARTED_US)] = startedUs;
     regrowths.hinted = 0;
     regrowths.doubled = 0;
     let outcome: Outcome;
-    try {
-      outcome = runCall(i, requests);
-    } catch (error) {
-      outcome = { status: Status.ERROR, out: Buffer.from(JSON.stringify(toErrorData(error))) };
+    if (Atomics.compareExchange(items, slotOf(i, I.CLAIM), Claim.PENDING, Claim.RUNNING) !== Claim.PENDING) {
+      // The main thread gave up on this call (it waited too long) and has answered it already.
+      outcome = { status: Status.CANCELLED, out: EMPTY };
+    } else {
+      try {
+        outcome = runCall(i, requests);
+      } catch (error) {
+        outcome = { status: Status.ERROR, out: Buffer.from(JSON.stringify(toErrorData(error))) };
+      }
     }
     const bytes = (outcome.agent?.length ?? 0) + outcome.out.length;
     // No room left for this output: it and the calls after it go back to the pool's queue and run again.

@@ -8,18 +8,55 @@ const { cache, start } = poolHarness();
 const rustCall = (pool: GuardPool, tool: string, args: Record<string, unknown> = {}, policy?: { key: string; json: string }) =>
   pool.call({ fn: 'label_resource', input: rustInput(tool, args), policy });
 
-/** Occupies the pool's only instance so that the calls made next wait, and go over as one batch. */
-const occupy = (pool: GuardPool, ms = 60) => rustCall(pool, 'sleep', { ms });
+/**
+ * Occupies the pool's only instance, and lets the turn of the event loop
+ * end (its batch is handed over then), so that the calls made next wait in
+ * the queue and go over as one batch when the instance is free.
+ */
+async function occupy(pool: GuardPool, ms = 60) {
+  const call = rustCall(pool, 'sleep', { ms });
+  await new Promise(setImmediate);
+  return { done: () => call };
+}
 
 const batchSizes = (observer: ReturnType<typeof recordingObserver>) => observer.of('batch').map(([, size]) => size);
 
 describe('batches', () => {
+  it('calls made in one turn of the event loop go over together, spread over the idle instances', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 2, observer });
+    const outs = await Promise.all(Array.from({ length: 10 }, (_, i) => rustCall(pool, `get_${i}`)));
+    outs.forEach((r, i) => expect(description(r.output)).toBe(`get_${i} under policy none`));
+    expect(batchSizes(observer)).toEqual([5, 5]);
+    // The first call of each batch had an instance at once; the others waited behind it.
+    expect(observer.of('queueWait')).toHaveLength(8);
+  });
+
+  it('a call gathered behind a slow one is refused when its wait runs out, and never runs', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, queueTimeoutMs: 150, observer });
+    const t0 = performance.now();
+    const slow = settle(rustCall(pool, 'sleep', { ms: 400 }));
+    const behind = settle(rustCall(pool, 'stats'));
+    expect(pool.state().queueLength).toBe(1);
+    const refused = await behind;
+    expect(refused.ok).toBe(false);
+    expect((refused as { error: Error }).error.message).toMatch(/no instance free within 150 ms/);
+    expect(refused.at - t0).toBeGreaterThanOrEqual(145);
+    expect(refused.at).toBeLessThan((await slow).at);
+    expect(observer.of('rejected')).toEqual([['rust', 'wait_timeout']]);
+    // It did not run: the next call is the instance's second label_resource call, not its third.
+    const stats = JSON.parse(description((await rustCall(pool, 'stats')).output));
+    expect(stats.label_resource_calls).toBe(2);
+    expect(pool.state().queueLength).toBe(0);
+  });
+
   it('calls that wait for a busy instance go over together, run in order, and each gets its own answer', async () => {
     const observer = recordingObserver();
     const pool = await start(await loadRustGuard(cache), { size: 1, observer });
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const queued = Array.from({ length: 20 }, (_, i) => rustCall(pool, `get_${i}`));
-    await first;
+    await first.done();
     const outs = await Promise.all(queued);
     outs.forEach((r, i) => expect(description(r.output)).toBe(`get_${i} under policy none`));
     expect(batchSizes(observer)).toEqual([1, 20]);
@@ -31,9 +68,9 @@ describe('batches', () => {
   it('a batch holds at most 32 calls; the rest follow in the next one', async () => {
     const observer = recordingObserver();
     const pool = await start(await loadRustGuard(cache), { size: 1, observer });
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const queued = Array.from({ length: 40 }, (_, i) => rustCall(pool, `get_${i}`));
-    await first;
+    await first.done();
     (await Promise.all(queued)).forEach((r, i) => expect(description(r.output)).toBe(`get_${i} under policy none`));
     expect(batchSizes(observer)).toEqual([1, 32, 8]);
   });
@@ -44,11 +81,11 @@ describe('batches', () => {
     const pub = { key: 'public', json: '{"allow-only":{"repos":"public"}}' };
     const acmeText = 'under policy {"min-integrity":"approved","repos":["acme/x"]}';
     const pubText = 'under policy {"min-integrity":"none","repos":"public"}';
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const plan = [acme, undefined, pub, pub, acme, undefined, acme] as const;
     const queued = plan.map((policy, i) => rustCall(pool, `get_${i}`, {}, policy));
     const agent = pool.call({ fn: 'label_agent', policy: pub });
-    await first;
+    await first.done();
     const outs = await Promise.all(queued);
     outs.forEach((r, i) => {
       const policy = plan[i];
@@ -63,11 +100,11 @@ describe('batches', () => {
   it('a trap in the middle of a batch fails that call only; the calls after it run on a fresh instance', async () => {
     const observer = recordingObserver();
     const pool = await start(await loadRustGuard(cache), { size: 1, observer });
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const before = [rustCall(pool, 'get_a'), rustCall(pool, 'stats')];
     const trap = settle(rustCall(pool, 'trap_unreachable'));
     const after = [rustCall(pool, 'stats'), rustCall(pool, 'get_b')];
-    await first;
+    await first.done();
     const [beforeGet, beforeStats] = await Promise.all(before);
     const outcome = await trap;
     const [afterStats, afterGet] = await Promise.all(after);
@@ -85,9 +122,9 @@ describe('batches', () => {
 
   it('each call of a batch has its own deadline: a batch may run longer than one deadline', async () => {
     const pool = await start(await loadRustGuard(cache), { size: 1, timeoutMs: 300 });
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const queued = [1, 2, 3].map(() => rustCall(pool, 'sleep', { ms: 200 }));
-    await first;
+    await first.done();
     const outs = await Promise.all(queued);
     expect(outs.map((r) => description(r.output))).toEqual(Array(3).fill('slept 200 ms'));
     expect(pool.state().evictions).toEqual({});
@@ -96,10 +133,10 @@ describe('batches', () => {
   it('a runaway call in a batch is cut at its own deadline; the other calls of the batch still get answers', async () => {
     const observer = recordingObserver();
     const pool = await start(await loadRustGuard(cache), { size: 1, timeoutMs: 300, observer });
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const started = performance.now();
     const queued = [settle(rustCall(pool, 'sleep', { ms: 150 })), settle(rustCall(pool, 'loop_forever')), settle(rustCall(pool, 'get_c'))];
-    await first;
+    await first.done();
     const [slept, loop, got] = await Promise.all(queued);
     expect(loop!.ok).toBe(false);
     expect((loop as { error: unknown }).error).toBeInstanceOf(GuardTimeoutError);
@@ -116,9 +153,9 @@ describe('batches', () => {
     // 64 KiB limits: a channel of 2 x 64 KiB + 1 MiB, too small for 24 outputs of 60 KB.
     const limits = { maxInputBytes: 64 * 1024, maxOutputBytes: 64 * 1024 };
     const pool = await start(await loadRustGuard(cache, { limits }), { size: 1, observer });
-    const first = occupy(pool);
+    const first = await occupy(pool);
     const queued = Array.from({ length: 24 }, () => rustCall(pool, 'big_output', { size: 60_000 }));
-    await first;
+    await first.done();
     const outs = await Promise.all(queued);
     for (const r of outs) expect(Buffer.byteLength(r.output)).toBe(60_000);
     const sizes = batchSizes(observer);
