@@ -20,9 +20,10 @@ export class Label {
   readonly #tags: readonly string[];
   readonly #set: ReadonlySet<string>;
 
-  private constructor(normalised: string[]) {
+  /** `set` holds the same tags as `normalised` (in any order), when the caller built one already. */
+  private constructor(normalised: string[], set: ReadonlySet<string> = new Set(normalised)) {
     this.#tags = Object.freeze(normalised);
-    this.#set = new Set(normalised);
+    this.#set = set;
     Object.freeze(this);
   }
 
@@ -38,7 +39,7 @@ export class Label {
       index++;
     }
     if (seen.size === 0) return Label.EMPTY;
-    return new Label([...seen].sort());
+    return new Label([...seen].sort(), seen);
   }
 
   get tags(): readonly string[] {

@@ -87,27 +87,32 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     readiness.drain();
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // The per-request hooks take callbacks, not async functions: each async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     // Requests that reach a closing server (on a busy keep-alive connection) are refused, failing closed.
     if (closing && request.url.startsWith('/v1/')) {
-      return reply
+      void reply
         .code(503)
         .header('retry-after', '1')
         .header('connection', 'close')
         .send(errorBody({ status: 503, code: 'WG_ERR_DRAINING', message: 'service is shutting down; retry on another instance' }));
+      return;
     }
+    done();
   });
   // While draining, each response closes its keep-alive connection: otherwise a client's idle
   // connection would hold the server open until its keep-alive timeout.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (readiness.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -9,14 +9,16 @@ export interface DecisionRecord {
   /** performance.now() when the request's decision work started. */
   started: number;
   decision: { decision_id: string; decision: 'allow' | 'deny'; operation: Operation; mode: Mode; agent: LabelsJson; reason?: string };
-  /** Stage-specific fields (resource, filtered count, and tool data when enabled). */
-  details: Record<string, unknown>;
+  /** Stage-specific fields (resource, filtered count, and tool data when enabled), built only when the line is written. */
+  details: () => Record<string, unknown>;
 }
 
 /** Counts a decision and writes its one decision log line. */
 export function recordDecision(log: FastifyBaseLogger, metrics: Metrics, record: DecisionRecord): void {
   const { stage, guard, tool, decision: d } = record;
   metrics.decisions.inc({ guard, operation: d.operation, decision: d.decision, mode: d.mode, stage });
+  // Nothing is built for a line that would not be written (decision traffic is the hot path).
+  if ((log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') === false) return;
   log.info(
     {
       decision_id: d.decision_id,
@@ -29,7 +31,7 @@ export function recordDecision(log: FastifyBaseLogger, metrics: Metrics, record:
       reason: d.reason,
       agent: d.agent,
       duration_ms: performance.now() - record.started,
-      ...record.details,
+      ...record.details(),
     },
     'decision',
   );

@@ -19,6 +19,12 @@ export interface PolicyRef {
 
 const AGENT_CACHE_LIMIT = 1024;
 
+function policyRef(policy: unknown): PolicyRef | undefined {
+  if (policy === undefined || policy === null) return undefined;
+  const json = JSON.stringify(policy);
+  return { key: json, json };
+}
+
 /**
  * One loaded guard as the decision layer sees it: typed label calls through
  * its pool, and label_agent results cached per policy (an instance runs
@@ -27,12 +33,16 @@ const AGENT_CACHE_LIMIT = 1024;
  */
 export class GuardHandle {
   readonly #agents = new Map<string, Promise<AgentLabelling>>();
+  /** The configured default policy, serialised once: most requests carry no policy of their own. */
+  readonly #defaultPolicy: PolicyRef | undefined;
 
   constructor(
     readonly config: ResolvedGuard,
     readonly compiled: CompiledGuard,
     readonly pool: GuardPool,
-  ) {}
+  ) {
+    this.#defaultPolicy = policyRef(config.policy);
+  }
 
   get name(): string {
     return this.config.name;
@@ -40,10 +50,7 @@ export class GuardHandle {
 
   /** The request's policy, else the configured default; undefined = the guard's built-in defaults. */
   policyFor(requestPolicy: unknown): PolicyRef | undefined {
-    const policy = requestPolicy ?? this.config.policy;
-    if (policy === undefined || policy === null) return undefined;
-    const json = JSON.stringify(policy);
-    return { key: json, json };
+    return requestPolicy === undefined || requestPolicy === null ? this.#defaultPolicy : policyRef(requestPolicy);
   }
 
   labelAgent(policy: PolicyRef): Promise<AgentLabelling> {

@@ -64,7 +64,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         tool,
         started,
         decision: evaluated,
-        details: { check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) },
+        details: () => ({ check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) }),
       });
       return evaluated;
     },
@@ -96,7 +96,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         tool,
         started,
         decision: evaluated,
-        details: { filtered: evaluated.filtered.length, ...(logToolData ? { args, result } : {}) },
+        details: () => ({ filtered: evaluated.filtered.length, ...(logToolData ? { args, result } : {}) }),
       });
       return evaluated;
     },
