@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Ajv, type ErrorObject } from 'ajv';
 import { Type } from 'typebox';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_LIMITS } from '../guard/limits.js';
 import { ConfigError } from './errors.js';
 import { ConfigFileSchema, GuardConfigSchema, ServerConfigSchema, type BackendConfig, type ConfigFile, type GuardConfig, type ServerConfig } from './schema.js';
 import { SERVER_DEFAULTS, SETTINGS, type Setting } from './settings.js';
@@ -174,6 +175,10 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv; 
   const guards: ResolvedGuard[] = [];
   for (const [name, guard] of entries) {
     if (guard.backend && !backends[guard.backend]) problems.push(`guards.${name}.backend names unknown backend "${guard.backend}"`);
+    const { initialOutputBytes, maxOutputBytes } = { ...DEFAULT_LIMITS, ...guard.limits };
+    if (initialOutputBytes > maxOutputBytes) {
+      problems.push(`guards.${name}.limits.initialOutputBytes (${initialOutputBytes}) is over maxOutputBytes (${maxOutputBytes})`);
+    }
     if (!existsSync(guard.path)) problems.push(`guards.${name}.path: ${guard.path} does not exist`);
     guards.push({
       ...guard,

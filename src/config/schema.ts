@@ -36,6 +36,19 @@ export const GuardConfigSchema = Type.Object(
     poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     memoryLimitMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+    // The other limits of DESIGN.md section 2 (defaults in src/guard/limits.ts).
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxInputBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024 })),
+          initialOutputBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024 })),
+          maxOutputBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024 })),
+          maxOutputAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+          maxBackendCalls: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     maxQueue: Type.Optional(Type.Integer({ minimum: 0 })),
     queueTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     backend: Type.Optional(Type.String({ minLength: 1 })),

@@ -105,6 +105,7 @@ export class GuardHandle {
         timeout_ms: config.timeoutMs,
         memory_limit_bytes: compiled.limits.memoryLimitBytes,
         max_input_bytes: compiled.limits.maxInputBytes,
+        initial_output_bytes: compiled.limits.initialOutputBytes,
         max_output_bytes: compiled.limits.maxOutputBytes,
         max_backend_calls: compiled.limits.maxBackendCalls,
       },

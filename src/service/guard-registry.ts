@@ -40,7 +40,7 @@ export class GuardRegistry {
     }
     const compiled = await cache.load(bytes, {
       name: guard.name,
-      limits: { memoryLimitBytes: guard.memoryLimitMb * 1024 * 1024 },
+      limits: { ...guard.limits, memoryLimitBytes: guard.memoryLimitMb * 1024 * 1024 },
       ...(guard.sha256 ? { expectedSha256: guard.sha256 } : {}),
     });
     const pool = await GuardPool.start(compiled, {

@@ -327,6 +327,18 @@ describe('validation: every problem at once, naming the setting and where it cam
     ]);
   });
 
+  it('per-guard limits: unknown names, bad values, a first output buffer over the largest', () => {
+    const config = (limits: unknown) => dir({ 'g.wasm': true, 'c.json': JSON.stringify({ guards: { g: { path: 'g.wasm', limits } } }) });
+    const load = (base: string) => () => loadConfig({ env: { WASMGUARD_CONFIG: 'c.json' }, argv: [], cwd: base });
+    expect(problems(load(config({ maxInputKb: 4 })))).toEqual(['config.guards.g.limits has unknown setting "maxInputKb"']);
+    expect(problems(load(config({ maxBackendCalls: -1 })))).toEqual(['config.guards.g.limits.maxBackendCalls must be >= 0']);
+    expect(problems(load(config({ initialOutputBytes: 32 * 1024 * 1024 })))).toEqual([
+      'guards.g.limits.initialOutputBytes (33554432) is over maxOutputBytes (16777216)',
+    ]);
+    const [guard] = loadConfig({ env: { WASMGUARD_CONFIG: 'c.json' }, argv: [], cwd: config({ initialOutputBytes: 65536 }) }).guards;
+    expect(guard!.limits).toEqual({ initialOutputBytes: 65536 });
+  });
+
   it('missing guard file', () => {
     const base = dir({ 'c.json': JSON.stringify({ guards: { g: { path: 'missing.wasm' } } }) });
     expect(problems(() => loadConfig({ env: { WASMGUARD_CONFIG: 'c.json' }, argv: [], cwd: base }))).toEqual([

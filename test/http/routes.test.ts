@@ -16,7 +16,15 @@ beforeAll(async () => {
   s = await startService({
     guards: [
       { name: 'rust', path: RUST_GUARD, poolSize: 2 },
-      { name: 'static', path: STATIC_GUARD, policy: { mode: 'filter' }, mode: 'strict', timeoutMs: 750, memoryLimitMb: 16 },
+      {
+        name: 'static',
+        path: STATIC_GUARD,
+        policy: { mode: 'filter' },
+        mode: 'strict',
+        timeoutMs: 750,
+        memoryLimitMb: 16,
+        limits: { maxInputBytes: 4096, initialOutputBytes: 1024, maxBackendCalls: 0 },
+      },
     ],
   });
 });
@@ -165,6 +173,7 @@ describe('GET /v1/guards', () => {
       timeout_ms: 5000,
       memory_limit_bytes: 32 * 1024 * 1024,
       max_input_bytes: 8 * 1024 * 1024,
+      initial_output_bytes: 4 * 1024 * 1024,
       max_output_bytes: 16 * 1024 * 1024,
       max_backend_calls: 50,
     });
@@ -175,8 +184,27 @@ describe('GET /v1/guards', () => {
     expect(stat.imports.wasi).toBe(false);
     expect(stat.default_policy).toEqual({ mode: 'filter' });
     expect(stat.mode).toBe('strict');
-    expect(stat.limits).toMatchObject({ timeout_ms: 750, memory_limit_bytes: 16 * 1024 * 1024 });
+    // Limits set in the guard's config; the others keep their defaults.
+    expect(stat.limits).toEqual({
+      timeout_ms: 750,
+      memory_limit_bytes: 16 * 1024 * 1024,
+      max_input_bytes: 4096,
+      initial_output_bytes: 1024,
+      max_output_bytes: 16 * 1024 * 1024,
+      max_backend_calls: 0,
+    });
     expect(stat.pool.size).toBe(1);
+  });
+});
+
+describe('per-guard limits from the config', () => {
+  it("a guard's own maxInputBytes refuses a larger call with 413, naming the limit; other guards keep the default", async () => {
+    const args = { pad: 'x'.repeat(5000) };
+    const reply = await s.post('/v1/evaluate', { guard: 'static', tool: 'anything', args });
+    expect(reply.status).toBe(413);
+    expect(reply.body).toMatchObject({ error: { code: 'WG_ERR_INPUT_TOO_LARGE' }, decision: 'deny' });
+    expect((reply.body.error as { message: string }).message).toMatch(/4096/);
+    expect((await s.post('/v1/evaluate', { guard: 'rust', tool: 'get_x', args })).status).toBe(200);
   });
 });
 
