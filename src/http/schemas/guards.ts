@@ -14,7 +14,7 @@ const PoolState = Type.Object(
       { starting: Count, idle: Count, busy: Count, poisoned: Count },
       { additionalProperties: true, description: 'Instances by state' },
     ),
-    queueLength: Type.Integer({ minimum: 0, description: 'Calls waiting for a free instance' }),
+    queueLength: Type.Integer({ minimum: 0, description: 'Calls waiting for an instance to start them: queued, or behind other calls in a batch' }),
     consecutiveFailures: Type.Integer({ minimum: 0 }),
     evictions: { ...Counts, description: 'Instances evicted, by reason (trap, exit, deadline, crash, start_failed)' },
     replacements: { ...Counts, description: 'Instances started to replace evicted ones, by reason' },
