@@ -45,10 +45,9 @@ export const H = {
   BACKEND_LEN: 9,
   /** The instance stopped (trap, exit) and must be replaced before the next call. */
   RETIRED: 10,
-  MEMORY_BYTES: 11,
   /** Outcome of a reset, with its error JSON (OUT_LEN bytes at the start of the region). */
-  STATUS: 12,
-  OUT_LEN: 13,
+  STATUS: 11,
+  OUT_LEN: 12,
 } as const;
 
 /** Float64 slots of the header: when the main thread handed the batch over (performance.timeOrigin + now, ms). */

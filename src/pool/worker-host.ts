@@ -42,7 +42,6 @@ export interface BatchOutcome {
   outcomes: CallOutcome[];
   /** The instance stopped (trap, exit): the worker replaces it before its next call. */
   retired: boolean;
-  memoryBytes: number;
   /** The worker was terminated (deadline) or died while running call `item`: that call failed with `error`. */
   failed?: { item: number; error: GuardTimeoutError | GuardTrapError };
 }
@@ -155,35 +154,32 @@ export class WorkerHost {
    */
   async runBatch(calls: WorkerCall[], timeoutMs: number, backend: BackendHandler, waits?: BatchWaits): Promise<BatchOutcome> {
     this.#write(calls);
-    const exchange = await this.#exchange(timeoutMs, backend, calls, waits);
-    const { failed, handedOver } = exchange;
-    const { header, items, data } = this.channel;
+    const { failed, handedOver } = await this.#exchange(timeoutMs, backend, calls, waits);
+    const { header } = this.channel;
     const outcomes: CallOutcome[] = [];
-    if (!failed) {
-      for (let i = 0; i < header[H.DONE]!; i++) {
-        const field = (f: number) => items[slotOf(i, f)]!;
-        const offset = field(I.OUT_OFF);
-        const agentLen = field(I.AGENT_LEN);
-        const text = data.toString('utf8', offset + agentLen, offset + agentLen + field(I.OUT_LEN));
-        const ok = field(I.STATUS) === Status.OK;
-        const outcome: CallOutcome = {
-          ok,
-          output: ok ? text : '',
-          startedAt: handedOver + field(I.STARTED_US) / 1000,
-          regrowths: { hinted: field(I.REGROW_HINTED), doubled: field(I.REGROW_DOUBLED) },
-          elapsedMs: field(I.ELAPSED_US) / 1000,
-        };
-        if (field(I.STATUS) === Status.CANCELLED) {
-          outcome.cancelled = true;
-          outcomes.push(outcome);
-          continue;
-        }
-        if (!ok) outcome.error = JSON.parse(text) as GuardErrorData;
-        else if (agentLen > 0) outcome.agentOutput = data.toString('utf8', offset, offset + agentLen);
-        outcomes.push(outcome);
-      }
-    }
-    return { outcomes, retired: header[H.RETIRED] === 1, memoryBytes: header[H.MEMORY_BYTES]!, ...(failed ? { failed } : {}) };
+    if (!failed) for (let i = 0; i < header[H.DONE]!; i++) outcomes.push(this.#readOutcome(i, handedOver));
+    return { outcomes, retired: header[H.RETIRED] === 1, ...(failed ? { failed } : {}) };
+  }
+
+  /** Call `i`'s outcome, as the worker wrote it in the table and the data region. */
+  #readOutcome(i: number, handedOver: number): CallOutcome {
+    const { items, data } = this.channel;
+    const field = (f: number) => items[slotOf(i, f)]!;
+    const status = field(I.STATUS);
+    const offset = field(I.OUT_OFF);
+    const agentLen = field(I.AGENT_LEN);
+    const text = data.toString('utf8', offset + agentLen, offset + agentLen + field(I.OUT_LEN));
+    const outcome: CallOutcome = {
+      ok: status === Status.OK,
+      output: status === Status.OK ? text : '',
+      startedAt: handedOver + field(I.STARTED_US) / 1000,
+      regrowths: { hinted: field(I.REGROW_HINTED), doubled: field(I.REGROW_DOUBLED) },
+      elapsedMs: field(I.ELAPSED_US) / 1000,
+    };
+    if (status === Status.CANCELLED) outcome.cancelled = true;
+    else if (status === Status.ERROR) outcome.error = JSON.parse(text) as GuardErrorData;
+    else if (agentLen > 0) outcome.agentOutput = data.toString('utf8', offset, offset + agentLen);
+    return outcome;
   }
 
   /** Replaces the worker's instance with a fresh one (after a trap). */

@@ -173,7 +173,6 @@ function serve(): void {
     else serveBatch();
   } finally {
     header[H.RETIRED] = !instance || instance.poisoned ? 1 : 0;
-    header[H.MEMORY_BYTES] = instance?.memoryBytes ?? 0;
   }
 }
 
