@@ -97,6 +97,22 @@ describe('batches', () => {
     expect(parseAgentOutput((await agent).output, 'rust').agent).toBeDefined();
   });
 
+  it('call_backend in the middle of a batch: its exchange does not disturb the calls before or after it', async () => {
+    const backend = async (tool: string, args: string) => JSON.stringify({ tool, args: JSON.parse(args), pad: 'y'.repeat(3000) });
+    const pool = await start(await loadRustGuard(cache), { size: 1, backend });
+    const first = await occupy(pool);
+    const big = { pad: 'z'.repeat(2000) }; // inputs larger than the backend exchange, so an overlap would show
+    const before = rustCall(pool, 'get_before', big);
+    const viaBackend = rustCall(pool, 'backend', { tool: 'lookup', args: { n: 7 }, times: 2 });
+    const after = rustCall(pool, 'get_after', big);
+    await first.done();
+    expect(description((await before).output)).toBe('get_before under policy none');
+    const hook = JSON.parse(description((await viaBackend).output));
+    expect(hook.rcs).toHaveLength(2);
+    expect(hook.result).toMatchObject({ tool: 'lookup', args: { n: 7 } });
+    expect(description((await after).output)).toBe('get_after under policy none');
+  });
+
   it('a trap in the middle of a batch fails that call only; the calls after it run on a fresh instance', async () => {
     const observer = recordingObserver();
     const pool = await start(await loadRustGuard(cache), { size: 1, observer });
