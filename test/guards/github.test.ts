@@ -606,6 +606,16 @@ describe('github guard: buffers and memory', () => {
     expect(g.memoryBytes).toBeLessThanOrEqual(sizeAfterFirst * 2);
     expect(g.memoryBytes).toBeLessThan(32 * 1024 * 1024);
   });
+
+  it('memory does not grow over many small calls (garbage is collected every few calls, not left to pile up)', () => {
+    const g = withPolicy(['octo-org/*']);
+    const call = (n: number) => g.labelResource('get_issue', { owner: 'octo-org', repo: `app${n % 50}`, issue_number: n, private: false });
+    for (let i = 0; i < 100; i++) call(i);
+    const settled = g.memoryBytes;
+    // A build that never collects runs into the 32 MiB memory cap before the end of this loop.
+    for (let i = 0; i < 50_000; i++) call(i);
+    expect(g.memoryBytes).toBe(settled);
+  });
 });
 
 describe('github guard: arbitrary input', () => {

@@ -21,7 +21,7 @@ import {
 } from "../../lib/abi";
 
 export { alloc, dealloc } from "../../lib/abi";
-import { collectGarbage } from "../../lib/abi";
+import { collectGarbage, endCall } from "../../lib/abi";
 
 // ------------------------------------------------------------------ constants
 
@@ -730,7 +730,7 @@ const rootPos = new Array<i32>(ROOT_KEYS.length);
 
 export function label_agent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   const rc = labelAgent(inPtr, inLen, outPtr, outCap);
-  collectGarbage();
+  endCall(inLen);
   return rc;
 }
 
@@ -778,7 +778,7 @@ function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
 
 export function label_resource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   const rc = labelResource(inPtr, inLen, outPtr, outCap);
-  collectGarbage();
+  endCall(inLen);
   return rc;
 }
 
@@ -802,7 +802,7 @@ function labelResource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
 
 export function label_response(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   const rc = labelResponse(inPtr, inLen, outPtr, outCap);
-  collectGarbage();
+  endCall(inLen);
   return rc;
 }
 

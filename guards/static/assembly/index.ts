@@ -17,7 +17,7 @@ import { JsonDoc, JsonWriter } from "../../lib/json";
 import { ERR_INVALID_INPUT, ERR_INVALID_JSON, emit, inputDoc, logWarn, output } from "../../lib/abi";
 
 export { alloc, dealloc } from "../../lib/abi";
-import { collectGarbage } from "../../lib/abi";
+import { endCall } from "../../lib/abi";
 
 class Rule {
   operation: string = "read";
@@ -193,7 +193,7 @@ function describe(r: Rule, tool: string): string {
 
 export function label_agent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   const rc = labelAgent(inPtr, inLen, outPtr, outCap);
-  collectGarbage();
+  endCall(inLen);
   return rc;
 }
 
@@ -230,7 +230,7 @@ function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
 
 export function label_resource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   const rc = labelResource(inPtr, inLen, outPtr, outCap);
-  collectGarbage();
+  endCall(inLen);
   return rc;
 }
 
@@ -264,7 +264,7 @@ function writeTags(w: JsonWriter, doc: JsonDoc, pos: i32, key: string): void {
  */
 export function label_response(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   const rc = labelResponse(inPtr, inLen, outPtr, outCap);
-  collectGarbage();
+  endCall(inLen);
   return rc;
 }
 
