@@ -729,9 +729,7 @@ const ROOT_KEYS: string[] = ["tool_name", "tool_args", "tool_result"];
 const rootPos = new Array<i32>(ROOT_KEYS.length);
 
 export function label_agent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
-  const rc = labelAgent(inPtr, inLen, outPtr, outCap);
-  endCall(inLen);
-  return rc;
+  return endCall(labelAgent(inPtr, inLen, outPtr, outCap), inLen);
 }
 
 function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
@@ -777,9 +775,7 @@ function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
 }
 
 export function label_resource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
-  const rc = labelResource(inPtr, inLen, outPtr, outCap);
-  endCall(inLen);
-  return rc;
+  return endCall(labelResource(inPtr, inLen, outPtr, outCap), inLen);
 }
 
 function labelResource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
@@ -801,9 +797,7 @@ function labelResource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
 }
 
 export function label_response(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
-  const rc = labelResponse(inPtr, inLen, outPtr, outCap);
-  endCall(inLen);
-  return rc;
+  return endCall(labelResponse(inPtr, inLen, outPtr, outCap), inLen);
 }
 
 /**

@@ -192,9 +192,7 @@ function describe(r: Rule, tool: string): string {
 }
 
 export function label_agent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
-  const rc = labelAgent(inPtr, inLen, outPtr, outCap);
-  endCall(inLen);
-  return rc;
+  return endCall(labelAgent(inPtr, inLen, outPtr, outCap), inLen);
 }
 
 function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
@@ -229,9 +227,7 @@ function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
 }
 
 export function label_resource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
-  const rc = labelResource(inPtr, inLen, outPtr, outCap);
-  endCall(inLen);
-  return rc;
+  return endCall(labelResource(inPtr, inLen, outPtr, outCap), inLen);
 }
 
 function labelResource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
@@ -263,9 +259,7 @@ function writeTags(w: JsonWriter, doc: JsonDoc, pos: i32, key: string): void {
  * Returns 0 (no fine-grained labels) when no item carries "_labels".
  */
 export function label_response(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
-  const rc = labelResponse(inPtr, inLen, outPtr, outCap);
-  endCall(inLen);
-  return rc;
+  return endCall(labelResponse(inPtr, inLen, outPtr, outCap), inLen);
 }
 
 function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
