@@ -6,7 +6,8 @@
  * WASMGUARD_PORT=0, log level warn, a config file in a temp dir), the floor
  * (bare Fastify, one JSON POST route with a fixed decision-sized body) and the
  * naive baseline (a route that instantiates the guard per request on the event
- * loop). Loads them with autocannon over 127.0.0.1, alternating targets at each
+ * loop) and the service's own HTTP layer with a fixed decision and no guard
+ * (how fast the service could be with a free guard runtime). Loads them with autocannon over 127.0.0.1, alternating targets at each
  * connection count, and writes bench/results/latest.{json,md}.
  *
  * Scenarios (BENCH_SCENARIOS selects, in this order): startup, evaluate,
@@ -33,6 +34,8 @@ import * as trap from './scenarios/trap.mjs';
 
 const SCENARIOS = [startup, evaluate, response, flow, cpu, trap];
 const MiB = 1024 * 1024;
+/** The bench's own servers, measured for comparison: not rows of the service. */
+const BASELINES = ['floor', 'http-layer', 'naive'];
 
 const opts = readOptions();
 const log = (msg) => process.stdout.write(`${msg}\n`);
@@ -53,9 +56,12 @@ const spinPath = join(tmp, 'spin.wasm');
 writeFileSync(spinPath, spinWasm);
 const spinCallMs = inThreadCallMs(spinWasm);
 
+const RUST_GUARD = join(REPO_ROOT, 'test/fixtures/rust-guard/rust_guard.wasm');
 const guards = {
   github: { path: join(REPO_ROOT, 'guards/github.wasm'), policy: GITHUB_POLICY, mode: 'filter' },
-  rust: { path: join(REPO_ROOT, 'test/fixtures/rust-guard/rust_guard.wasm'), policy: RUST_POLICY },
+  rust: { path: RUST_GUARD, policy: RUST_POLICY },
+  // The trap scenario's second pair: the same guard, its fresh instances growing by 64 KiB instead of 4 MiB.
+  'rust-64k': { path: RUST_GUARD, policy: RUST_POLICY, limits: { initialOutputBytes: 64 * 1024 } },
   spin1: { path: spinPath, poolSize: 1 },
   spin2: { path: spinPath, poolSize: 2 },
 };
@@ -79,6 +85,8 @@ try {
       { logFile: join(tmp, 'naive.log') },
     );
     processes.push(naive);
+    const httpLayer = await startChild(join(REPO_ROOT, 'bench/lib/http-layer-server.mjs'), [], { logFile: join(tmp, 'http-layer.log') });
+    processes.push(httpLayer);
     const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });
     processes.push(service);
     log(`service pid ${service.pid} on ${service.url} (ready in ${Math.round(service.readyMs)} ms), floor ${floor.url}, naive ${naive.url}`);
@@ -97,6 +105,7 @@ try {
       tmp,
       floor,
       naive,
+      httpLayer,
       service,
       spinCallMs,
       post: (path, body) => postJson(service.url + path, body),
@@ -106,7 +115,7 @@ try {
       log(scenario.name);
       results.scenarios[scenario.name] = await scenario.run(ctx);
     }
-    const serviceRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => r.target !== 'floor' && r.target !== 'naive');
+    const serviceRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => !BASELINES.includes(r.target));
     const floorRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => r.target === 'floor');
     memory.loadMaxMB = Math.max(0, ...serviceRows.map((r) => r.rssMaxMB ?? 0));
     memory.floorLoadMaxMB = Math.max(0, ...floorRows.map((r) => r.rssMaxMB ?? 0));

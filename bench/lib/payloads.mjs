@@ -6,6 +6,19 @@ export const RUST_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': '
 /** A cheap label_resource: a public repository named in the arguments, so no backend lookup. */
 export const GET_ISSUE_ARGS = { owner: 'octo-org', repo: 'app', issue_number: 42, private: false };
 
+// The shape and size of a real /v1/evaluate reply (github guard, read needing a response check).
+export const DECISION = {
+  decision_id: '8c195b83-8bb6-4c0d-a665-5994df20f151',
+  decision: 'allow',
+  operation: 'read',
+  resource: { secrecy: [], integrity: [], description: 'repo octo-org/app' },
+  check_response: true,
+  mode: 'filter',
+  agent: { secrecy: [], integrity: ['unapproved:github', 'approved:github'] },
+  reason:
+    "read of 'repo octo-org/app' needs a per-item response check: resource integrity lacks [approved:github, unapproved:github] (agent integrity must be a subset of resource integrity)",
+};
+
 export const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open', per_page: 100, private: false };
 
 // Mixed authors: OWNER/MEMBER/COLLABORATOR reach "approved" and stay; the others are filtered out for an agent

@@ -88,6 +88,16 @@ function rowNotes(row) {
   return out.join('; ');
 }
 
+/** The evaluate rows of the floor, the HTTP layer alone and the service, at the highest connection count. */
+function httpLayerSplit(rows) {
+  const c = Math.max(0, ...rows.map((r) => r.connections));
+  const at = (target) => rows.find((r) => r.target === target && r.connections === c);
+  const [floor, http, service] = ['floor', 'http-layer', 'service'].map(at);
+  if (!floor || !http || !service) return undefined;
+  const pick = (r) => ({ rps: r.rps, cpu: r.cpuUsPerRequest });
+  return { connections: c, floor: pick(floor), http: pick(http), service: pick(service) };
+}
+
 export function toMarkdown(results) {
   const m = results.machine;
   const o = results.options;
@@ -123,6 +133,16 @@ export function toMarkdown(results) {
   }
   lines.push('');
   const s = results.scenarios;
+  const layers = httpLayerSplit(s.evaluate?.rows ?? []);
+  if (layers) {
+    lines.push(
+      `Where /v1/evaluate's time goes at ${layers.connections} connections: the floor (bare Fastify) serves ${fmt(layers.floor.rps, 0)} req/s at ${fmt(layers.floor.cpu, 1)} µs of CPU each; ` +
+        `the service's own HTTP layer answering a fixed decision with no guard (request ids, validation and serialisation, metrics, load shedding, decision log) ` +
+        `serves ${fmt(layers.http.rps, 0)} req/s (${fmt(layers.http.rps / layers.floor.rps)} of the floor) at ${fmt(layers.http.cpu, 1)} µs; ` +
+        `the service with the guard call and the DIFC check serves ${fmt(layers.service.rps, 0)} req/s (${fmt(layers.service.rps / layers.http.rps)} of its HTTP layer) at ${fmt(layers.service.cpu, 1)} µs.`,
+      '',
+    );
+  }
   if (s.startup?.info) {
     const runs = s.startup.info.runs;
     lines.push('## Startup', '');
@@ -150,14 +170,20 @@ export function toMarkdown(results) {
   }
   if (s.trap?.info) {
     const t = s.trap.info;
+    const pair = (i) =>
+      `healthy ${i.healthyRpsWithTraps} req/s (p99 ${i.healthyP99WithTraps} ms) vs ${i.healthyRpsNoTrap} req/s (p99 ${i.healthyP99NoTrap} ms) ` +
+      `without traps (ratio **${i.healthyRatio}**); healthy requests failed: ${i.healthyFailed}` +
+      `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}`;
     lines.push('## Traps under load', '');
-    lines.push(
-      `Rust fixture guard, ${t.connections} connections, 1 request in 100 hitting trap_unreachable: healthy ${t.healthyRpsWithTraps} req/s ` +
-        `(p99 ${t.healthyP99WithTraps} ms) vs ${t.healthyRpsNoTrap} req/s (p99 ${t.healthyP99NoTrap} ms) without traps (ratio ${t.healthyRatio}); ` +
-        `healthy requests failed: ${t.healthyFailed}${Object.keys(t.healthyFailedStatuses).length ? ` ${JSON.stringify(t.healthyFailedStatuses)}` : ''}; ` +
-        `trapping requests answered ${JSON.stringify(t.trapStatuses)}.`,
-      '',
-    );
+    lines.push(`Rust fixture guard, ${t.connections} connections, 1 request in 100 hitting trap_unreachable.`, '');
+    lines.push(`- default limits (4 MiB first output buffer, the judged target): ${pair(t)}.`);
+    if (t.firstBuffer64KiB) {
+      lines.push(
+        `- the same guard with \`limits.initialOutputBytes: 65536\`: ${pair(t.firstBuffer64KiB)}. ` +
+          'A trap costs a fresh instance, whose first call grows its memory by the first output buffer; V8 collects the evicted memories in proportion to their size.',
+      );
+    }
+    lines.push('');
   }
   const notes = [...(results.notes ?? [])];
   if (s.response?.info) {

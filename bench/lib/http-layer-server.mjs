@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * The service's own HTTP layer with no guard behind it: the real app
+ * (buildApp: request ids, schema validation and serialisation, per-request
+ * metrics, load shedding, the decision log, the same logger at warn) whose
+ * decision service answers /v1/evaluate with a fixed decision instead of
+ * calling a guard and the DIFC check. It separates what the HTTP layer costs
+ * from what the guard runtime adds: the service can go no faster than this
+ * row. Diagnostic only; run as its own process by bench/run.mjs.
+ */
+import { randomUUID } from 'node:crypto';
+import { buildApp } from '../../dist/http/app.js';
+import { DecisionService } from '../../dist/decision/decision-service.js';
+import { CompilationCache } from '../../dist/guard/index.js';
+import { Readiness } from '../../dist/http/readiness.js';
+import { Metrics } from '../../dist/metrics/metrics.js';
+import { GuardRegistry } from '../../dist/service/guard-registry.js';
+import { createLogger } from '../../dist/service/logger.js';
+import { SERVER_DEFAULTS } from '../../dist/config/settings.js';
+import { DECISION } from './payloads.mjs';
+import { listenAndReport } from './child.mjs';
+
+/** Answers like the real service for the github guard's get_issue, with no guard call and no DIFC check. */
+class FixedDecisions extends DecisionService {
+  async evaluate() {
+    return { ...DECISION, decision_id: randomUUID() };
+  }
+}
+
+const server = { ...SERVER_DEFAULTS, logLevel: 'warn' };
+const logger = createLogger(server);
+const registry = await GuardRegistry.load([], new CompilationCache(), { logger, logLevel: server.logLevel });
+const app = await buildApp({
+  server,
+  decisions: new FixedDecisions(registry, 'filter'),
+  metrics: new Metrics(),
+  readiness: new Readiness(registry),
+  logger,
+});
+await listenAndReport(app);
