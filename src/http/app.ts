@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  type onResponseHookHandler,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -107,11 +114,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (readiness.draining) reply.header('connection', 'close');
     done(null, payload);
   });
+  // Request duration by route pattern. The pattern is taken when each route is added: reading
+  // request.routeOptions builds an object of every route option on each call (about 1.3 µs).
+  const observeDuration = (request: FastifyRequest, reply: FastifyReply, route: string) =>
+    metrics.httpDuration.labels(request.method, route, String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+  app.addHook('onRoute', (route) => {
+    const observe: onResponseHookHandler = (request, reply, done) => {
+      observeDuration(request, reply, route.url);
+      done();
+    };
+    route.onResponse = [...(route.onResponse === undefined ? [] : [route.onResponse].flat()), observe];
+  });
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    if (request.is404) observeDuration(request, reply, 'unmatched');
     done();
   });
 

@@ -16,7 +16,7 @@ export interface DecisionRecord {
 /** Counts a decision and writes its one decision log line. */
 export function recordDecision(log: FastifyBaseLogger, metrics: Metrics, record: DecisionRecord): void {
   const { stage, guard, tool, decision: d } = record;
-  metrics.decisions.inc({ guard, operation: d.operation, decision: d.decision, mode: d.mode, stage });
+  metrics.decisions.labels(guard, d.operation, d.decision, d.mode, stage).inc();
   // Nothing is built for a line that would not be written (decision traffic is the hot path).
   if ((log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') === false) return;
   log.info(

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompilationCache } from '../guard/index.js';
+import { HotCounter, HotHistogram } from './hot-series.js';
 import type { PoolObserver } from '../pool/index.js';
 import type { GuardRegistry } from '../service/guard-registry.js';
 
@@ -13,14 +14,15 @@ const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly decisions = new Counter({
+  // Recorded on every request: see hot-series.ts for why these four are not prom-client's own types.
+  readonly decisions = new HotCounter({
     name: 'wasmguard_decisions_total',
     help: 'Decisions made, by guard, operation, decision and mode',
     labelNames: ['guard', 'operation', 'decision', 'mode', 'stage'] as const,
     registers: [this.registry],
   });
 
-  readonly guardCallDuration = new Histogram({
+  readonly guardCallDuration = new HotHistogram({
     name: 'wasmguard_guard_call_duration_seconds',
     help: 'Duration of guard calls through the pool, including queueing in the worker channel',
     labelNames: ['guard', 'function', 'outcome'] as const,
@@ -63,7 +65,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly queueWait = new Histogram({
+  readonly queueWait = new HotHistogram({
     name: 'wasmguard_queue_wait_seconds',
     help: 'Time guard calls waited for a free instance',
     labelNames: ['guard'] as const,
@@ -94,7 +96,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new HotHistogram({
     name: 'wasmguard_http_request_duration_seconds',
     help: 'HTTP request duration by method, route pattern and status code',
     labelNames: ['method', 'route', 'status'] as const,
@@ -162,8 +164,8 @@ export class Metrics {
 
   poolObserver(): PoolObserver {
     return {
-      callDuration: (guard, fn, seconds, outcome) => this.guardCallDuration.observe({ guard, function: fn, outcome }, seconds),
-      queueWait: (guard, seconds) => this.queueWait.observe({ guard }, seconds),
+      callDuration: (guard, fn, seconds, outcome) => this.guardCallDuration.labels(guard, fn, outcome).observe(seconds),
+      queueWait: (guard, seconds) => this.queueWait.labels(guard).observe(seconds),
       batch: (guard, size) => this.batchSize.observe({ guard }, size),
       trap: (guard, fn, kind) => this.traps.inc({ guard, function: fn, kind }),
       regrowth: (guard, fn, how, count) => this.regrowths.inc({ guard, function: fn, kind: how }, count),

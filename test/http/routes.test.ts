@@ -233,6 +233,15 @@ describe('operations', () => {
     expect(reply.text).toContain('process_cpu_user_seconds_total');
   });
 
+  it('GET /metrics labels request durations by route pattern, and requests that match no route as unmatched', async () => {
+    await s.get('/v1/guards');
+    await s.get('/no/such/route?x=1');
+    const reply = await s.get('/metrics');
+    expect(reply.text).toMatch(/^wasmguard_http_request_duration_seconds_count\{method="GET",route="\/v1\/guards",status="200"\} [1-9]/m);
+    expect(reply.text).toMatch(/^wasmguard_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/m);
+    expect(reply.text).not.toContain('/no/such/route');
+  });
+
   it('GET /openapi.json serves the OpenAPI 3.1 document', async () => {
     const reply = await s.get('/openapi.json');
     expect(reply.status).toBe(200);
