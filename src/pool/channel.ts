@@ -34,7 +34,11 @@ export const H = {
   OP: 1,
   /** Calls in the batch. */
   COUNT: 2,
-  /** Calls whose results are in the table (the worker may stop early: trap, or no room for more output). */
+  /**
+   * Calls whose results are in the table and the data region, published call
+   * by call: the worker may stop early (trap, no room for more output), and a
+   * worker terminated at a deadline leaves the results of the calls it finished.
+   */
   DONE: 3,
   /** The call running now, and when it started, in µs after the batch was handed over (for its deadline). */
   ITEM: 4,
@@ -48,6 +52,8 @@ export const H = {
   /** Outcome of a reset, with its error JSON (OUT_LEN bytes at the start of the region). */
   STATUS: 11,
   OUT_LEN: 12,
+  /** Where a call_backend exchange (tool, args, then the reply) sits in the data region: after the batch's outputs so far. */
+  BACKEND_OFF: 13,
 } as const;
 
 /** Float64 slots of the header: when the main thread handed the batch over (performance.timeOrigin + now, ms). */

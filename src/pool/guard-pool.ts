@@ -356,7 +356,6 @@ export class GuardPool {
   /** Runs calls as one batch on `slot` and settles each; calls the batch did not reach go back to the queue. */
   async #runBatch(slot: Slot, waiters: Waiter[]): Promise<void> {
     slot.state = 'busy';
-    const started = performance.now();
     this.#options.observer?.batch?.(this.guard, waiters.length);
     const calls: WorkerCall[] = waiters.map(({ call }) => ({ fn: call.fn, policyId: this.#policyId(call.policy), policy: call.policy?.json, input: call.input }));
     let batch: BatchOutcome;
@@ -376,12 +375,13 @@ export class GuardPool {
     slot.handedOver = 0;
     batch.outcomes.forEach((outcome, i) => this.#settle(slot, waiters[i]!, outcome));
     const { failed } = batch;
-    // A failed batch returns no outcome: every call but the failing one runs again.
-    const rest = failed ? waiters.filter((_, i) => i !== failed.item) : waiters.slice(batch.outcomes.length);
+    const finished = batch.outcomes.length;
+    // The calls the worker did not finish run again, except the one that failed.
+    const rest = waiters.slice(finished).filter((_, i) => finished + i !== failed?.item);
     if (failed && this.#closing && !(failed.error instanceof GuardTimeoutError)) {
       // close() terminated the worker at the end of its grace period: not the guard's fault, nothing to replace.
       slot.state = 'poisoned';
-      for (const waiter of waiters) {
+      for (const waiter of waiters.slice(finished)) {
         waiter.reject(new GuardPoolClosedError(`guard ${this.guard} closed before the call finished`, { guard: this.guard }));
       }
       this.#checkDrained();
@@ -391,7 +391,7 @@ export class GuardPool {
     if (failed) {
       const fn = calls[failed.item]!.fn;
       const reason: EvictionReason = failed.error instanceof GuardTimeoutError ? 'deadline' : 'crash';
-      this.#options.observer?.callDuration?.(this.guard, fn, (performance.now() - started) / 1000, 'error');
+      this.#options.observer?.callDuration?.(this.guard, fn, (performance.now() - failed.startedAt) / 1000, 'error');
       this.#countTrap(fn, reason === 'deadline' ? 'deadline' : 'host');
       waiters[failed.item]!.reject(failed.error);
       this.#evict(slot, reason);

@@ -42,8 +42,12 @@ export interface BatchOutcome {
   outcomes: CallOutcome[];
   /** The instance stopped (trap, exit): the worker replaces it before its next call. */
   retired: boolean;
-  /** The worker was terminated (deadline) or died while running call `item`: that call failed with `error`. */
-  failed?: { item: number; error: GuardTimeoutError | GuardTrapError };
+  /**
+   * The worker was terminated (deadline) or died while running call `item`
+   * (started at `startedAt`, performance.now() time): that call failed with
+   * `error`. The calls before it finished and are in `outcomes`.
+   */
+  failed?: { item: number; startedAt: number; error: GuardTimeoutError | GuardTrapError };
 }
 
 type WorkerStartMessage = WorkerLogMessage | { type: 'instantiating' } | { type: 'ready' } | { type: 'failed'; error: GuardErrorData };
@@ -156,8 +160,11 @@ export class WorkerHost {
     this.#write(calls);
     const { failed, handedOver } = await this.#exchange(timeoutMs, backend, calls, waits);
     const { header } = this.channel;
+    // After a failure too: the worker publishes each result as its call ends. The failing call has none,
+    // even if it finished just as its deadline cut it off.
+    const done = Math.min(Atomics.load(header, H.DONE), failed ? failed.item : Infinity);
     const outcomes: CallOutcome[] = [];
-    if (!failed) for (let i = 0; i < header[H.DONE]!; i++) outcomes.push(this.#readOutcome(i, handedOver));
+    for (let i = 0; i < done; i++) outcomes.push(this.#readOutcome(i, handedOver));
     return { outcomes, retired: header[H.RETIRED] === 1, ...(failed ? { failed } : {}) };
   }
 
@@ -222,14 +229,17 @@ export class WorkerHost {
     return Atomics.load(this.channel.header, H.ITEM);
   }
 
-  /** The call running in the worker now, and its deadline (performance.now() time). */
-  #current(handedOver: number, timeoutMs: number): { item: number; deadline: number } {
+  /** The call running in the worker now, when it started and its deadline (performance.now() times). */
+  #current(handedOver: number, timeoutMs: number): { item: number; startedAt: number; deadline: number } {
     const { header } = this.channel;
     for (;;) {
       // ITEM is stored after ITEM_STARTED_US: reading it on both sides of the time catches a call that just began.
       const item = Atomics.load(header, H.ITEM);
       const startedUs = Atomics.load(header, H.ITEM_STARTED_US);
-      if (Atomics.load(header, H.ITEM) === item) return { item, deadline: handedOver + startedUs / 1000 + timeoutMs };
+      if (Atomics.load(header, H.ITEM) === item) {
+        const startedAt = handedOver + startedUs / 1000;
+        return { item, startedAt, deadline: startedAt + timeoutMs };
+      }
     }
   }
 
@@ -261,17 +271,17 @@ export class WorkerHost {
     for (;;) {
       const state = Atomics.load(header, H.STATE);
       if (state === State.RESPONSE) return undefined;
-      const { item, deadline } = this.#current(handedOver, timeoutMs);
-      if (this.exited) return { item, error: this.#crashError(calls?.[item]?.fn) };
+      const { item, startedAt, deadline } = this.#current(handedOver, timeoutMs);
+      if (this.exited) return { item, startedAt, error: this.#crashError(calls?.[item]?.fn) };
       if (state === State.BACKEND_REQUEST) {
-        if (!(await this.#serveBackend(deadline, backend))) return { item, error: this.#timedOut(calls?.[item]?.fn) };
+        if (!(await this.#serveBackend(deadline, backend))) return { item, startedAt, error: this.#timedOut(calls?.[item]?.fn) };
         continue;
       }
       const nextExpiry = this.#expireWaits(waits, item);
       const outcome = await waitWhile(this.channel, state, Math.min(deadline, nextExpiry) - performance.now());
       if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) {
         const now = this.#current(handedOver, timeoutMs);
-        if (now.item === item && performance.now() >= now.deadline) return { item, error: this.#timedOut(calls?.[item]?.fn) };
+        if (now.item === item && performance.now() >= now.deadline) return { item, startedAt, error: this.#timedOut(calls?.[item]?.fn) };
       }
     }
   }
@@ -288,9 +298,10 @@ export class WorkerHost {
   /** Performs one call_backend for the worker; false when the call's deadline passed first. */
   async #serveBackend(deadline: number, backend: BackendHandler): Promise<boolean> {
     const { header, data } = this.channel;
+    const at = header[H.BACKEND_OFF]!;
     const toolLen = header[H.BACKEND_TOOL_LEN]!;
-    const tool = data.toString('utf8', 0, toolLen);
-    const args = data.toString('utf8', toolLen, toolLen + header[H.BACKEND_ARGS_LEN]!);
+    const tool = data.toString('utf8', at, at + toolLen);
+    const args = data.toString('utf8', at + toolLen, at + toolLen + header[H.BACKEND_ARGS_LEN]!);
     let reply: Uint8Array | string | undefined;
     // The guard's deadline bounds the backend call too, even a handler that ignores its signal.
     const controller = new AbortController();
@@ -311,8 +322,8 @@ export class WorkerHost {
       clearTimeout(timer);
     }
     const bytes = typeof reply === 'string' ? Buffer.from(reply) : reply;
-    if (bytes && bytes.length <= data.length) {
-      data.set(bytes, 0);
+    if (bytes && bytes.length <= data.length - at) {
+      data.set(bytes, at);
       header[H.BACKEND_LEN] = bytes.length;
       header[H.BACKEND_STATUS] = Status.OK;
     } else {

@@ -21,25 +21,30 @@ const { header, items, data, times } = channel;
 const logger: GuardLogger = forwardingLogger(logLevel, (message) => parentPort!.postMessage(message));
 const regrowths = { hinted: 0, doubled: 0 };
 
+/** Where this call's call_backend exchanges go in the data region: after the outputs the batch has written. */
+let exchangeAt = 0;
+
 /**
  * call_backend: hands the request to the main thread and sleeps until the
- * reply is in the channel. The exchange uses the data region from its start:
- * the batch's requests were copied out before the first call ran, and its
- * outputs are written only when the batch ends.
+ * reply is in the channel. The batch's requests were copied out before its
+ * first call ran; the exchange goes after the outputs written so far.
  */
 const backend: BackendCaller = {
   call(tool: string, argsJson: string): BackendReply {
-    const toolLen = data.write(tool, 0);
+    const toolLen = Buffer.byteLength(tool);
     const argsLen = Buffer.byteLength(argsJson);
-    if (toolLen + argsLen > data.length) return { ok: false };
-    data.write(argsJson, toolLen);
+    if (toolLen + argsLen > data.length - exchangeAt) return { ok: false };
+    data.write(tool, exchangeAt);
+    data.write(argsJson, exchangeAt + toolLen);
+    header[H.BACKEND_OFF] = exchangeAt;
     header[H.BACKEND_TOOL_LEN] = toolLen;
     header[H.BACKEND_ARGS_LEN] = argsLen;
     handOver(channel, State.BACKEND_REQUEST);
     blockUntil(channel, State.BACKEND_REPLY);
     Atomics.store(header, H.STATE, State.REQUEST);
     if (header[H.BACKEND_STATUS] !== Status.OK) return { ok: false };
-    return { ok: true, json: Buffer.from(data.subarray(0, header[H.BACKEND_LEN])) }; // a copy: the region is reused
+    // A copy: the region is reused.
+    return { ok: true, json: Buffer.from(data.subarray(exchangeAt, exchangeAt + header[H.BACKEND_LEN]!)) };
   },
 };
 
@@ -107,9 +112,8 @@ function serveBatch(): void {
   const handedOverAt = times[HF.HANDED_OVER_AT]!;
   let requestBytes = 0;
   for (let i = 0; i < count; i++) requestBytes = Math.max(requestBytes, items[slotOf(i, I.INPUT_OFF)]! + items[slotOf(i, I.INPUT_LEN)]!);
-  // A private copy: call_backend exchanges and the outputs reuse the region.
+  // A private copy: the outputs and call_backend exchanges reuse the region.
   const requests = Buffer.from(data.subarray(0, requestBytes));
-  const outcomes: Outcome[] = [];
   let outputBytes = 0;
   for (let i = 0; i < count; i++) {
     const started = sharedNow();
@@ -119,6 +123,7 @@ function serveBatch(): void {
     items[slotOf(i, I.STARTED_US)] = startedUs;
     regrowths.hinted = 0;
     regrowths.doubled = 0;
+    exchangeAt = outputBytes;
     let outcome: Outcome;
     if (Atomics.compareExchange(items, slotOf(i, I.CLAIM), Claim.PENDING, Claim.RUNNING) !== Claim.PENDING) {
       // The main thread gave up on this call (it waited too long) and has answered it already.
@@ -130,29 +135,26 @@ function serveBatch(): void {
         outcome = { status: Status.ERROR, out: Buffer.from(JSON.stringify(toErrorData(error))) };
       }
     }
-    const bytes = (outcome.agent?.length ?? 0) + outcome.out.length;
+    const { status, agent, out } = outcome;
+    const agentLen = agent?.length ?? 0;
     // No room left for this output: it and the calls after it go back to the pool's queue and run again.
-    if (i > 0 && outputBytes + bytes > data.length) break;
-    outputBytes += bytes;
-    outcomes.push(outcome);
+    // (The first call's always fits: the region holds two of the largest outputs.)
+    if (i > 0 && outputBytes + agentLen + out.length > data.length) break;
+    if (agent) data.set(agent, outputBytes);
+    data.set(out, outputBytes + agentLen);
+    items[slotOf(i, I.STATUS)] = status;
+    items[slotOf(i, I.OUT_OFF)] = outputBytes;
+    items[slotOf(i, I.AGENT_LEN)] = agentLen;
+    items[slotOf(i, I.OUT_LEN)] = out.length;
     items[slotOf(i, I.REGROW_HINTED)] = regrowths.hinted;
     items[slotOf(i, I.REGROW_DOUBLED)] = regrowths.doubled;
     items[slotOf(i, I.ELAPSED_US)] = Math.round((sharedNow() - started) * 1000);
+    outputBytes += agentLen + out.length;
+    // After the call's fields and bytes: a main thread that sees DONE sees them too.
+    Atomics.store(header, H.DONE, i + 1);
     // A poisoned instance serves no further call: the rest of the batch goes back to the pool.
     if (!instance || instance.poisoned) break;
   }
-  let offset = 0;
-  outcomes.forEach(({ status, agent, out }, i) => {
-    const agentLen = agent?.length ?? 0;
-    if (agent) data.set(agent, offset);
-    data.set(out, offset + agentLen);
-    items[slotOf(i, I.STATUS)] = status;
-    items[slotOf(i, I.OUT_OFF)] = offset;
-    items[slotOf(i, I.AGENT_LEN)] = agentLen;
-    items[slotOf(i, I.OUT_LEN)] = out.length;
-    offset += agentLen + out.length;
-  });
-  header[H.DONE] = outcomes.length;
 }
 
 /** Replaces the instance (after a trap); a failure to start comes back as error data in the region. */
@@ -167,7 +169,7 @@ function reset(): void {
 }
 
 function serve(): void {
-  header[H.DONE] = 0;
+  Atomics.store(header, H.DONE, 0);
   try {
     if (header[H.OP] === Op.RESET) reset();
     else serveBatch();

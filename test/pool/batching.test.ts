@@ -164,6 +164,36 @@ describe('batches', () => {
     expect(observer.of('trap')).toEqual([['rust', 'label_resource', 'deadline']]);
   });
 
+  it('calls a batch finished before a runaway one keep their answers: they do not run again on the new worker', async () => {
+    let backendCalls = 0;
+    const backend = async () => {
+      backendCalls++;
+      return '{"found":true}';
+    };
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, timeoutMs: 300, backend, observer });
+    const first = await occupy(pool);
+    const queued = [
+      settle(rustCall(pool, 'backend', { tool: 'lookup', args: {}, times: 1 })),
+      settle(rustCall(pool, 'sleep', { ms: 150 })),
+      settle(rustCall(pool, 'loop_forever')),
+      settle(rustCall(pool, 'get_after')),
+    ];
+    await first.done();
+    const [viaBackend, slept, loop, after] = await Promise.all(queued);
+    expect(viaBackend!.ok && JSON.parse(description(viaBackend!.value.output)).result).toEqual({ found: true });
+    // Run once: its result was read from the channel after the worker was terminated, not made again.
+    expect(backendCalls).toBe(1);
+    expect(slept!.ok && description(slept!.value.output)).toBe('slept 150 ms');
+    expect((loop as { error: unknown }).error).toBeInstanceOf(GuardTimeoutError);
+    expect(after!.ok && description(after!.value.output)).toBe('get_after under policy none');
+    // The runaway call's duration counts from its own start (about its 300 ms deadline), not from the batch's (150 ms more).
+    const [failedDuration] = observer.of('callDuration').filter(([, , , outcome]) => outcome === 'error');
+    expect(failedDuration![2]).toBeGreaterThanOrEqual(0.3);
+    expect(failedDuration![2]).toBeLessThan(0.43);
+    expect(observer.of('callDuration')).toHaveLength(5);
+  });
+
   it('outputs that do not all fit in the channel come back over several hand-overs, none lost', async () => {
     const observer = recordingObserver();
     // 64 KiB limits: a channel of 2 x 64 KiB + 1 MiB, too small for 24 outputs of 60 KB.
