@@ -139,7 +139,7 @@ if (disturbed.length) {
 results.targets = judgeTargets(results);
 writeResults(opts.out, results);
 log('');
-for (const t of results.targets) log(`${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${t.measured} (required ${t.threshold})`);
+for (const t of results.targets) log(`${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${t.measured}${t.byRound ? ` (rounds ${t.byRound.join(', ')})` : ''} (required ${t.threshold})`);
 if (disturbed.length) log(`warning: the machine was busy with other work during ${disturbed.length} rows (see the notes in latest.md)`);
 log(`results: ${join(opts.out, 'latest.md')}`);
 if (opts.cpuProf) log(`cpu profiles kept in ${join(tmp, 'cpu-prof')}`);

@@ -83,7 +83,15 @@ function combine(runs) {
     serverCpus: pick((r) => r.serverCpus),
     otherCpus: pick((r) => r.otherCpus),
     kinds,
-    runs: runs.map((r) => ({ rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, seconds: r.seconds, cpuUsPerRequest: r.cpuUsPerRequest, otherCpus: r.otherCpus })),
+    runs: runs.map((r) => ({
+      rps: r.rps,
+      p50: r.latencyMs.p50,
+      p99: r.latencyMs.p99,
+      seconds: r.seconds,
+      cpuUsPerRequest: r.cpuUsPerRequest,
+      otherCpus: r.otherCpus,
+      kindRps: Object.fromEntries(Object.entries(r.kinds).map(([k, v]) => [k, v.rps])),
+    })),
   };
 }
 
@@ -111,7 +119,14 @@ export async function alternate(ctx, { scenario, targets, connections = ctx.opts
     const base = combined.find((r) => r.target === floor);
     for (const row of combined) {
       if (base && row !== base) {
-        row.vsFloor = { rps: round(row.rps / base.rps), p99: round(row.p99 / base.p99) };
+        // Also round by round (each run against the floor's run of the same round): the spread shows the noise.
+        const byRound = (f) => row.runs.map((r, i) => round(f(r) / f(base.runs[i])));
+        row.vsFloor = {
+          rps: round(row.rps / base.rps),
+          p99: round(row.p99 / base.p99),
+          rpsByRound: byRound((r) => r.rps),
+          p99ByRound: byRound((r) => r.p99),
+        };
       }
       rows.push(row);
     }

@@ -57,7 +57,10 @@ function summarise(clean, trapped, connections) {
     traps: trapped.kinds.trap?.failed ?? 0,
     trapStatuses: trapped.kinds.trap?.statuses ?? {},
   };
-  info.healthyRatio = Math.round((info.healthyRpsWithTraps / info.healthyRpsNoTrap) * 1000) / 1000;
+  const ratio = (withTraps, without) => Math.round((withTraps / without) * 1000) / 1000;
+  info.healthyRatio = ratio(info.healthyRpsWithTraps, info.healthyRpsNoTrap);
+  // Round by round (each 1%-trap run against the no-trap run just before it): the spread shows the noise.
+  info.healthyRatioByRound = clean.runs.map((r, i) => ratio(trapped.runs[i]?.kindRps.healthy ?? 0, r.kindRps.healthy ?? 0));
   return info;
 }
 
