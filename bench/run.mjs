@@ -23,7 +23,7 @@ import { readOptions } from './lib/options.mjs';
 import { GITHUB_POLICY, RUST_POLICY } from './lib/payloads.mjs';
 import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
 import { alternate } from './lib/runner.mjs';
-import { REPO_ROOT, startService } from './lib/service-process.mjs';
+import { REPO_ROOT, SERVICE_NODE_FLAGS, startService } from './lib/service-process.mjs';
 import { inThreadCallMs, watToWasm } from './lib/wat.mjs';
 import * as cpu from './scenarios/cpu.mjs';
 import * as evaluate from './scenarios/evaluate.mjs';
@@ -68,7 +68,7 @@ const guards = {
 const configPath = join(tmp, 'wasmguard.json');
 writeFileSync(configPath, JSON.stringify({ guards }, null, 2));
 
-const results = { date: new Date().toISOString(), machine, options: { ...opts, out: undefined }, scenarios: {}, notes: [] };
+const results = { date: new Date().toISOString(), machine, options: { ...opts, out: undefined, serviceNodeFlags: SERVICE_NODE_FLAGS }, scenarios: {}, notes: [] };
 const processes = [];
 try {
   if (selected.includes(startup)) {
@@ -85,7 +85,11 @@ try {
       { logFile: join(tmp, 'naive.log') },
     );
     processes.push(naive);
-    const httpLayer = await startChild(join(REPO_ROOT, 'bench/lib/http-layer-server.mjs'), [], { logFile: join(tmp, 'http-layer.log') });
+    // The service's own HTTP layer runs with the service's node flags.
+    const httpLayer = await startChild(join(REPO_ROOT, 'bench/lib/http-layer-server.mjs'), [], {
+      logFile: join(tmp, 'http-layer.log'),
+      nodeArgs: SERVICE_NODE_FLAGS,
+    });
     processes.push(httpLayer);
     const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });
     processes.push(service);

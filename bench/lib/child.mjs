@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { cpuMs, rssBytes } from './proc.mjs';
 
-export async function startChild(script, args, { logFile, env = {}, timeoutMs = 15_000 }) {
+export async function startChild(script, args, { logFile, env = {}, nodeArgs = [], timeoutMs = 15_000 }) {
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out, 'ipc'],
   });

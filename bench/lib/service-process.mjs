@@ -15,6 +15,17 @@ const SERVER = join(REPO_ROOT, 'dist/server.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The node flags `npm start` gives the service (the image's CMD has the same,
+ * a deploy test checks it): the bench measures the service as it is shipped.
+ */
+export const SERVICE_NODE_FLAGS = (() => {
+  const { start } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts;
+  const flags = /\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start);
+  if (!flags) throw new Error(`package.json's start script does not run node dist/server.js: ${start}`);
+  return flags[1].split(/\s+/).filter(Boolean);
+})();
+
 /** The environment without any WASMGUARD_* setting of the caller's shell, so only what the bench sets applies. */
 function cleanEnv(extra) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WASMGUARD_')));
@@ -26,7 +37,7 @@ function cleanEnv(extra) {
  * options: config (path of a config file, optional), env (extra variables), logFile, cpuProfDir, nodeArgs.
  */
 export async function startService({ config, env = {}, logFile, cpuProfDir, nodeArgs = [], readyTimeoutMs = 20_000 }) {
-  const args = [...nodeArgs];
+  const args = [...SERVICE_NODE_FLAGS, ...nodeArgs];
   if (cpuProfDir) args.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   args.push(SERVER);
   const out = openSync(logFile, 'a');

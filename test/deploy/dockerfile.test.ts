@@ -159,10 +159,12 @@ describe('Dockerfile structure', () => {
     expect(cmd.argv.join(' ')).toContain('/healthz');
   });
 
-  it('CMD is ["node", "dist/server.js"] in exec form (signals reach node directly)', () => {
+  it('CMD runs node dist/server.js with the flags of `npm start`, in exec form (signals reach node directly)', () => {
     const cmds = runtime.instructions.filter((i) => i.keyword === 'CMD');
     expect(cmds).toHaveLength(1);
-    expect(commandOf(cmds[0]!.rest)).toEqual({ exec: true, argv: ['node', 'dist/server.js'] });
+    const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const flags = /\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start)![1]!.split(/\s+/).filter(Boolean);
+    expect(commandOf(cmds[0]!.rest)).toEqual({ exec: true, argv: ['node', ...flags, 'dist/server.js'] });
     expect(runtime.instructions.some((i) => i.keyword === 'ENTRYPOINT')).toBe(false);
     const stop = runtime.instructions.find((i) => i.keyword === 'STOPSIGNAL');
     expect(stop?.rest ?? 'SIGTERM').toBe('SIGTERM');
