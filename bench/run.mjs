@@ -112,6 +112,8 @@ try {
       httpLayer,
       service,
       spinCallMs,
+      rustGuard: RUST_GUARD,
+      cpus: machine.cpus,
       post: (path, body) => postJson(service.url + path, body),
       alternate: (spec) => alternate(ctx, spec),
     };

@@ -186,7 +186,11 @@ export function toMarkdown(results) {
     const pair = (i) =>
       `healthy ${i.healthyRpsWithTraps} req/s (p99 ${i.healthyP99WithTraps} ms) vs ${i.healthyRpsNoTrap} req/s (p99 ${i.healthyP99NoTrap} ms) ` +
       `without traps (ratio **${i.healthyRatio}**${i.healthyRatioByRound ? `; by round ${i.healthyRatioByRound.join(', ')}` : ''}); healthy requests failed: ${i.healthyFailed}` +
-      `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}`;
+      `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}` +
+      (i.instanceCost
+        ? `. A fresh instance alone (created, first output buffer allocated, trapped; one thread, no runtime around it) costs V8 ` +
+          `${i.instanceCost.cpuMsPerInstance} ms of CPU: even with all ${results.machine.cpus} CPUs serving requests, no runtime on V8 that replaces each trapped instance with a fresh one could pass a ratio of **${i.bestRatio}** here`
+        : '');
     lines.push('## Traps under load', '');
     lines.push(`Rust fixture guard, ${t.connections} connections, 1 request in 100 hitting trap_unreachable.`, '');
     lines.push(`- default limits (4 MiB first output buffer, the judged target): ${pair(t)}.`);

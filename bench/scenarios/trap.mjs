@@ -12,10 +12,21 @@
  * default: a fresh instance's first call grows its memory by that buffer, and
  * collecting the memories of evicted instances is most of what a trap costs.
  * Only the default pair is judged against the target.
+ *
+ * Next to each pair: what a fresh instance costs V8 itself, measured in one
+ * thread with no runtime around it, and the best ratio that cost allows at
+ * this trap rate on this machine.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT, SERVICE_NODE_FLAGS } from '../lib/service-process.mjs';
+
 export const name = 'trap';
 
 const EVERY = 100;
+const LIFECYCLES = 2000;
+const execFileP = promisify(execFile);
 
 /** The no-trap and 1%-trap targets for one configured guard. */
 function targets(ctx, guard, label) {
@@ -64,6 +75,29 @@ function summarise(clean, trapped, connections) {
   return info;
 }
 
+/**
+ * What a fresh instance costs V8 itself, in one thread with nothing around it
+ * (bench/lib/instance-lifecycle.mjs, run with the service's node flags).
+ */
+async function instanceCost(wasm, initialOutputBytes) {
+  const script = join(REPO_ROOT, 'bench/lib/instance-lifecycle.mjs');
+  const { stdout } = await execFileP(process.execPath, [...SERVICE_NODE_FLAGS, script, wasm, String(initialOutputBytes), String(LIFECYCLES)]);
+  return JSON.parse(stdout);
+}
+
+/**
+ * The best healthy ratio a runtime on V8 that replaces each trapped instance
+ * with a fresh one could reach at this trap rate: every CPU
+ * of the machine serving requests at the no-trap run's CPU per request, and
+ * each trap costing only its fresh instance. Of every EVERY requests one is
+ * the trap, so the ratio cannot pass (EVERY - 1) / EVERY even for free traps.
+ */
+function bestRatio(info, cost, cpus) {
+  const cpuMsPerRequest = (cpus * 1000) / info.healthyRpsNoTrap;
+  const ratio = (EVERY - 1) / EVERY / (1 + cost.cpuMsPerInstance / (EVERY * cpuMsPerRequest));
+  return Math.round(ratio * 1000) / 1000;
+}
+
 export async function run(ctx) {
   const c = Math.max(...ctx.opts.connections);
   const rows = await ctx.alternate({
@@ -77,10 +111,16 @@ export async function run(ctx) {
   });
   const info = summarise(rows[0], rows[1], c);
   info.firstBuffer64KiB = summarise(rows[2], rows[3], c);
-  for (const [what, i] of [['default limits', info], ['64 KiB first output buffer', info.firstBuffer64KiB]]) {
+  for (const [what, i, firstBuffer] of [
+    ['default limits', info, 4 * 1024 * 1024],
+    ['64 KiB first output buffer', info.firstBuffer64KiB, 64 * 1024],
+  ]) {
+    i.instanceCost = await instanceCost(ctx.rustGuard, firstBuffer);
+    i.bestRatio = bestRatio(i, i.instanceCost, ctx.cpus);
     ctx.log(
       `  trap (${what}): healthy ${i.healthyRpsWithTraps} req/s with traps vs ${i.healthyRpsNoTrap} without (${i.healthyRatio}), ` +
-        `healthy failed ${i.healthyFailed}, traps ${i.traps} ${JSON.stringify(i.trapStatuses)}`,
+        `healthy failed ${i.healthyFailed}, traps ${i.traps} ${JSON.stringify(i.trapStatuses)}; ` +
+        `a fresh instance alone costs ${i.instanceCost.cpuMsPerInstance} ms of CPU, so no runtime on V8 that replaces each trapped instance with a fresh one could pass ${i.bestRatio} here`,
     );
   }
   return { rows, info };
