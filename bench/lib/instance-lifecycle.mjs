@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * What one trap costs at the least, whatever the runtime around it: in one
- * thread, with no pool, no worker and no HTTP, a fresh instance of a guard
- * from the compiled module, one call that allocates its output buffer (the
- * guard's memory grows by it, as on a fresh instance's first call) and
- * traps; repeated. CPU is the whole process's (V8's background threads
+ * What one trap costs at the least: in one thread, with no pool, no worker
+ * and no HTTP, a fresh GuardInstance of a guard from the compiled module
+ * (instantiation with its host imports, WASI included), one call that
+ * allocates its output buffer (the guard's memory grows by it, as on a fresh
+ * instance's first call) and traps; repeated. CPU is the whole process's (V8's background threads
  * collect the dead instances' memories), per instance.
  *
  * Usage: node [flags] instance-lifecycle.mjs <guard.wasm> <initialOutputBytes> <count>

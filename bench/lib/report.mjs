@@ -188,7 +188,7 @@ export function toMarkdown(results) {
       `without traps (ratio **${i.healthyRatio}**${i.healthyRatioByRound ? `; by round ${i.healthyRatioByRound.join(', ')}` : ''}); healthy requests failed: ${i.healthyFailed}` +
       `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}` +
       (i.instanceCost
-        ? `. A fresh instance alone (created, first output buffer allocated, trapped; one thread, no runtime around it) costs V8 ` +
+        ? `. A fresh instance alone (GuardInstance created with its host imports, first output buffer allocated, trapped; one thread, no pool, no HTTP) costs ` +
           `${i.instanceCost.cpuMsPerInstance} ms of CPU: even with all ${results.machine.cpus} CPUs serving requests, no runtime on V8 that replaces each trapped instance with a fresh one could pass a ratio of **${i.bestRatio}** here`
         : '');
     lines.push('## Traps under load', '');

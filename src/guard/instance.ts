@@ -72,7 +72,7 @@ export class GuardInstance {
   readonly #logger: GuardLogger;
   readonly #observer: InstanceObserver;
   readonly #backend: ReturnType<typeof createCallBackend>;
-  /** Absent for guards that import no WASI function: creating a WASI object costs about 0.1 ms per instance. */
+  /** Absent for guards that import no WASI function. */
   readonly #wasi: ReturnType<typeof createWasi> | undefined;
   #poison: GuardErrorData | undefined;
   /** Host-owned buffer region at the end of memory, for guards without alloc/dealloc. */
@@ -90,7 +90,9 @@ export class GuardInstance {
       memory,
       onCall: this.#observer.backendCall,
     });
-    const wasi = (this.#wasi = source.shape.usesWasi ? createWasi({ guard: source.name, logger: this.#logger, memory }) : undefined);
+    const wasi = (this.#wasi = source.shape.usesWasi
+      ? createWasi({ guard: source.name, logger: this.#logger, memory, names: source.shape.wasiImports })
+      : undefined);
     const imports: WebAssembly.Imports = {
       env: {
         call_backend: this.#backend.callBackend,
@@ -113,10 +115,9 @@ export class GuardInstance {
         cause: error,
       });
     }
+    // WASI reads this.#exports.memory from here on: Rust wasm32-wasi guards
+    // call random_get and fd_write from their first call even without _initialize.
     this.#exports = instance.exports as unknown as GuardExports;
-    // Bound before anything runs: Rust wasm32-wasi guards call random_get and
-    // fd_write from their first call even without _initialize.
-    wasi?.bind(this.#exports.memory);
     try {
       this.#exports._initialize?.();
     } catch (error) {

@@ -7,6 +7,8 @@ export interface GuardShape {
   hasAllocator: boolean;
   hasInitialize: boolean;
   usesWasi: boolean;
+  /** The wasi_snapshot_preview1 functions the module imports (the host builds only these). */
+  wasiImports: string[];
   usesBackend: boolean;
   usesLog: boolean;
   exports: string[];
@@ -66,12 +68,12 @@ export function validateGuard(info: ModuleInfo, guard: string): GuardShape {
     fail('export _initialize must be a function with no parameters and no results');
   }
 
-  let usesWasi = false;
+  const wasiImports: string[] = [];
   for (const imp of info.imports) {
     const qualified = `${imp.module}.${imp.name}`;
     if (imp.module === 'wasi_snapshot_preview1') {
       if (imp.kind !== 'function') fail(`import ${qualified} must be a function`);
-      usesWasi = true;
+      wasiImports.push(imp.name);
       continue;
     }
     const expected = HOST_IMPORTS[qualified];
@@ -92,7 +94,8 @@ export function validateGuard(info: ModuleInfo, guard: string): GuardShape {
   return {
     hasAllocator: !!alloc,
     hasInitialize: !!init,
-    usesWasi,
+    usesWasi: wasiImports.length > 0,
+    wasiImports,
     usesBackend: importNames.has('env.call_backend'),
     usesLog: importNames.has('env.host_log'),
     exports: info.exports.map((e) => e.name),

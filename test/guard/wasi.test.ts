@@ -1,3 +1,4 @@
+import { WASI } from 'node:wasi';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CompilationCache, type CompiledGuard } from '../../src/guard/index.js';
 import { guardModule, RESOURCE_JSON } from '../support/guards.js';
@@ -7,7 +8,9 @@ import { wat } from '../support/wat.js';
 const ERRNO_AT = 0x3800;
 const V1_AT = 0x3804;
 const V2_AT = 0x3808;
+const V3_AT = 0x380c;
 const RANDOM_AT = 0x3900;
+const ARGS_AT = 0x3b00;
 const OUT_MSG = 0x3100;
 const ERR_MSG = 0x3200;
 const LINES_AT = 0x3300;
@@ -23,6 +26,8 @@ const WASI_GUARD = guardModule({
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_prestat_get" (func $fd_prestat_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))`,
@@ -71,6 +76,16 @@ const WASI_GUARD = guardModule({
       (then ;; a, b, c on three lines without a final newline
         (call $iov (i32.const 0x3000) (i32.const ${LINES_AT}) (i32.const 5))
         (local.set $e (call $fd_write (i32.const 1) (i32.const 0x3000) (i32.const 1) (i32.const ${V1_AT})))))
+    (if (i32.eq (global.get $mode) (i32.const 11))
+      (then (local.set $e (call $args_get (i32.const ${V3_AT}) (i32.const ${ARGS_AT})))))
+    (if (i32.eq (global.get $mode) (i32.const 12))
+      (then (local.set $e (call $environ_get (i32.const ${V3_AT}) (i32.const ${ARGS_AT})))))
+    (if (i32.eq (global.get $mode) (i32.const 13)) ;; a result pointer past the end of memory
+      (then (local.set $e (call $args_sizes_get (i32.const ${V1_AT}) (i32.const -8)))))
+    (if (i32.eq (global.get $mode) (i32.const 14))
+      (then (local.set $e (call $random_get (i32.const -16) (i32.const 32)))))
+    (if (i32.eq (global.get $mode) (i32.const 15)) ;; the args strings would end past the end of memory
+      (then (local.set $e (call $args_get (i32.const ${V3_AT}) (i32.const -4)))))
     (i32.store (i32.const ${ERRNO_AT}) (local.get $e))
     (memory.copy (local.get $out) (i32.const 4096) (i32.const ${RESOURCE_JSON.length}))
     (i32.const ${RESOURCE_JSON.length}))`,
@@ -159,6 +174,50 @@ describe('WASI preview1', () => {
     expect([u32(exports, V1_AT), u32(exports, V2_AT)]).toEqual([0, 0]);
     expect(run(5)).toBe(0);
     expect([u32(exports, V1_AT), u32(exports, V2_AT)]).toEqual([1, 'wasi-guard'.length + 1]);
+  });
+
+  it('answers the environment, args and out-of-bounds pointers as node:wasi does, but for its two departures from the spec', async () => {
+    // The same module, instantiated with node:wasi's own import object.
+    const module = new WebAssembly.Module((await wat(WASI_GUARD)) as Uint8Array<ArrayBuffer>);
+    const stub = Object.fromEntries(WebAssembly.Module.imports(module).filter((i) => i.module === 'env').map((i) => [i.name, () => 0]));
+    const nodeWasi = new WASI({ version: 'preview1', args: ['wasi-guard'], env: {}, returnOnExit: true });
+    const raw = new WebAssembly.Instance(module, { env: stub, ...(nodeWasi.getImportObject() as WebAssembly.Imports) });
+    const rawExports = raw.exports as TestExports;
+    nodeWasi.initialize({ exports: { memory: rawExports.memory } });
+    const runRaw = (mode: number) => {
+      g(rawExports, 'mode', mode);
+      (rawExports.label_resource as (...a: number[]) => number)(0, 0, 0x5000, 4096);
+      return i32At(rawExports, ERRNO_AT);
+    };
+    const region = (exports: TestExports) => [...new Uint8Array(exports.memory.buffer, V1_AT, ARGS_AT + 64 - V1_AT)];
+    const ours = setup();
+    for (const mode of [4, 5, 11]) {
+      expect({ mode, errno: ours.run(mode) }).toEqual({ mode, errno: runRaw(mode) });
+      expect(region(ours.exports)).toEqual(region(rawExports));
+    }
+    // Two deliberate differences, both where node:wasi (uvwasi) departs from the WASI spec and from
+    // other runtimes (wazero, the gateway's, among them):
+    // - a pointer out of memory is EFAULT (21) here, as in our fd_write and fd_read; node:wasi says
+    //   EOVERFLOW (61). Neither writes anything.
+    for (const mode of [13, 14, 15]) {
+      expect({ mode, errno: ours.run(mode) }).toEqual({ mode, errno: 21 });
+      expect({ mode, errno: runRaw(mode) }).toEqual({ mode, errno: 61 });
+      expect(region(ours.exports)).toEqual(region(rawExports));
+    }
+    // - environ_get with an empty environment has nothing to write and succeeds; node:wasi answers
+    //   EINVAL, taking the empty array for a null pointer.
+    expect(ours.run(12)).toBe(0);
+    expect(runRaw(12)).toBe(28);
+    expect(region(ours.exports)).toEqual(region(rawExports));
+    expect(ours.run(11)).toBe(0);
+    expect(u32(ours.exports, V3_AT)).toBe(ARGS_AT);
+    expect(Buffer.from(ours.exports.memory.buffer, ARGS_AT, 11).toString('latin1')).toBe('wasi-guard\0');
+  });
+
+  it('refuses to load a guard importing a WASI function node:wasi does not have, naming it', async () => {
+    const bytes = await wat(guardModule({ imports: '(import "wasi_snapshot_preview1" "sock_teleport" (func (param i32) (result i32)))' }));
+    const guard = await cache.load(bytes, { name: 'teleporter' });
+    expect(() => createWithExports(guard)).toThrow(/sock_teleport/);
   });
 
   it('preopens no directories', () => {

@@ -1,9 +1,11 @@
+import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { WASI as WasiClass } from 'node:wasi';
 import type { GuardLogger } from '../logger.js';
 import { readBytes } from './memory-view.js';
 
 let WASI: typeof WasiClass | undefined;
+let nodeWasiFunctions: ReadonlySet<string> | undefined;
 
 /**
  * Loads node:wasi on first use without its ExperimentalWarning: the warning
@@ -22,6 +24,14 @@ function loadWasi(): typeof WasiClass {
   return WASI;
 }
 
+/** The preview1 functions node:wasi implements (listed once per thread). */
+function wasiFunctionNames(): ReadonlySet<string> {
+  if (nodeWasiFunctions) return nodeWasiFunctions;
+  const importObject = new (loadWasi())({ version: 'preview1', returnOnExit: true }).getImportObject() as { wasi_snapshot_preview1: object };
+  nodeWasiFunctions = new Set(Object.keys(importObject.wasi_snapshot_preview1));
+  return nodeWasiFunctions;
+}
+
 /** Thrown by our proc_exit so the exit ends the call, never the process. */
 export class WasiExit {
   constructor(readonly code: number) {}
@@ -30,6 +40,15 @@ export class WasiExit {
 const ERRNO_SUCCESS = 0;
 const ERRNO_FAULT = 21;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Writes u32 values at guest pointers: all of them, or none and EFAULT when one is out of bounds. */
+function writeU32s(memory: WebAssembly.Memory, ...writes: [ptr: number, value: number][]): number {
+  if (writes.some(([ptr]) => readBytes(memory, ptr >>> 0, 4) === undefined)) return ERRNO_FAULT;
+  const view = new DataView(memory.buffer);
+  for (const [ptr, value] of writes) view.setUint32(ptr >>> 0, value, true);
+  return ERRNO_SUCCESS;
+}
 
 type WasiImports = Record<string, (...args: number[]) => number>;
 
@@ -38,18 +57,33 @@ type WasiImports = Record<string, (...args: number[]) => number>;
  * instance's calls touch the first one's memory on Node 24+). No preopens, no
  * environment, fixed args, empty stdin; stdout and stderr go to the service
  * log, never to the process's own streams.
+ *
+ * Only the functions the module imports are built (`names`). What guards call
+ * in practice (fd_write to stdout and stderr, fd_read from stdin, random_get,
+ * the empty environment and the fixed args, proc_exit) is answered here; every other function goes to a node:wasi
+ * object created, and bound to the instance's memory, at its first use. A
+ * node:wasi object with its import object costs about 0.1 ms to create and
+ * more to collect, for every instance, and each trap makes a new instance.
  */
-export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory }) {
+export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory; names: readonly string[] }) {
   const { guard, logger } = options;
-  // returnOnExit must stay true: false makes proc_exit end the whole process, even from a worker.
-  const wasi = new (loadWasi())({ version: 'preview1', args: [guard], env: {}, preopens: {}, returnOnExit: true });
-  const native = (wasi.getImportObject() as { wasi_snapshot_preview1: unknown }).wasi_snapshot_preview1 as WasiImports;
-  // Imported as they are, node:wasi's native functions cost a freshly compiled
-  // import wrapper each at every instantiation (about 0.2 ms apiece on Node 20:
-  // 1.2 ms for a Rust guard's six); JS closures share the wrappers V8 caches
-  // per module, so instantiation stays near 0.1 ms.
-  const base: WasiImports = {};
-  for (const [name, fn] of Object.entries(native)) base[name] = (...args: number[]) => fn(...args);
+  const arg = encoder.encode(`${guard}\0`);
+  let native: WasiImports | undefined;
+  const nodeWasi = (): WasiImports => {
+    if (native) return native;
+    // returnOnExit must stay true: false makes proc_exit end the whole process, even from a worker.
+    const wasi = new (loadWasi())({ version: 'preview1', args: [guard], env: {}, preopens: {}, returnOnExit: true });
+    // Given only the memory: Node's initialize() refuses modules exporting _start and would itself
+    // call _initialize, and we decide about both ourselves.
+    wasi.initialize({ exports: { memory: options.memory() } });
+    native = (wasi.getImportObject() as { wasi_snapshot_preview1: unknown }).wasi_snapshot_preview1 as WasiImports;
+    return native;
+  };
+  // JS closures, not node:wasi's native functions: imported as they are,
+  // those cost a freshly compiled import wrapper each at every instantiation
+  // (about 0.2 ms apiece on Node 20); closures share the wrappers V8 caches
+  // per module.
+  const fromNode = (name: string) => (...args: number[]) => nodeWasi()[name]!(...args);
 
   // Line-buffered per stream: Rust's stderr is unbuffered, so one eprintln!
   // or panic message arrives as many small writes; a record per write would
@@ -93,32 +127,47 @@ export function createWasi(options: { guard: string; logger: GuardLogger; memory
     return ERRNO_SUCCESS;
   };
 
-  const imports: WasiImports = {
-    ...base,
+  const ours: WasiImports = {
     proc_exit: (code: number) => {
       throw new WasiExit(code);
     },
     fd_write: (fd, iovs, iovsLen, nwritten) =>
-      fd === 1 || fd === 2 ? writeToLog(fd, iovs, iovsLen, nwritten) : base.fd_write!(fd, iovs, iovsLen, nwritten),
+      fd === 1 || fd === 2 ? writeToLog(fd, iovs, iovsLen, nwritten) : nodeWasi().fd_write!(fd, iovs, iovsLen, nwritten),
     fd_read: (fd, iovs, iovsLen, nread) => {
-      if (fd !== 0) return base.fd_read!(fd, iovs, iovsLen, nread);
+      if (fd !== 0) return nodeWasi().fd_read!(fd, iovs, iovsLen, nread);
       const memory = options.memory();
       if (readBytes(memory, nread >>> 0, 4) === undefined) return ERRNO_FAULT;
       new DataView(memory.buffer).setUint32(nread >>> 0, 0, true); // stdin is always at end of file
       return ERRNO_SUCCESS;
     },
+    // No environment, and the guard's name as the only argument.
+    environ_sizes_get: (count, size) => writeU32s(options.memory(), [count, 0], [size, 0]),
+    environ_get: () => ERRNO_SUCCESS,
+    args_sizes_get: (count, size) => writeU32s(options.memory(), [count, 1], [size, arg.length]),
+    args_get: (argv, argvBuf) => {
+      const memory = options.memory();
+      const target = readBytes(memory, argvBuf >>> 0, arg.length);
+      if (!target) return ERRNO_FAULT;
+      const errno = writeU32s(memory, [argv, argvBuf >>> 0]);
+      if (errno === ERRNO_SUCCESS) target.set(arg);
+      return errno;
+    },
+    random_get: (buf, len) => {
+      const bytes = readBytes(options.memory(), buf >>> 0, len >>> 0);
+      if (!bytes) return ERRNO_FAULT;
+      randomFillSync(bytes);
+      return ERRNO_SUCCESS;
+    },
   };
+  // A function node:wasi lacks stays missing, so instantiation names it as a missing import.
+  const imports: WasiImports = {};
+  for (const name of options.names) {
+    const fn = ours[name] ?? (wasiFunctionNames().has(name) ? fromNode(name) : undefined);
+    if (fn) imports[name] = fn;
+  }
 
   return {
     imports,
-    /**
-     * Binds WASI to the instance's memory without running anything: Node's
-     * initialize() refuses modules exporting _start and would itself call
-     * _initialize, and we decide about both ourselves.
-     */
-    bind(memory: WebAssembly.Memory) {
-      wasi.initialize({ exports: { memory } });
-    },
     /** Logs what the guard wrote without a final newline; called at the end of every guard call. */
     flush() {
       for (const fd of [1, 2] as const) {
