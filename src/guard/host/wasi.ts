@@ -67,7 +67,9 @@ type WasiImports = Record<string, (...args: number[]) => number>;
  */
 export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory; names: readonly string[] }) {
   const { guard, logger } = options;
-  const arg = encoder.encode(`${guard}\0`);
+  // The one argument, NUL-terminated; encoded when a guard first asks (most never do).
+  let argBytes: Uint8Array | undefined;
+  const arg = () => (argBytes ??= encoder.encode(`${guard}\0`));
   let native: WasiImports | undefined;
   const nodeWasi = (): WasiImports => {
     if (native) return native;
@@ -143,13 +145,13 @@ export function createWasi(options: { guard: string; logger: GuardLogger; memory
     // No environment, and the guard's name as the only argument.
     environ_sizes_get: (count, size) => writeU32s(options.memory(), [count, 0], [size, 0]),
     environ_get: () => ERRNO_SUCCESS,
-    args_sizes_get: (count, size) => writeU32s(options.memory(), [count, 1], [size, arg.length]),
+    args_sizes_get: (count, size) => writeU32s(options.memory(), [count, 1], [size, arg().length]),
     args_get: (argv, argvBuf) => {
       const memory = options.memory();
-      const target = readBytes(memory, argvBuf >>> 0, arg.length);
+      const target = readBytes(memory, argvBuf >>> 0, arg().length);
       if (!target) return ERRNO_FAULT;
       const errno = writeU32s(memory, [argv, argvBuf >>> 0]);
-      if (errno === ERRNO_SUCCESS) target.set(arg);
+      if (errno === ERRNO_SUCCESS) target.set(arg());
       return errno;
     },
     random_get: (buf, len) => {
