@@ -54,6 +54,13 @@ export const H = {
   OUT_LEN: 12,
   /** Where a call_backend exchange (tool, args, then the reply) sits in the data region: after the batch's outputs so far. */
   BACKEND_OFF: 13,
+  /**
+   * Set by the main thread when the guard is not failing again and again: a
+   * call that stops the instance (trap, exit) may have it replaced by the
+   * worker, which then goes on with the batch. Otherwise the batch ends there
+   * and the pool replaces the instance, with its backoff.
+   */
+  REPLACE_INLINE: 14,
 } as const;
 
 /** Float64 slots of the header: when the main thread handed the batch over (performance.timeOrigin + now, ms). */
@@ -79,6 +86,8 @@ export const I = {
   CLAIM: 13,
   /** When the call started, in µs after the hand-over. */
   STARTED_US: 14,
+  /** 1: this call stopped the instance, and the worker replaced it before going on with the batch. */
+  REPLACED: 15,
 } as const;
 const ITEM_FIELDS = 16;
 

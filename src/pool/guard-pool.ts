@@ -363,7 +363,10 @@ export class GuardPool {
       // A call that waits in the batch behind others keeps its wait bound: the worker skips it once that has passed.
       const until = waiters.map((w) => (w.waits ? w.enqueuedAt + this.#options.queueTimeoutMs : Infinity));
       slot.handedOver = calls.length;
-      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend, { until, expired: (i) => this.#waitedTooLong(waiters[i]!) });
+      // An isolated failure is replaced inside the batch; a guard failing again and again waits out its backoff.
+      const replaceInline = this.#consecutiveFailures === 0;
+      const waits = { until, expired: (i: number) => this.#waitedTooLong(waiters[i]!) };
+      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend, waits, replaceInline);
     } catch (error) {
       slot.handedOver = 0;
       // Not a guard failure: a bug on this side. The calls fail closed and the worker is not trusted again.
@@ -373,7 +376,10 @@ export class GuardPool {
       return;
     }
     slot.handedOver = 0;
-    batch.outcomes.forEach((outcome, i) => this.#settle(slot, waiters[i]!, outcome));
+    batch.outcomes.forEach((outcome, i) => {
+      this.#settle(slot, waiters[i]!, outcome);
+      if (outcome.replaced) this.#replacedInBatch(slot, calls[i]!.fn, outcome);
+    });
     const { failed } = batch;
     const finished = batch.outcomes.length;
     // The calls the worker did not finish run again, except the one that failed.
@@ -398,14 +404,27 @@ export class GuardPool {
       this.#replaceWorker(slot, reason);
     } else if (batch.retired) {
       const last = batch.outcomes.at(-1);
-      const error = last && !last.ok ? guardErrorFromData(last.error!) : undefined;
-      const exited = error instanceof GuardExitError;
-      if (error && !exited) this.#countTrap(calls[batch.outcomes.length - 1]!.fn, error instanceof GuardTrapError ? error.kind : 'runtime');
-      this.#evict(slot, exited ? 'exit' : 'trap');
-      this.#scheduleReset(slot, exited ? 'exit' : 'trap');
+      const reason = this.#countStop(calls[batch.outcomes.length - 1]!.fn, last);
+      this.#evict(slot, reason);
+      this.#scheduleReset(slot, reason);
     } else {
       this.#release(slot);
     }
+  }
+
+  /** Counts what stopped the instance in `outcome` (a trap, or an exit, which is no trap); returns the eviction reason. */
+  #countStop(fn: GuardFunction, outcome: CallOutcome | undefined): EvictionReason {
+    const error = outcome && !outcome.ok ? guardErrorFromData(outcome.error!) : undefined;
+    if (error instanceof GuardExitError) return 'exit';
+    if (error) this.#countTrap(fn, error instanceof GuardTrapError ? error.kind : 'runtime');
+    return 'trap';
+  }
+
+  /** The worker replaced the instance that `outcome`'s call stopped, and went on with the batch. */
+  #replacedInBatch(slot: Slot, fn: GuardFunction, outcome: CallOutcome): void {
+    const reason = this.#countStop(fn, outcome);
+    this.#countEviction(slot, reason);
+    this.#countReplacement(reason);
   }
 
   /** Resolves or rejects one call of a batch with its outcome. */
@@ -442,20 +461,28 @@ export class GuardPool {
 
   #evict(slot: Slot, reason: EvictionReason): void {
     slot.state = 'poisoned';
-    this.#consecutiveFailures++;
-    this.#counts.evictions[reason] = (this.#counts.evictions[reason] ?? 0) + 1;
-    this.#options.observer?.eviction?.(this.guard, reason);
-    this.#options.logger.warn({ guard: this.guard, slot: slot.id, reason }, 'guard instance evicted');
+    this.#countEviction(slot, reason);
     this.#failQueueIfUnavailable();
     // The call that ended here may have been the last one close() waits for.
     this.#checkDrained();
   }
 
+  #countEviction(slot: Slot, reason: EvictionReason): void {
+    this.#consecutiveFailures++;
+    this.#counts.evictions[reason] = (this.#counts.evictions[reason] ?? 0) + 1;
+    this.#options.observer?.eviction?.(this.guard, reason);
+    this.#options.logger.warn({ guard: this.guard, slot: slot.id, reason }, 'guard instance evicted');
+  }
+
   #replaced(slot: Slot, reason: EvictionReason): void {
-    this.#counts.replacements[reason] = (this.#counts.replacements[reason] ?? 0) + 1;
-    this.#options.observer?.replacement?.(this.guard, reason);
+    this.#countReplacement(reason);
     slot.policy = null;
     this.#release(slot);
+  }
+
+  #countReplacement(reason: EvictionReason): void {
+    this.#counts.replacements[reason] = (this.#counts.replacements[reason] ?? 0) + 1;
+    this.#options.observer?.replacement?.(this.guard, reason);
   }
 
   /** 0 for an isolated failure; exponential once the guard keeps failing. */

@@ -29,6 +29,8 @@ export interface CallOutcome {
   regrowths: { hinted: number; doubled: number };
   /** Time the call ran in the worker, in ms. */
   elapsedMs: number;
+  /** The call stopped the instance (its error says how) and the worker replaced it within the batch. */
+  replaced?: boolean;
 }
 
 /** How long each call of a batch may wait for the worker to start it (performance.now() times), and what to do when one runs out. */
@@ -134,8 +136,9 @@ export class WorkerHost {
   }
 
   /** Encodes the batch into the channel; the pool has checked that it fits. */
-  #write(calls: WorkerCall[]): void {
+  #write(calls: WorkerCall[], replaceInline: boolean): void {
     const { header, items, data } = this.channel;
+    header[H.REPLACE_INLINE] = replaceInline ? 1 : 0;
     let offset = 0;
     calls.forEach((call, i) => {
       items[slotOf(i, I.FN)] = FUNCTIONS.indexOf(call.fn);
@@ -154,10 +157,18 @@ export class WorkerHost {
   /**
    * Runs a batch of calls, one after the other, in the worker. Each call has
    * `timeoutMs` from its own start; past it the worker is terminated and that
-   * call fails with GuardTimeoutError (the others did not finish).
+   * call fails with GuardTimeoutError (the others did not finish). With
+   * `replaceInline`, a call that stops the instance has it replaced in the
+   * worker, and the batch goes on (see H.REPLACE_INLINE).
    */
-  async runBatch(calls: WorkerCall[], timeoutMs: number, backend: BackendHandler, waits?: BatchWaits): Promise<BatchOutcome> {
-    this.#write(calls);
+  async runBatch(
+    calls: WorkerCall[],
+    timeoutMs: number,
+    backend: BackendHandler,
+    waits?: BatchWaits,
+    replaceInline = false,
+  ): Promise<BatchOutcome> {
+    this.#write(calls, replaceInline);
     const { failed, handedOver } = await this.#exchange(timeoutMs, backend, calls, waits);
     const { header } = this.channel;
     // After a failure too: the worker publishes each result as its call ends. The failing call has none,
@@ -185,6 +196,7 @@ export class WorkerHost {
     };
     if (status === Status.CANCELLED) outcome.cancelled = true;
     else if (status === Status.ERROR) outcome.error = JSON.parse(text) as GuardErrorData;
+    if (field(I.REPLACED) === 1) outcome.replaced = true;
     else if (agentLen > 0) outcome.agentOutput = data.toString('utf8', offset, offset + agentLen);
     return outcome;
   }

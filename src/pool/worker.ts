@@ -107,6 +107,26 @@ function runCall(i: number, requests: Buffer): Outcome {
   return { status: Status.OK, agent, out: current.invoke(fn, input) };
 }
 
+/**
+ * Replaces the stopped instance in the middle of a batch, when the pool
+ * allows it and calls remain (once per batch: a second failure is the pool's
+ * to handle, with backoff). The instantiation counts against the next call's
+ * deadline, so a module whose start never ends gets the worker terminated.
+ */
+function replaceInline(i: number, count: number, handedOverAt: number): boolean {
+  if (header[H.REPLACE_INLINE] !== 1 || i + 1 >= count) return false;
+  Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((sharedNow() - handedOverAt) * 1000)));
+  Atomics.store(header, H.ITEM, i + 1);
+  try {
+    fresh();
+  } catch {
+    return false; // the pool replaces it, and reports why it cannot start
+  }
+  header[H.REPLACE_INLINE] = 0;
+  items[slotOf(i, I.REPLACED)] = 1;
+  return true;
+}
+
 function serveBatch(): void {
   const count = header[H.COUNT]!;
   const handedOverAt = times[HF.HANDED_OVER_AT]!;
@@ -149,11 +169,12 @@ function serveBatch(): void {
     items[slotOf(i, I.REGROW_HINTED)] = regrowths.hinted;
     items[slotOf(i, I.REGROW_DOUBLED)] = regrowths.doubled;
     items[slotOf(i, I.ELAPSED_US)] = Math.round((sharedNow() - started) * 1000);
+    items[slotOf(i, I.REPLACED)] = 0;
     outputBytes += agentLen + out.length;
     // After the call's fields and bytes: a main thread that sees DONE sees them too.
     Atomics.store(header, H.DONE, i + 1);
-    // A poisoned instance serves no further call: the rest of the batch goes back to the pool.
-    if (!instance || instance.poisoned) break;
+    // A poisoned instance serves no further call: it is replaced here, or the rest of the batch goes back to the pool.
+    if ((!instance || instance.poisoned) && !replaceInline(i, count, handedOverAt)) break;
   }
 }
 

@@ -113,7 +113,7 @@ describe('batches', () => {
     expect(description((await after).output)).toBe('get_after under policy none');
   });
 
-  it('a trap in the middle of a batch fails that call only; the calls after it run on a fresh instance', async () => {
+  it('a trap in the middle of a batch fails that call only; the worker replaces the instance and runs the rest of the batch on it', async () => {
     const observer = recordingObserver();
     const pool = await start(await loadRustGuard(cache), { size: 1, observer });
     const first = await occupy(pool);
@@ -132,8 +132,32 @@ describe('batches', () => {
     const newStats = JSON.parse(description(afterStats!.output));
     expect(newStats.instance_id).not.toBe(oldStats.instance_id);
     expect(newStats.label_resource_calls).toBe(1);
-    expect(batchSizes(observer)).toEqual([1, 5, 2]);
+    expect(batchSizes(observer)).toEqual([1, 5]); // no second batch: nothing went back to the queue
     expect(await waitForState(pool, fullyIdle)).toMatchObject({ evictions: { trap: 1 }, replacements: { trap: 1 }, traps: { unreachable: 1 } });
+    expect(observer.events.filter((e) => e.type === 'eviction' || e.type === 'replacement').map((e) => [e.type, ...e.args])).toEqual([
+      ['eviction', 'rust', 'trap'],
+      ['replacement', 'rust', 'trap'],
+    ]);
+  });
+
+  it('a second trap in the same batch ends it: the calls after it wait for the pool to replace the instance', async () => {
+    const observer = recordingObserver();
+    const pool = await start(await loadRustGuard(cache), { size: 1, observer });
+    const first = await occupy(pool);
+    const calls = [
+      rustCall(pool, 'stats'),
+      settle(rustCall(pool, 'trap_unreachable')),
+      rustCall(pool, 'stats'),
+      settle(rustCall(pool, 'trap_unreachable')),
+      rustCall(pool, 'stats'),
+    ];
+    await first.done();
+    const [a, trap1, b, trap2, c] = await Promise.all(calls);
+    expect([trap1, trap2].map((t) => (t as { ok: boolean }).ok)).toEqual([false, false]);
+    const ids = [a, b, c].map((r) => JSON.parse(description((r as { output: string }).output)).instance_id);
+    expect(new Set(ids).size).toBe(3);
+    expect(batchSizes(observer)).toEqual([1, 5, 1]);
+    expect(await waitForState(pool, fullyIdle)).toMatchObject({ evictions: { trap: 2 }, replacements: { trap: 2 }, traps: { unreachable: 2 } });
   });
 
   it('each call of a batch has its own deadline: a batch may run longer than one deadline', async () => {
