@@ -90,7 +90,7 @@ export class GuardInstance {
       memory,
       onCall: this.#observer.backendCall,
     });
-    const wasi = (this.#wasi = source.shape.usesWasi
+    const wasi = (this.#wasi = source.shape.wasiImports.length > 0
       ? createWasi({ guard: source.name, logger: this.#logger, memory, names: source.shape.wasiImports })
       : undefined);
     const imports: WebAssembly.Imports = {

@@ -6,8 +6,7 @@ export interface GuardShape {
   /** alloc/dealloc exported: buffers go through the guard's allocator. */
   hasAllocator: boolean;
   hasInitialize: boolean;
-  usesWasi: boolean;
-  /** The wasi_snapshot_preview1 functions the module imports (the host builds only these). */
+  /** The wasi_snapshot_preview1 functions the module imports (the host builds only these; none: no WASI at all). */
   wasiImports: string[];
   usesBackend: boolean;
   usesLog: boolean;
@@ -94,7 +93,6 @@ export function validateGuard(info: ModuleInfo, guard: string): GuardShape {
   return {
     hasAllocator: !!alloc,
     hasInitialize: !!init,
-    usesWasi: wasiImports.length > 0,
     wasiImports,
     usesBackend: importNames.has('env.call_backend'),
     usesLog: importNames.has('env.host_log'),

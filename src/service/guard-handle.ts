@@ -96,7 +96,7 @@ export class GuardHandle {
       digest: compiled.digest,
       size_bytes: compiled.sizeBytes,
       exports: compiled.shape.exports,
-      imports: { wasi: compiled.shape.usesWasi, call_backend: compiled.shape.usesBackend, host_log: compiled.shape.usesLog },
+      imports: { wasi: compiled.shape.wasiImports.length > 0, call_backend: compiled.shape.usesBackend, host_log: compiled.shape.usesLog },
       alloc_dealloc: compiled.shape.hasAllocator,
       default_policy: config.policy ?? null,
       mode: config.mode ?? null,

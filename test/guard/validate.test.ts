@@ -43,7 +43,7 @@ describe('load-time validation', () => {
     expect(compiled.shape).toMatchObject({
       hasAllocator: true,
       hasInitialize: true,
-      usesWasi: true,
+      wasiImports: ['fd_write'],
       usesBackend: true,
       usesLog: true,
     });
@@ -52,7 +52,7 @@ describe('load-time validation', () => {
 
   it('accepts a minimal guard without allocator, imports or _initialize', async () => {
     const compiled = await load(`(memory (export "memory") 1) ${labelFns()}`);
-    expect(compiled.shape).toMatchObject({ hasAllocator: false, hasInitialize: false, usesWasi: false, usesBackend: false, usesLog: false });
+    expect(compiled.shape).toMatchObject({ hasAllocator: false, hasInitialize: false, wasiImports: [], usesBackend: false, usesLog: false });
   });
 
   it('names a missing label function', async () => {

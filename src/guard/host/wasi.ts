@@ -58,12 +58,13 @@ type WasiImports = Record<string, (...args: number[]) => number>;
  * environment, fixed args, empty stdin; stdout and stderr go to the service
  * log, never to the process's own streams.
  *
- * Only the functions the module imports are built (`names`). What guards call
- * in practice (fd_write to stdout and stderr, fd_read from stdin, random_get,
- * the empty environment and the fixed args, proc_exit) is answered here; every other function goes to a node:wasi
- * object created, and bound to the instance's memory, at its first use. A
- * node:wasi object with its import object costs about 0.1 ms to create and
- * more to collect, for every instance, and each trap makes a new instance.
+ * Only the functions the module imports are built (`names`). What guards
+ * call in practice (fd_write to stdout and stderr, fd_read from stdin,
+ * random_get, the empty environment and the fixed args, proc_exit) is
+ * answered here; every other function goes to a node:wasi object created,
+ * and bound to the instance's memory, at its first use. A node:wasi object
+ * with its import object costs about 0.1 ms to create and more to collect,
+ * for every instance, and each trap makes a new instance.
  */
 export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory; names: readonly string[] }) {
   const { guard, logger } = options;
