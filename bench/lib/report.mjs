@@ -189,7 +189,7 @@ export function toMarkdown(results) {
       `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}` +
       (i.instanceCost
         ? `. A fresh instance alone (GuardInstance created with its host imports, first output buffer allocated, trapped; one thread, no pool, no HTTP) costs ` +
-          `${i.instanceCost.cpuMsPerInstance} ms of CPU: even with all ${results.machine.cpus} CPUs serving requests, no runtime on V8 that replaces each trapped instance with a fresh one could pass a ratio of **${i.bestRatio}** here`
+          `${i.instanceCost.cpuMsPerInstance} ms of CPU: even with all ${results.machine.cpus} CPUs serving requests, and a trap costing nothing else, the service could not pass a ratio of **${i.bestRatio}** here`
         : '');
     lines.push('## Traps under load', '');
     lines.push(`Rust fixture guard, ${t.connections} connections, 1 request in 100 hitting trap_unreachable.`, '');

@@ -13,8 +13,9 @@
  * collecting the memories of evicted instances is most of what a trap costs.
  * Only the default pair is judged against the target.
  *
- * Next to each pair: what a fresh instance costs V8 itself, measured in one
- * thread with no runtime around it, and the best ratio that cost allows at
+ * Next to each pair: what a fresh GuardInstance costs (instantiation with its
+ * host imports, first output buffer, trap), measured in one thread with no
+ * pool, worker or HTTP, and the best ratio that cost allows at
  * this trap rate on this machine.
  */
 import { execFile } from 'node:child_process';
@@ -76,7 +77,7 @@ function summarise(clean, trapped, connections) {
 }
 
 /**
- * What a fresh instance costs V8 itself, in one thread with nothing around it
+ * What a fresh GuardInstance costs, in one thread with no pool, worker or HTTP
  * (bench/lib/instance-lifecycle.mjs, run with the service's node flags).
  */
 async function instanceCost(wasm, initialOutputBytes) {
@@ -86,8 +87,8 @@ async function instanceCost(wasm, initialOutputBytes) {
 }
 
 /**
- * The best healthy ratio a runtime on V8 that replaces each trapped instance
- * with a fresh one could reach at this trap rate: every CPU
+ * The best healthy ratio the service could reach at this trap rate if a trap
+ * cost nothing but its fresh instance: every CPU
  * of the machine serving requests at the no-trap run's CPU per request, and
  * each trap costing only its fresh instance. Of every EVERY requests one is
  * the trap, so the ratio cannot pass (EVERY - 1) / EVERY even for free traps.
@@ -120,7 +121,7 @@ export async function run(ctx) {
     ctx.log(
       `  trap (${what}): healthy ${i.healthyRpsWithTraps} req/s with traps vs ${i.healthyRpsNoTrap} without (${i.healthyRatio}), ` +
         `healthy failed ${i.healthyFailed}, traps ${i.traps} ${JSON.stringify(i.trapStatuses)}; ` +
-        `a fresh instance alone costs ${i.instanceCost.cpuMsPerInstance} ms of CPU, so no runtime on V8 that replaces each trapped instance with a fresh one could pass ${i.bestRatio} here`,
+        `a fresh instance alone costs ${i.instanceCost.cpuMsPerInstance} ms of CPU, so even with every CPU serving requests the service could not pass ${i.bestRatio} here`,
     );
   }
   return { rows, info };
