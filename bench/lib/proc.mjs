@@ -82,3 +82,17 @@ export function machineBusyMs() {
     return undefined;
   }
 }
+
+/**
+ * Scheduler time of one thread so far (the main thread, the event loop, has the process's id), in ms:
+ * on a CPU, and runnable but waiting for one. Undefined once it is gone or where the kernel keeps no
+ * schedstat.
+ */
+export function threadSchedMs(pid, tid = pid) {
+  try {
+    const [onCpuNs, waitingNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { onCpu: onCpuNs / 1e6, waiting: waitingNs / 1e6 };
+  } catch {
+    return undefined;
+  }
+}

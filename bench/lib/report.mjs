@@ -87,8 +87,28 @@ function rowNotes(row) {
   else if (row.failed) out.push(`${row.failed} non-2xx`);
   if (row.errors) out.push(`${row.errors} connection errors/timeouts`);
   if (row.rssMaxMB) out.push(`RSS ≤ ${fmt(row.rssMaxMB, 0)} MB`);
+  if (row.loopOnCpu !== undefined && row.loopOnCpu !== null) out.push(`event loop ${loopShare(row)}`);
   if (row.otherCpus >= 0.1) out.push(`other processes busy: ${fmt(row.otherCpus)} CPUs`);
   return out.join('; ');
+}
+
+const percent = (v) => `${Math.round(v * 100)}%`;
+/** How the event loop's thread spent the run: on a CPU, and runnable but waiting for one. */
+const loopShare = (row) => `on CPU ${percent(row.loopOnCpu)}, waiting for a CPU ${percent(row.loopWaiting)}`;
+
+/** Event loop time per request, in µs: what a server that its event loop limits spends of its one thread on each request. */
+const loopUs = (layer) => (layer.loopOnCpu * 1e6) / layer.rps;
+
+function loopSentence({ floor, http, service }) {
+  const layers = [['floor', floor], ['HTTP layer', http], ['service', service]];
+  const shares = layers.map(([name, l]) => `${name} ${loopShare(l)} (${fmt(loopUs(l), 1)} µs of event loop per request)`).join('; ');
+  const saturated = layers.every(([, l]) => l.loopOnCpu + l.loopWaiting >= 0.9);
+  return (
+    ` The event loop thread of each: ${shares}.` +
+    (saturated
+      ? ' Each event loop was busy or waiting for a CPU nearly all the run: it is what limits each server, so the ratio to the floor is about the ratio of their event loop times per request; the guard workers run beside it.'
+      : '')
+  );
 }
 
 /** The evaluate rows of the floor, the HTTP layer alone and the service, at the highest connection count. */
@@ -97,7 +117,7 @@ function httpLayerSplit(rows) {
   const at = (target) => rows.find((r) => r.target === target && r.connections === c);
   const [floor, http, service] = ['floor', 'http-layer', 'service'].map(at);
   if (!floor || !http || !service) return undefined;
-  const pick = (r) => ({ rps: r.rps, cpu: r.cpuUsPerRequest });
+  const pick = (r) => ({ rps: r.rps, cpu: r.cpuUsPerRequest, loopOnCpu: r.loopOnCpu, loopWaiting: r.loopWaiting });
   return { connections: c, floor: pick(floor), http: pick(http), service: pick(service) };
 }
 
@@ -152,7 +172,8 @@ export function toMarkdown(results) {
       `Where /v1/evaluate's time goes at ${layers.connections} connections: the floor (bare Fastify) serves ${fmt(layers.floor.rps, 0)} req/s at ${fmt(layers.floor.cpu, 1)} µs of CPU each; ` +
         `the service's own HTTP layer answering a fixed decision with no guard (request ids, validation and serialisation, metrics, load shedding, decision log) ` +
         `serves ${fmt(layers.http.rps, 0)} req/s (${fmt(layers.http.rps / layers.floor.rps)} of the floor) at ${fmt(layers.http.cpu, 1)} µs; ` +
-        `the service with the guard call and the DIFC check serves ${fmt(layers.service.rps, 0)} req/s (${fmt(layers.service.rps / layers.http.rps)} of its HTTP layer) at ${fmt(layers.service.cpu, 1)} µs.`,
+        `the service with the guard call and the DIFC check serves ${fmt(layers.service.rps, 0)} req/s (${fmt(layers.service.rps / layers.http.rps)} of its HTTP layer) at ${fmt(layers.service.cpu, 1)} µs.` +
+        (layers.service.loopOnCpu === undefined || layers.floor.loopOnCpu === undefined ? '' : loopSentence(layers)),
       '',
     );
   }

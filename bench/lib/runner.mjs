@@ -3,7 +3,7 @@
  * machine drift (other processes, thermal, JIT) falls on all of them alike.
  */
 import { load } from './load.mjs';
-import { machineBusyMs } from './proc.mjs';
+import { machineBusyMs, threadSchedMs } from './proc.mjs';
 
 const MiB = 1024 * 1024;
 const mean = (xs) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -21,6 +21,7 @@ export async function measure(target, connections, duration) {
   };
   const timer = setInterval(sample, 250);
   const cpuBefore = target.server.cpuMs?.();
+  const loopBefore = target.server.pid ? threadSchedMs(target.server.pid) : undefined;
   const machineBefore = machineBusyMs();
   const benchBefore = process.cpuUsage();
   const started = performance.now();
@@ -39,12 +40,19 @@ export async function measure(target, connections, duration) {
     // in CPUs: a busy machine makes every number of the run noisy.
     const bench = process.cpuUsage(benchBefore);
     const others = machineBusyMs() - machineBefore - cpu - (bench.user + bench.system) / 1000;
+    const wall = performance.now() - started;
+    // The event loop's thread: the share of the run it was on a CPU, and runnable but waiting for one. Near 100%
+    // together means the loop itself is what limits throughput.
+    const loopAfter = loopBefore ? threadSchedMs(target.server.pid) : undefined;
+    const loop = loopAfter ? { onCpu: (loopAfter.onCpu - loopBefore.onCpu) / wall, waiting: (loopAfter.waiting - loopBefore.waiting) / wall } : undefined;
     return {
       ...result,
       rssMaxMB: rssMax ? round(rssMax / MiB, 1) : undefined,
       cpuUsPerRequest: served && cpu >= 0 ? round((cpu * 1000) / served, 1) : undefined,
-      serverCpus: round(cpu / (performance.now() - started), 2),
-      otherCpus: Number.isFinite(others) ? round(Math.max(0, others) / (performance.now() - started), 2) : undefined,
+      serverCpus: round(cpu / wall, 2),
+      otherCpus: Number.isFinite(others) ? round(Math.max(0, others) / wall, 2) : undefined,
+      loopOnCpu: loop ? round(loop.onCpu) : undefined,
+      loopWaiting: loop ? round(loop.waiting) : undefined,
     };
   } finally {
     clearInterval(timer);
@@ -82,6 +90,8 @@ function combine(runs) {
     cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
     serverCpus: pick((r) => r.serverCpus),
     otherCpus: pick((r) => r.otherCpus),
+    loopOnCpu: pick((r) => r.loopOnCpu),
+    loopWaiting: pick((r) => r.loopWaiting),
     kinds,
     runs: runs.map((r) => ({
       rps: r.rps,
@@ -90,6 +100,8 @@ function combine(runs) {
       seconds: r.seconds,
       cpuUsPerRequest: r.cpuUsPerRequest,
       otherCpus: r.otherCpus,
+      loopOnCpu: r.loopOnCpu,
+      loopWaiting: r.loopWaiting,
       kindRps: Object.fromEntries(Object.entries(r.kinds).map(([k, v]) => [k, v.rps])),
     })),
   };
