@@ -382,8 +382,8 @@ export class GuardPool {
     });
     const { failed } = batch;
     const finished = batch.outcomes.length;
-    // The calls the worker did not finish run again, except the one that failed.
-    const rest = waiters.slice(finished).filter((_, i) => finished + i !== failed?.item);
+    // The calls the worker did not finish run again, except the one that failed (unless it never started).
+    const rest = waiters.slice(finished).filter((_, i) => failed?.starting || finished + i !== failed?.item);
     if (failed && this.#closing && !(failed.error instanceof GuardTimeoutError)) {
       // close() terminated the worker at the end of its grace period: not the guard's fault, nothing to replace.
       slot.state = 'poisoned';
@@ -394,7 +394,14 @@ export class GuardPool {
       return;
     }
     for (const waiter of rest.reverse()) if (!waiter.expired) this.#enqueue(waiter, true);
-    if (failed) {
+    if (failed?.starting) {
+      // The call before it stopped the instance, and the fresh instance's start overran the deadline:
+      // both are counted, as the stop and as a start that failed; the worker is replaced.
+      const stopped = finished - 1;
+      this.#countEviction(slot, this.#countStop(calls[stopped]!.fn, batch.outcomes[stopped]));
+      this.#countStartFailure(slot, failed.error);
+      this.#replaceWorker(slot, 'start_failed');
+    } else if (failed) {
       const fn = calls[failed.item]!.fn;
       const reason: EvictionReason = failed.error instanceof GuardTimeoutError ? 'deadline' : 'crash';
       this.#options.observer?.callDuration?.(this.guard, fn, (performance.now() - failed.startedAt) / 1000, 'error');
@@ -545,11 +552,15 @@ export class GuardPool {
   }
 
   #startFailed(slot: Slot, error: unknown): void {
+    this.#countStartFailure(slot, error);
+    if (slot.host && !slot.host.exited) this.#scheduleReset(slot, 'start_failed');
+    else this.#replaceWorker(slot, 'start_failed');
+  }
+
+  #countStartFailure(slot: Slot, error: unknown): void {
     this.#options.logger.error({ guard: this.guard, slot: slot.id, err: error }, 'guard instance could not be started');
     this.#countTrap('instantiate', error instanceof GuardTrapError ? error.kind : error instanceof GuardTimeoutError ? 'deadline' : 'runtime');
     this.#evict(slot, 'start_failed');
-    if (slot.host && !slot.host.exited) this.#scheduleReset(slot, 'start_failed');
-    else this.#replaceWorker(slot, 'start_failed');
   }
 
   /** Once a guard is unhealthy, calls waiting for it would only time out: fail them now. */

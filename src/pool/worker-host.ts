@@ -49,7 +49,16 @@ export interface BatchOutcome {
    * (started at `startedAt`, performance.now() time): that call failed with
    * `error`. The calls before it finished and are in `outcomes`.
    */
-  failed?: { item: number; startedAt: number; error: GuardTimeoutError | GuardTrapError };
+  failed?: {
+    item: number;
+    startedAt: number;
+    error: GuardTimeoutError | GuardTrapError;
+    /**
+     * The worker was starting a fresh instance for this call, after the call before it stopped the
+     * instance (REPLACE_INLINE), and that start is what overran: the call itself never ran.
+     */
+    starting?: boolean;
+  };
 }
 
 type WorkerStartMessage = WorkerLogMessage | { type: 'instantiating' } | { type: 'ready' } | { type: 'failed'; error: GuardErrorData };
@@ -293,7 +302,11 @@ export class WorkerHost {
       const outcome = await waitWhile(this.channel, state, Math.min(deadline, nextExpiry) - performance.now());
       if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) {
         const now = this.#current(handedOver, timeoutMs);
-        if (now.item === item && performance.now() >= now.deadline) return { item, startedAt, error: this.#timedOut(calls?.[item]?.fn) };
+        if (now.item === item && performance.now() >= now.deadline) {
+          // A call the worker has published but not claimed is one whose fresh instance was still starting.
+          const starting = item > 0 && Atomics.load(this.channel.items, slotOf(item, I.CLAIM)) === Claim.PENDING;
+          return { item, startedAt, error: this.#timedOut(starting ? undefined : calls?.[item]?.fn), ...(starting ? { starting } : {}) };
+        }
       }
     }
   }

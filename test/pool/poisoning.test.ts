@@ -340,4 +340,29 @@ describe('instantiation failures', () => {
     await pool.close();
     expect(performance.now() - closing).toBeLessThan(1000);
   });
+
+  it('a replacement inside a batch whose _initialize hangs: the trap and the failed start are counted, and the call behind, which never ran, is not answered as timed out', async () => {
+    const observer = recordingObserver();
+    const cutoff = Date.now() + 1500;
+    const guard = await compileWat(cache, initFailsAfterGuard(cutoff, { hang: true }), 'hang-inline');
+    const pool = await start(guard, { size: 1, observer, timeoutMs: 150, backoff: { baseMs: 20, maxMs: 100 }, spare: false });
+    expect(Date.now()).toBeLessThan(cutoff);
+    await sleep(cutoff - Date.now() + 20);
+    // One turn of the event loop: one batch. The first call traps (one-byte input); the worker starts a fresh
+    // instance inside the batch for the second, and that start never ends.
+    const trapped = settle(pool.call({ fn: 'label_resource', input: 'x' }));
+    const behind = settle(pool.call({ fn: 'label_resource', input: '{"a":1}' }));
+    const first = await trapped;
+    expect(first.ok || (first.error as Error).constructor).toBe(GuardTrapError);
+    expect(observer.of('batch')).toEqual([['hang-inline', 2]]);
+    // Every later start hangs too: the second call waits for an instance until the guard is unavailable.
+    const second = await behind;
+    expect(second.ok || (second.error as Error).constructor).toBe(GuardUnavailableError);
+    const traps = observer.of('trap').map(([, fn, kind]) => `${fn as string}:${kind as string}`);
+    expect(traps.slice(0, 2)).toEqual(['label_resource:unreachable', 'instantiate:deadline']);
+    expect(traps.filter((t) => t.startsWith('label_resource'))).toEqual(['label_resource:unreachable']);
+    expect(observer.of('eviction').map(([, reason]) => reason).slice(0, 2)).toEqual(['trap', 'start_failed']);
+    expect(observer.of('callDuration').map(([, fn, , outcome]) => `${fn as string}:${outcome as string}`)).toEqual(['label_resource:error']);
+    await pool.close();
+  });
 });
