@@ -13,11 +13,14 @@ const BAD_ESCAPE = /~(?![01])/;
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
 export function unescapeToken(token: string): string {
+  // Most tokens are plain names and indexes: no regular expression for them.
+  if (!token.includes('~')) return token;
   // One pass, so "~01" becomes "~1" and not "/" (RFC 6901 section 4).
   return token.replace(ESCAPE, (m) => (m === '~0' ? '~' : '/'));
 }
 
 export function escapeToken(token: string): string {
+  if (!token.includes('~') && !token.includes('/')) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -31,7 +34,7 @@ export function parsePointer(pointer: string): string[] {
     .slice(1)
     .split('/')
     .map((raw) => {
-      if (BAD_ESCAPE.test(raw)) {
+      if (raw.includes('~') && BAD_ESCAPE.test(raw)) {
         throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} has "~" not followed by 0 or 1`, pointer, 'syntax');
       }
       return unescapeToken(raw);

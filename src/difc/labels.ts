@@ -4,6 +4,10 @@ import type { LabelsJson, ResourceLabelsJson } from './types.js';
 /** On the superset side of a subset check, this tag covers every tag. */
 export const WILDCARD = '*';
 
+/** Up to this many tags a lookup scans the array: cheaper than building and hashing into a Set. */
+const SCAN_LIMIT = 8;
+
+
 /** Result of `subset ⊆ superset`: the subset's tags the superset does not cover. */
 export interface SubsetCheck {
   ok: boolean;
@@ -18,10 +22,10 @@ export class Label {
   static readonly EMPTY: Label = new Label([]);
 
   readonly #tags: readonly string[];
-  readonly #set: ReadonlySet<string>;
+  /** Built at the first lookup in a label too large to scan: most labels hold a handful of tags. */
+  #set: ReadonlySet<string> | undefined;
 
-  /** `set` holds the same tags as `normalised` (in any order), when the caller built one already. */
-  private constructor(normalised: string[], set: ReadonlySet<string> = new Set(normalised)) {
+  private constructor(normalised: string[], set?: ReadonlySet<string>) {
     this.#tags = Object.freeze(normalised);
     this.#set = set;
     Object.freeze(this);
@@ -30,6 +34,33 @@ export class Label {
   static of(tags?: Iterable<unknown> | Label | null): Label {
     if (tags instanceof Label) return tags;
     if (tags === undefined || tags === null) return Label.EMPTY;
+    return Array.isArray(tags) ? Label.#ofArray(tags) : Label.#ofIterable(tags);
+  }
+
+  /**
+   * Labels arrive as JSON arrays on every decision, mostly of a few tags:
+   * each is put in its place as it comes (Array.prototype.sort costs more
+   * than the whole label below about SCAN_LIMIT tags).
+   */
+  static #ofArray(tags: readonly unknown[]): Label {
+    if (tags.length > SCAN_LIMIT) return Label.#ofIterable(tags);
+    const out: string[] = [];
+    for (let i = 0; i < tags.length; i++) {
+      const raw = tags[i];
+      if (typeof raw !== 'string') throw new LabelError(`tag ${i} is ${raw === null ? 'null' : typeof raw}, expected a string`);
+      const tag = raw.trim();
+      if (tag === '') continue;
+      let at = out.length;
+      while (at > 0 && out[at - 1]! > tag) at--;
+      if (at > 0 && out[at - 1] === tag) continue;
+      out.push(tag);
+      for (let k = out.length - 1; k > at; k--) out[k] = out[k - 1]!;
+      out[at] = tag;
+    }
+    return out.length === 0 ? Label.EMPTY : new Label(out);
+  }
+
+  static #ofIterable(tags: Iterable<unknown>): Label {
     const seen = new Set<string>();
     let index = 0;
     for (const raw of tags) {
@@ -55,11 +86,15 @@ export class Label {
   }
 
   has(tag: string): boolean {
+    const tags = this.#tags;
+    if (tags.length <= SCAN_LIMIT) return tags.includes(tag);
+    // Private fields stay writable on a frozen object: the set is a cache, the label does not change.
+    this.#set ??= new Set(tags);
     return this.#set.has(tag);
   }
 
   hasWildcard(): boolean {
-    return this.#set.has(WILDCARD);
+    return this.has(WILDCARD);
   }
 
   /**
@@ -68,8 +103,10 @@ export class Label {
    * superset must hold literally (or cover with its own wildcard).
    */
   missingFrom(superset: Label): string[] {
-    if (superset.hasWildcard()) return [];
-    return this.#tags.filter((tag) => !superset.has(tag));
+    const missing: string[] = [];
+    if (this.#tags.length === 0 || superset.hasWildcard()) return missing;
+    for (const tag of this.#tags) if (!superset.has(tag)) missing.push(tag);
+    return missing;
   }
 
   check(superset: Label): SubsetCheck {

@@ -51,6 +51,21 @@ describe('Label normalisation', () => {
       }),
     );
   });
+
+  it('short and long arrays and other iterables normalise alike, and lookups agree in small and large labels (property)', () => {
+    // Past 8 tags a label keeps a Set for lookups and arrays take the general path; below, neither.
+    const messy = fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }).map((t) => ` ${t}\t`)), { maxLength: 24 });
+    fc.assert(
+      fc.property(messy, fc.string({ maxLength: 3 }), (raw, probe) => {
+        const label = Label.of(raw);
+        const reference = [...new Set(raw.map((t) => t.trim()).filter((t) => t !== ''))].sort();
+        expect(label.tags).toEqual(reference);
+        expect(Label.of(new Set(raw)).tags).toEqual(reference);
+        expect(label.has(probe)).toBe(reference.includes(probe));
+        for (const t of reference) expect(label.has(t)).toBe(true);
+      }),
+    );
+  });
 });
 
 describe('subset checks', () => {
