@@ -11,7 +11,7 @@
  * connection count, and writes bench/results/latest.{json,md}.
  *
  * Scenarios (BENCH_SCENARIOS selects, in this order): startup, evaluate,
- * response, flow, cpu, trap. Settings: see bench/lib/options.mjs.
+ * sensitivity, response, flow, cpu, trap. Settings: see bench/lib/options.mjs.
  * Needs a build first (npm run bench does it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,13 +29,14 @@ import * as cpu from './scenarios/cpu.mjs';
 import * as evaluate from './scenarios/evaluate.mjs';
 import * as flow from './scenarios/flow.mjs';
 import * as response from './scenarios/response.mjs';
+import * as sensitivity from './scenarios/sensitivity.mjs';
 import * as startup from './scenarios/startup.mjs';
 import * as trap from './scenarios/trap.mjs';
 
-const SCENARIOS = [startup, evaluate, response, flow, cpu, trap];
+const SCENARIOS = [startup, evaluate, sensitivity, response, flow, cpu, trap];
 const MiB = 1024 * 1024;
 /** The bench's own servers, measured for comparison: not rows of the service. */
-const BASELINES = ['floor', 'http-layer', 'naive'];
+const BASELINES = ['floor', 'http-layer', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
 
 const opts = readOptions();
 const log = (msg) => process.stdout.write(`${msg}\n`);

@@ -4,11 +4,22 @@
  * logger, defaults otherwise) with one JSON POST route that parses the request
  * body like any Fastify route and returns a fixed, decision-sized body. Run as
  * its own process by bench/run.mjs.
+ *
+ * With an argument N (µs), the route first busy-waits N µs: the sensitivity
+ * scenario's "floor plus N µs of work", which shows what a little work per
+ * request costs in throughput on this machine.
  */
 import Fastify from 'fastify';
 import { listenAndReport } from './child.mjs';
 import { DECISION } from './payloads.mjs';
 
+const workUs = Number(process.argv[2] ?? 0);
+const work = () => {
+  const until = performance.now() + workUs / 1000;
+  while (performance.now() < until);
+};
+
 const app = Fastify({ logger: false });
-app.post('/floor', async () => DECISION);
+// Without work, the route is exactly the plain one: the floor itself is unchanged.
+app.post('/floor', workUs > 0 ? async () => (work(), DECISION) : async () => DECISION);
 await listenAndReport(app);

@@ -111,6 +111,23 @@ function loopSentence({ floor, http, service }) {
   );
 }
 
+/** The sensitivity scenario: the floor with a few µs of busy work per request, against the floor and the service. */
+function sensitivityParagraph(rows) {
+  const floor = rows.find((r) => r.target === 'floor');
+  const busy = rows.filter((r) => r.target.startsWith('floor+') && r.vsFloor);
+  const service = rows.find((r) => r.target === 'service' && r.vsFloor);
+  if (!floor || busy.length === 0 || !service) return undefined;
+  const hasLoop = [floor, ...busy, service].every((r) => r.loopOnCpu !== undefined && r.loopOnCpu !== null);
+  const loop = (r) => (hasLoop ? ` (${fmt(loopUs(r), 1)} µs of event loop per request${r === floor ? '' : `, ${fmt(loopUs(r) - loopUs(floor), 1)} more`})` : '');
+  const work = busy.map((r) => `with ${r.target.slice('floor+'.length, -'us'.length)} µs of busy work added to its route, ${fmt(r.vsFloor.rps, 3)} of that${loop(r)}`);
+  return (
+    `At ${floor.connections} connections the floor serves ${fmt(floor.rps, 0)} req/s${loop(floor)}; ${work.join('; ')}. ` +
+    `The service, in the same alternation, serves ${fmt(service.vsFloor.rps, 3)} of the floor${loop(service)}. ` +
+    'On this machine the event loop time per request grows by more than the work added (in CPU profiles the extra is mostly in the kernel, in the writev of the response), ' +
+    'so a throughput ratio to the floor leaves less room than the same ratio of CPU time would: these rows show how much.'
+  );
+}
+
 /** The evaluate rows of the floor, the HTTP layer alone and the service, at the highest connection count. */
 function httpLayerSplit(rows) {
   const c = Math.max(0, ...rows.map((r) => r.connections));
@@ -177,6 +194,8 @@ export function toMarkdown(results) {
       '',
     );
   }
+  const sensitivity = sensitivityParagraph(s.sensitivity?.rows ?? []);
+  if (sensitivity) lines.push('## What a little work per request costs on this machine', '', sensitivity, '');
   if (s.startup?.info) {
     const runs = s.startup.info.runs;
     lines.push('## Startup', '');
