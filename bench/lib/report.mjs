@@ -120,11 +120,17 @@ function sensitivityParagraph(rows) {
   const hasLoop = [floor, ...busy, service].every((r) => r.loopOnCpu !== undefined && r.loopOnCpu !== null);
   const loop = (r) => (hasLoop ? ` (${fmt(loopUs(r), 1)} µs of event loop per request${r === floor ? '' : `, ${fmt(loopUs(r) - loopUs(floor), 1)} more`})` : '');
   const work = busy.map((r) => `with ${r.target.slice('floor+'.length, -'us'.length)} µs of busy work added to its route, ${fmt(r.vsFloor.rps, 3)} of that${loop(r)}`);
+  const largest = busy.at(-1);
+  const largestUs = Number(largest.target.slice('floor+'.length, -'us'.length));
+  const grew = hasLoop ? loopUs(largest) - loopUs(floor) : undefined;
   return (
     `At ${floor.connections} connections the floor serves ${fmt(floor.rps, 0)} req/s${loop(floor)}; ${work.join('; ')}. ` +
-    `The service, in the same alternation, serves ${fmt(service.vsFloor.rps, 3)} of the floor${loop(service)}. ` +
-    'On this machine the event loop time per request grows by more than the work added (in CPU profiles the extra is mostly in the kernel, in the writev of the response), ' +
-    'so a throughput ratio to the floor leaves less room than the same ratio of CPU time would: these rows show how much.'
+    `The service, in the same alternation, serves ${fmt(service.vsFloor.rps, 3)} of the floor${loop(service)}: where it falls between these rows ` +
+    'says how much work per request it adds, as this machine counts it.' +
+    (grew !== undefined && grew > largestUs
+      ? ` With ${largestUs} µs of work the event loop's time per request grew by ${fmt(grew, 1)} µs, more than the work itself (in CPU profiles the extra is ` +
+        'mostly in the kernel, in the writev of the response), so a throughput ratio to the floor leaves less room than the same ratio of CPU time would.'
+      : '')
   );
 }
 
