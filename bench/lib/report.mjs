@@ -111,6 +111,9 @@ function loopSentence({ floor, http, service }) {
   );
 }
 
+/** The busy work of a sensitivity row (target `floor+<N>us`), in µs. */
+const workUsOf = (row) => Number(row.target.slice('floor+'.length, -'us'.length));
+
 /** The sensitivity scenario: the floor with a few µs of busy work per request, against the floor and the service. */
 function sensitivityParagraph(rows) {
   const floor = rows.find((r) => r.target === 'floor');
@@ -119,9 +122,9 @@ function sensitivityParagraph(rows) {
   if (!floor || busy.length === 0 || !service) return undefined;
   const hasLoop = [floor, ...busy, service].every((r) => r.loopOnCpu !== undefined && r.loopOnCpu !== null);
   const loop = (r) => (hasLoop ? ` (${fmt(loopUs(r), 1)} µs of event loop per request${r === floor ? '' : `, ${fmt(loopUs(r) - loopUs(floor), 1)} more`})` : '');
-  const work = busy.map((r) => `with ${r.target.slice('floor+'.length, -'us'.length)} µs of busy work added to its route, ${fmt(r.vsFloor.rps, 3)} of that${loop(r)}`);
+  const work = busy.map((r) => `with ${workUsOf(r)} µs of busy work added to its route, ${fmt(r.vsFloor.rps, 3)} of that${loop(r)}`);
   const largest = busy.at(-1);
-  const largestUs = Number(largest.target.slice('floor+'.length, -'us'.length));
+  const largestUs = workUsOf(largest);
   const grew = hasLoop ? loopUs(largest) - loopUs(floor) : undefined;
   return (
     `At ${floor.connections} connections the floor serves ${fmt(floor.rps, 0)} req/s${loop(floor)}; ${work.join('; ')}. ` +

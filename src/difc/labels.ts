@@ -7,6 +7,7 @@ export const WILDCARD = '*';
 /** Up to this many tags a lookup scans the array: cheaper than building and hashing into a Set. */
 const SCAN_LIMIT = 8;
 
+const notAString = (tag: unknown, index: number) => new LabelError(`tag ${index} is ${tag === null ? 'null' : typeof tag}, expected a string`);
 
 /** Result of `subset ⊆ superset`: the subset's tags the superset does not cover. */
 export interface SubsetCheck {
@@ -47,7 +48,7 @@ export class Label {
     const out: string[] = [];
     for (let i = 0; i < tags.length; i++) {
       const raw = tags[i];
-      if (typeof raw !== 'string') throw new LabelError(`tag ${i} is ${raw === null ? 'null' : typeof raw}, expected a string`);
+      if (typeof raw !== 'string') throw notAString(raw, i);
       const tag = raw.trim();
       if (tag === '') continue;
       let at = out.length;
@@ -64,7 +65,7 @@ export class Label {
     const seen = new Set<string>();
     let index = 0;
     for (const raw of tags) {
-      if (typeof raw !== 'string') throw new LabelError(`tag ${index} is ${raw === null ? 'null' : typeof raw}, expected a string`);
+      if (typeof raw !== 'string') throw notAString(raw, index);
       const tag = raw.trim();
       if (tag !== '') seen.add(tag);
       index++;
