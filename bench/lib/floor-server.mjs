@@ -21,5 +21,9 @@ const work = () => {
 
 const app = Fastify({ logger: false });
 // Without work, the route is exactly the plain one: the floor itself is unchanged.
-app.post('/floor', workUs > 0 ? async () => (work(), DECISION) : async () => DECISION);
+const withWork = async () => {
+  work();
+  return DECISION;
+};
+app.post('/floor', workUs > 0 ? withWork : async () => DECISION);
 await listenAndReport(app);
