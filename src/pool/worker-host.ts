@@ -303,8 +303,9 @@ export class WorkerHost {
       if (outcome === 'timed-out' && Atomics.load(header, H.STATE) === state) {
         const now = this.#current(handedOver, timeoutMs);
         if (now.item === item && performance.now() >= now.deadline) {
-          // A call the worker has published but not claimed is one whose fresh instance was still starting.
-          const starting = item > 0 && Atomics.load(this.channel.items, slotOf(item, I.CLAIM)) === Claim.PENDING;
+          // A call the worker has published but not started (pending, or cancelled meanwhile by its wait) is one
+          // whose fresh instance was still starting.
+          const starting = item > 0 && Atomics.load(this.channel.items, slotOf(item, I.CLAIM)) !== Claim.RUNNING;
           return { item, startedAt, error: this.#timedOut(starting ? undefined : calls?.[item]?.fn), ...(starting ? { starting } : {}) };
         }
       }
