@@ -112,6 +112,14 @@ function loopSentence({ floor, http, service }) {
 }
 
 /** The busy work of a sensitivity row (target `floor+<N>us`), in µs. */
+/** The instance's memory at its trap, and how often the worker's heap was marked because of such memories. */
+function instanceGcNote(cost) {
+  if (!cost.memoryBytes) return '';
+  const mb = fmt(cost.memoryBytes / 1e6, 1);
+  const gcs = cost.instancesPerMajorGc ? `; the worker ran a mark-compact every ${fmt(cost.instancesPerMajorGc, 1)} instances to reclaim them` : '';
+  return ` (its memory ends at ${mb} MB${gcs})`;
+}
+
 const workUsOf = (row) => Number(row.target.slice('floor+'.length, -'us'.length));
 
 /** The sensitivity scenario: the floor with a few µs of busy work per request, against the floor and the service. */
@@ -237,8 +245,8 @@ export function toMarkdown(results) {
       `without traps (ratio **${i.healthyRatio}**${i.healthyRatioByRound ? `; by round ${i.healthyRatioByRound.join(', ')}` : ''}); healthy requests failed: ${i.healthyFailed}` +
       `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}` +
       (i.instanceCost
-        ? `. A fresh instance alone (GuardInstance created with its host imports, first output buffer allocated, trapped; one thread, no pool, no HTTP) costs ` +
-          `${i.instanceCost.cpuMsPerInstance} ms of CPU: even with all ${results.machine.cpus} CPUs serving requests, and a trap costing nothing else, the service could not pass a ratio of **${i.bestRatio}** here`
+        ? `. A fresh instance alone (GuardInstance created with its host imports, first output buffer allocated, trapped; in a worker thread, no pool, no HTTP) costs ` +
+          `${i.instanceCost.cpuMsPerInstance} ms of CPU${instanceGcNote(i.instanceCost)}: even with all ${results.machine.cpus} CPUs serving requests, and a trap costing nothing else, the service could not pass a ratio of **${i.bestRatio}** here`
         : '');
     lines.push('## Traps under load', '');
     lines.push(`Rust fixture guard, ${t.connections} connections, 1 request in 100 hitting trap_unreachable.`, '');

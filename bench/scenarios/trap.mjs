@@ -14,9 +14,9 @@
  * Only the default pair is judged against the target.
  *
  * Next to each pair: what a fresh GuardInstance costs (instantiation with its
- * host imports, first output buffer, trap), measured in one thread with no
- * pool, worker or HTTP, and the best ratio that cost allows at
- * this trap rate on this machine.
+ * host imports, first output buffer, trap), measured in a worker thread with
+ * no pool or HTTP, and the best ratio that cost allows at this trap rate on
+ * this machine.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ function summarise(clean, trapped, connections) {
 }
 
 /**
- * What a fresh GuardInstance costs, in one thread with no pool, worker or HTTP
+ * What a fresh GuardInstance costs, in a worker thread with no pool or HTTP
  * (bench/lib/instance-lifecycle.mjs, run with the service's node flags).
  */
 async function instanceCost(wasm, initialOutputBytes) {
