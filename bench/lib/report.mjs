@@ -111,7 +111,6 @@ function loopSentence({ floor, http, service }) {
   );
 }
 
-/** The busy work of a sensitivity row (target `floor+<N>us`), in µs. */
 /** The instance's memory at its trap, and how often the worker's heap was marked because of such memories. */
 function instanceGcNote(cost) {
   if (!cost.memoryBytes) return '';
@@ -120,6 +119,7 @@ function instanceGcNote(cost) {
   return ` (its memory ends at ${mb} MB${gcs})`;
 }
 
+/** The busy work of a sensitivity row (target `floor+<N>us`), in µs. */
 const workUsOf = (row) => Number(row.target.slice('floor+'.length, -'us'.length));
 
 /** The sensitivity scenario: the floor with a few µs of busy work per request, against the floor and the service. */
