@@ -111,12 +111,15 @@ function loopSentence({ floor, http, service }) {
   );
 }
 
-/** The instance's memory at its trap, and how often the worker's heap was marked because of such memories. */
-function instanceGcNote(cost) {
-  if (!cost.memoryBytes) return '';
-  const mb = fmt(cost.memoryBytes / 1e6, 1);
-  const gcs = cost.instancesPerMajorGc ? `; the worker ran a mark-compact every ${fmt(cost.instancesPerMajorGc, 1)} instances to reclaim them` : '';
-  return ` (its memory ends at ${mb} MB${gcs})`;
+/** What a trap costs the guard runtime alone (bench/lib/instance-lifecycle.mjs), and the ceiling that puts on the trap ratio. */
+function trapCostSentence(cost, bestRatio, cpus) {
+  const gcs = cost.instancesPerMajorGc ? `, and the worker ran a mark-compact every ${fmt(cost.instancesPerMajorGc, 1)} fresh instances to reclaim them` : '';
+  return (
+    `What a trap costs the guard runtime alone, in a worker thread with no pool and no HTTP (a fresh GuardInstance given the policy, ` +
+    `${cost.every - 1} healthy calls and the trapping one, against the same calls on one instance that never traps): ${cost.cpuMsPerTrap} ms of CPU ` +
+    `(a fresh instance with nothing between: ${cost.cpuMsPerInstanceAlone} ms). Each fresh instance's memory ends at ${fmt(cost.memoryBytes / 1e6, 1)} MB${gcs}. ` +
+    `So even with all ${cpus} CPUs serving requests, and a trap costing nothing beyond that, the service could not pass a ratio of **${bestRatio}** here`
+  );
 }
 
 /** The busy work of a sensitivity row (target `floor+<N>us`), in µs. */
@@ -244,10 +247,7 @@ export function toMarkdown(results) {
       `healthy ${i.healthyRpsWithTraps} req/s (p99 ${i.healthyP99WithTraps} ms) vs ${i.healthyRpsNoTrap} req/s (p99 ${i.healthyP99NoTrap} ms) ` +
       `without traps (ratio **${i.healthyRatio}**${i.healthyRatioByRound ? `; by round ${i.healthyRatioByRound.join(', ')}` : ''}); healthy requests failed: ${i.healthyFailed}` +
       `${Object.keys(i.healthyFailedStatuses).length ? ` ${JSON.stringify(i.healthyFailedStatuses)}` : ''}; trapping requests answered ${JSON.stringify(i.trapStatuses)}` +
-      (i.instanceCost
-        ? `. A fresh instance alone (GuardInstance created with its host imports, first output buffer allocated, trapped; in a worker thread, no pool, no HTTP) costs ` +
-          `${i.instanceCost.cpuMsPerInstance} ms of CPU${instanceGcNote(i.instanceCost)}: even with all ${results.machine.cpus} CPUs serving requests, and a trap costing nothing else, the service could not pass a ratio of **${i.bestRatio}** here`
-        : '');
+      (i.trapCost ? `. ${trapCostSentence(i.trapCost, i.bestRatio, results.machine.cpus)}` : '');
     lines.push('## Traps under load', '');
     lines.push(`Rust fixture guard, ${t.connections} connections, 1 request in 100 hitting trap_unreachable.`, '');
     lines.push(`- default limits (4 MiB first output buffer, the judged target): ${pair(t)}.`);
