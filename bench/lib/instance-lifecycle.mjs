@@ -12,8 +12,8 @@
  * - reference: the same healthy calls, as many, on one instance that never traps.
  * The difference in CPU, per trap, is what a trap costs at the least at one
  * request in `every`. Also measured: a fresh instance with no calls between
- * (instantiation, first output buffer, trap, back to back), which is cheaper
- * because V8 marks the heap less often when nothing else allocates.
+ * (instantiation, first output buffer, trap, back to back); it costs less,
+ * and its worker marks the heap less often for the same wasm memory.
  *
  * CPU is the whole process's (V8's background thread marks and sweeps). Major
  * GCs are the worker's mark-compacts: V8 starts one for every few dozen MB of
@@ -95,11 +95,12 @@ async function measure({ wasmPath, initialOutputBytes, count, every }) {
   let trapsMs = 0;
   let referenceMs = 0;
   let trapGcs = 0;
-  for (let half = 0; half < 2; half++) {
-    const t = await cpuOf(withTraps, count / 2);
+  const half = Math.ceil(count / 2);
+  for (let pass = 0; pass < 2; pass++) {
+    const t = await cpuOf(withTraps, half);
     trapsMs += t.ms;
     trapGcs += t.majorGcs;
-    referenceMs += (await cpuOf(reference, count / 2)).ms;
+    referenceMs += (await cpuOf(reference, half)).ms;
   }
   const aloneMs = (await cpuOf(alone, count)).ms;
   observer.disconnect();
@@ -109,9 +110,9 @@ async function measure({ wasmPath, initialOutputBytes, count, every }) {
     initialOutputBytes,
     count,
     every,
-    cpuMsPerTrap: round((trapsMs - referenceMs) / count),
+    cpuMsPerTrap: round((trapsMs - referenceMs) / (2 * half)),
     cpuMsPerInstanceAlone: round(aloneMs / count),
     memoryBytes,
-    instancesPerMajorGc: trapGcs ? round(count / trapGcs) : null,
+    instancesPerMajorGc: trapGcs ? round((2 * half) / trapGcs) : null,
   };
 }
