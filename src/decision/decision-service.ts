@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { coarseCheck, labelResponse, mustLabelResponse, type FilteredItem, type ItemLabels } from '../difc/index.js';
+import { coarseCheck, labelResponse, prepareResult, type FilteredItem, type ItemLabels } from '../difc/index.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import type { AgentLabelling } from '../guard/index.js';
 import type { GuardHandle, PolicyRef } from '../service/guard-handle.js';
@@ -117,11 +117,11 @@ export class DecisionService {
       // The call should not have happened; its result is not shown either.
       return { ...base, decision: 'deny', result: null, filtered: [], agent: ctx.agent, labels: [], reason: coarse.reason };
     }
-    if (!mustLabelResponse(operation, ctx.mode)) {
-      return { ...base, decision: 'allow', result: request.result, filtered: [], agent: ctx.agent, labels: [] };
-    }
-    const labelling = await ctx.guard.labelResponse(request.tool, request.result, request.args, ctx.policy);
-    const check = labelResponse({ result: request.result, labelling, resource, agent: ctx.agent, operation, mode: ctx.mode });
+    // One parse of the MCP text: the guard labels, and the agent gets, the service's serialisation of it.
+    const prepared = prepareResult(request.result);
+    // Without a response check every part carries the resource labels, which pass a read here.
+    const labelling = coarse.checkResponse ? await ctx.guard.labelResponse(request.tool, prepared.forGuard, request.args, ctx.policy) : null;
+    const check = labelResponse({ result: request.result, prepared, labelling, resource, agent: ctx.agent, operation, mode: ctx.mode });
     return {
       ...base,
       decision: check.decision,

@@ -24,6 +24,7 @@ export {
   isMode,
   mustLabelResponse,
   parseOperation,
+  responseCheckNeeded,
 } from './pipeline.js';
 export type { CoarseDecision, CoarseOutcome } from './pipeline.js';
 export {
@@ -38,7 +39,10 @@ export {
   unescapeToken,
 } from './json-pointer.js';
 export type { JsonPointer } from './json-pointer.js';
-export { jsonEqual, unwrapMcpText } from './mcp.js';
-export type { Unwrapped } from './mcp.js';
+export { isMcpEnvelope, jsonEqual, prepareResult } from './mcp.js';
+export type { McpDocument, PreparedResult } from './mcp.js';
+export { GUARD_MAX_DEPTH, parseStrictJson } from './strict-json.js';
+export type { StrictJson } from './strict-json.js';
+export { withoutPaths } from './prune.js';
 export { labelResponse } from './response.js';
 export type { FilteredItem, ItemLabels, LabelResponseInput, LabelSource, PartKind, ResponseCheck, ResponseCounts } from './response.js';

@@ -1,50 +1,75 @@
+import { parseStrictJson } from './strict-json.js';
+
 /**
- * MCP tool results whose payload is JSON inside a text content block
- * (`{"content":[{"type":"text","text":"<json>"}]}`). Guards label the inner
- * JSON, so pointers apply to it; after filtering it goes back into the same
- * block, leaving every other field of the result as it was.
+ * MCP tool results (`{"content":[...], "structuredContent": ..., "_meta": ...}`)
+ * and the JSON document a guard labels inside them.
+ *
+ * Guards label the JSON inside the first text block (as the compatible
+ * gateway's guards do), so pointers apply to it. The host parses that text
+ * once under the guard's rules and gives the guard, and later the agent, its
+ * own serialisation of what it parsed: the guard labels exactly the bytes the
+ * agent may receive, never an original text the two could read differently.
  */
 
-export interface Unwrapped {
-  /** The value pointers apply to: the parsed text, or the result itself. */
-  document: unknown;
-  mcp: boolean;
-  /** The result with `document` put back where it came from. */
-  rewrap(document: unknown): unknown;
+type Json = Record<string, unknown>;
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The JSON document of the first text block, as the host parsed it. */
+export interface McpDocument {
+  /** Index of the block in `content`. */
+  block: number;
+  value: unknown;
+  /** The host's serialisation of `value`: what the guard labels and the agent gets when nothing is removed. */
+  text: string;
+  indent: string | undefined;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export interface PreparedResult {
+  /** The tool result as the service received it. */
+  original: unknown;
+  /** What the guard labels: the result, with the document's text replaced by the host's serialisation. */
+  forGuard: unknown;
+  /** Whether the result has the MCP envelope shape (a `content` array). */
+  envelope: boolean;
+  /** Set when the first text block holds JSON the host accepts. */
+  document?: McpDocument;
+  /** Why the first text block is not a document (opaque text), when there is one. */
+  opaque?: string;
+}
 
-export function unwrapMcpText(result: unknown): Unwrapped {
-  const plain: Unwrapped = { document: result, mcp: false, rewrap: (document) => document };
-  if (!isObject(result) || !Array.isArray(result.content) || result.content.length === 0) return plain;
-  const first: unknown = result.content[0];
-  if (!isObject(first) || first.type !== 'text' || typeof first.text !== 'string') return plain;
-  let document: unknown;
-  try {
-    document = JSON.parse(first.text);
-  } catch {
-    // Prose, not JSON: the guard labels the MCP envelope itself.
-    return plain;
-  }
-  const text = first.text;
+export function isMcpEnvelope(result: unknown): result is Json & { content: unknown[] } {
+  return isObject(result) && Array.isArray(result.content);
+}
+
+/** Parses the first text block's JSON once; everything else stays as received. */
+export function prepareResult(result: unknown): PreparedResult {
+  if (!isMcpEnvelope(result)) return { original: result, forGuard: result, envelope: false };
   const content = result.content;
-  return {
-    document,
-    mcp: true,
-    rewrap(filtered: unknown): unknown {
-      const block = { ...first, text: JSON.stringify(filtered, null, indentOf(text)) };
-      const rewrapped: Json = { ...result, content: [block, ...content.slice(1)] };
-      // MCP servers may mirror the text as structuredContent. Left alone it
-      // would hand the agent the items that were just filtered out.
-      if (Object.hasOwn(result, 'structuredContent')) {
-        if (jsonEqual(result.structuredContent, document)) rewrapped.structuredContent = filtered;
-        else delete rewrapped.structuredContent;
-      }
-      return rewrapped;
-    },
-  };
+  const block = content.findIndex((b) => isObject(b) && b.type === 'text');
+  const prepared: PreparedResult = { original: result, forGuard: result, envelope: true };
+  if (block < 0) return prepared;
+  const first = content[block] as Json;
+  if (typeof first.text !== 'string') {
+    prepared.opaque = 'the first text block has no text string';
+    return prepared;
+  }
+  const parsed = parseStrictJson(first.text);
+  if (!parsed.ok) {
+    prepared.opaque = `the first text block ${parsed.problem}`;
+    return prepared;
+  }
+  const indent = indentOf(first.text);
+  const text = JSON.stringify(parsed.value, null, indent);
+  prepared.document = { block, value: parsed.value, text, indent };
+  // Unchanged text needs no copy of the result.
+  if (text !== first.text) prepared.forGuard = withBlockText(result, block, text);
+  return prepared;
+}
+
+function withBlockText(result: Json & { content: unknown[] }, block: number, text: string): Json {
+  const content = result.content.slice();
+  content[block] = { ...(content[block] as Json), text };
+  return { ...result, content };
 }
 
 /** Keep a pretty-printed payload pretty: the indent of its first member, if any. */
@@ -59,8 +84,5 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return (
-    ka.length === kb.length &&
-    ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Json)[k], (b as Json)[k]))
-  );
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Json)[k], (b as Json)[k]));
 }

@@ -22,6 +22,16 @@ export function mustLabelResponse(operation: Operation, mode: Mode): boolean {
   return operation === 'read-write' && mode !== 'strict';
 }
 
+/**
+ * Whether the reply must go through the response check: every read (its
+ * items may be labelled more finely), read-write where the response can be
+ * filtered or propagated, and any call whose resource labels would not pass a
+ * read, since a reply is data the agent reads whatever the tool did.
+ */
+export function responseCheckNeeded(operation: Operation, mode: Mode, readAllowed: boolean): boolean {
+  return !readAllowed || mustLabelResponse(operation, mode);
+}
+
 /** In strict mode one violating item blocks the whole response; elsewhere items are removed or absorbed. */
 export function filteredItemsBlockResponse(mode: Mode): boolean {
   return mode === 'strict';
@@ -56,7 +66,10 @@ export function coarseCheck(input: EvaluateInput): CoarseDecision {
   const evaluation: Evaluation = evaluate({ agent: input.agent, resource: input.resource, operation: input.operation, mode: 'strict' });
   evaluation.mode = input.mode;
   if (evaluation.decision === 'allow') {
-    return { outcome: 'allow', decision: 'allow', checkResponse: mustLabelResponse(input.operation, input.mode), evaluation };
+    // A read that passes is checked anyway (mustLabelResponse); for the rest, ask whether the reply could be read.
+    const readAllowed =
+      input.operation !== 'write' || evaluate({ agent: input.agent, resource: input.resource, operation: 'read', mode: 'strict' }).decision === 'allow';
+    return { outcome: 'allow', decision: 'allow', checkResponse: responseCheckNeeded(input.operation, input.mode, readAllowed), evaluation };
   }
   if (input.operation === 'read') {
     const reason = `read of ${evaluation.resource} needs a per-item response check: ${evaluation.violations.map(describeViolation).join('; ')}`;

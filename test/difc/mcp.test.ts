@@ -1,64 +1,81 @@
 import { describe, expect, it } from 'vitest';
-import { jsonEqual, unwrapMcpText } from '../../src/difc/mcp.js';
+import { jsonEqual, prepareResult } from '../../src/difc/mcp.js';
+import { parseStrictJson } from '../../src/difc/strict-json.js';
 
 const wrap = (payload: unknown, extra: Record<string, unknown> = {}) => ({
   content: [{ type: 'text', text: JSON.stringify(payload) }],
   ...extra,
 });
 
-describe('unwrapMcpText', () => {
-  it('parses the JSON of the first text block', () => {
-    const u = unwrapMcpText(wrap({ items: [1] }));
-    expect(u.mcp).toBe(true);
-    expect(u.document).toEqual({ items: [1] });
+describe('prepareResult', () => {
+  it('parses the JSON of the first text block once and gives the guard its own serialisation', () => {
+    const result = { content: [{ type: 'text', text: '{ "items" : [1] }' }] };
+    const p = prepareResult(result);
+    expect(p.envelope).toBe(true);
+    expect(p.document).toMatchObject({ block: 0, value: { items: [1] }, text: '{"items":[1]}' });
+    expect(p.forGuard).toEqual({ content: [{ type: 'text', text: '{"items":[1]}' }] });
+    expect(result.content[0]?.text).toBe('{ "items" : [1] }');
+  });
+
+  it('needs no copy when the text already is its serialisation', () => {
+    const result = wrap({ items: [1] });
+    expect(prepareResult(result).forGuard).toBe(result);
+  });
+
+  it('finds the first text block after non-text blocks, as guards do', () => {
+    const result = { content: [{ type: 'image', data: 'AA==' }, { type: 'text', text: '{"items":[2]}' }, { type: 'text', text: '{"items":[3]}' }] };
+    expect(prepareResult(result).document).toMatchObject({ block: 1, value: { items: [2] } });
+  });
+
+  it('keeps a pretty-printed payload pretty', () => {
+    const text = JSON.stringify({ items: [1, 2] }, null, 2);
+    expect(prepareResult({ content: [{ type: 'text', text }] }).document?.text).toBe(text);
   });
 
   it.each([
     ['a plain object', { items: [] }],
     ['an array', [{ type: 'text', text: '{}' }]],
-    ['empty content', { content: [] }],
-    ['a non-text block first', { content: [{ type: 'image', data: 'AA==' }] }],
-    ['prose', { content: [{ type: 'text', text: 'hello world' }] }],
-    ['a text block without text', { content: [{ type: 'text' }] }],
     ['null', null],
-  ])('leaves %s alone', (_, result) => {
-    const u = unwrapMcpText(result);
-    expect(u.mcp).toBe(false);
-    expect(u.document).toBe(result);
-    expect(u.rewrap('x')).toBe('x');
+  ])('leaves %s alone: no envelope', (_, result) => {
+    const p = prepareResult(result);
+    expect(p).toEqual({ original: result, forGuard: result, envelope: false });
   });
 
-  it('rewraps into the same block, keeping other fields, blocks and block members', () => {
-    const result = {
-      content: [{ type: 'text', text: '{"items":[1,2]}', annotations: { audience: ['user'] } }, { type: 'text', text: 'footer' }],
-      isError: false,
-      _meta: { trace: 'x' },
-    };
-    const out = unwrapMcpText(result).rewrap({ items: [1] });
-    expect(out).toEqual({
-      content: [{ type: 'text', text: '{"items":[1]}', annotations: { audience: ['user'] } }, { type: 'text', text: 'footer' }],
-      isError: false,
-      _meta: { trace: 'x' },
-    });
-    expect(Object.keys(out as object)).toEqual(['content', 'isError', '_meta']);
-    expect(result.content[0]?.text).toBe('{"items":[1,2]}');
+  it.each([
+    ['prose', 'hello world', 'is not JSON'],
+    ['a byte order mark', '\uFEFF{"items":[]}', 'byte order mark'],
+    ['duplicate keys', '{"items":[1],"items":[2]}', 'duplicate keys'],
+    ['nested duplicate keys', '{"a":{"b":1,"b":1}}', 'duplicate keys'],
+    ['nesting past the guard limit', `${'['.repeat(513)}${']'.repeat(513)}`, 'deeper than 512'],
+    ['a lone surrogate', '{"a":"\uD800"}'.replace('\\uD800', '\uD800'), 'lone surrogate'],
+    ['text after the value', '{"items":[]} Result', 'is not JSON'],
+  ])('treats %s as opaque text', (_, text, problem) => {
+    const result = { content: [{ type: 'text', text }] };
+    const p = prepareResult(result);
+    expect(p.document).toBeUndefined();
+    expect(p.opaque).toContain(problem);
+    expect(p.forGuard).toBe(result);
   });
 
-  it('keeps a pretty-printed payload pretty', () => {
-    const result = { content: [{ type: 'text', text: JSON.stringify({ items: [1, 2] }, null, 2) }] };
-    const out = unwrapMcpText(result).rewrap({ items: [1] }) as typeof result;
-    expect(out.content[0]?.text).toBe(JSON.stringify({ items: [1] }, null, 2));
+  it('accepts nesting exactly at the guard limit and escaped keys that differ', () => {
+    expect(prepareResult({ content: [{ type: 'text', text: `${'['.repeat(512)}${']'.repeat(512)}` }] }).document).toBeDefined();
+    expect(prepareResult({ content: [{ type: 'text', text: '{"a:b":1,"a":{"b":2},"x":"{\\"y\\":1,\\"y\\":2}"}' }] }).document).toBeDefined();
+  });
+});
+
+describe('parseStrictJson', () => {
+  it('counts members outside strings only, so colons in text are no duplicates', () => {
+    expect(parseStrictJson('{"url":"http://x:1/a","t":"a:b:c"}')).toEqual({ ok: true, value: { url: 'http://x:1/a', t: 'a:b:c' } });
   });
 
-  it('filters structuredContent along with the text when it mirrors it', () => {
-    const payload = { items: [1, 2] };
-    const out = unwrapMcpText(wrap(payload, { structuredContent: payload })).rewrap({ items: [1] });
-    expect(out).toEqual(wrap({ items: [1] }, { structuredContent: { items: [1] } }));
+  it('keeps "__proto__" as a member and still finds its duplicate', () => {
+    const ok = parseStrictJson('{"__proto__":{"x":1}}');
+    expect(ok.ok && Object.hasOwn(ok.value as object, '__proto__')).toBe(true);
+    expect(parseStrictJson('{"__proto__":1,"__proto__":2}')).toMatchObject({ ok: false });
   });
 
-  it('drops structuredContent that does not mirror the text rather than pass it on unchecked', () => {
-    const out = unwrapMcpText(wrap({ items: [1, 2] }, { structuredContent: { other: true } })).rewrap({ items: [1] });
-    expect(out).not.toHaveProperty('structuredContent');
+  it('sees duplicates written with different escapes', () => {
+    expect(parseStrictJson('{"a":1,"\\u0061":2}')).toMatchObject({ ok: false, problem: 'has duplicate keys in an object' });
   });
 });
 

@@ -1,0 +1,84 @@
+/**
+ * The one parse of JSON found inside a tool result (an MCP text block), with
+ * the rules the host gives the guard: no BOM, well-formed Unicode, nesting no
+ * deeper than the guard's limit, no duplicate keys. JSON.parse alone would
+ * accept duplicates (last wins) and any depth, so a document the guard refused
+ * or read differently could still be shown; text that breaks a rule is not
+ * JSON to the service and stays opaque.
+ */
+
+/** The sample guards' JSON reader (guards/lib/json.ts MAX_DEPTH) refuses nesting deeper than this. */
+export const GUARD_MAX_DEPTH = 512;
+
+export type StrictJson = { ok: true; value: unknown } | { ok: false; problem: string };
+
+interface Scan {
+  tooDeep: boolean;
+  /** Object members in the text: one ':' outside strings per member of valid JSON. */
+  members: number;
+}
+
+/**
+ * One pass that skips strings with indexOf (tool results are mostly string
+ * content): the nesting depth, and how many object members the text holds.
+ */
+function scan(text: string, limit: number): Scan {
+  let depth = 0;
+  let members = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return { tooDeep: false, members }; // unterminated: JSON.parse refuses it
+        let backslashes = 0;
+        for (let j = i - 1; text.charCodeAt(j) === 92 /* \ */; j--) backslashes++;
+        if ((backslashes & 1) === 0) break;
+      }
+    } else if (c === 58 /* : */) members++;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > limit) return { tooDeep: true, members };
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return { tooDeep: false, members };
+}
+
+/** Own members of every object in a parsed value; iterative, so no depth reaches the stack. */
+function countMembers(value: unknown): number {
+  let count = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    if (Array.isArray(node)) {
+      for (const v of node) if (typeof v === 'object' && v !== null) stack.push(v);
+      continue;
+    }
+    for (const key in node) {
+      count++;
+      const v = (node as Record<string, unknown>)[key];
+      if (typeof v === 'object' && v !== null) stack.push(v);
+    }
+  }
+  return count;
+}
+
+const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** Parses `text` as one JSON document under the guard's rules, or says which rule it breaks. */
+export function parseStrictJson(text: string, maxDepth: number = GUARD_MAX_DEPTH): StrictJson {
+  if (text.charCodeAt(0) === 0xfeff) return { ok: false, problem: 'starts with a byte order mark' };
+  // A lone surrogate cannot be encoded as UTF-8: the guard would get other bytes than the agent.
+  if (!isWellFormed(text)) return { ok: false, problem: 'is not well-formed Unicode (lone surrogate)' };
+  const { tooDeep, members } = scan(text, maxDepth);
+  if (tooDeep) return { ok: false, problem: `is nested deeper than ${maxDepth} levels` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problem: `is not JSON (${(error as Error).message})` };
+  }
+  // Each member leaves one ':' in the text; JSON.parse keeps one property per distinct key.
+  if (members > 0 && countMembers(value) !== members) return { ok: false, problem: 'has duplicate keys in an object' };
+  return { ok: true, value };
+}
