@@ -109,12 +109,26 @@ describe('evaluateResponse', () => {
     expect(called()).toEqual(['label_response']);
   });
 
-  it('does not label a write result, and returns it unchanged', async () => {
+  it('does not label a write result whose resource labels pass a read, and returns it whole', async () => {
     const result = { created: 42 };
-    // A public agent may write to the public repository.
+    // A public agent may write to the public repository, and read what it wrote.
     const evaluated = await decisions.evaluateResponse({ ...base, tool: 'create_issue', result, mode: 'filter', agent: { secrecy: [], integrity: [] } });
     expect(called()).toEqual(['label_resource']);
-    expect(evaluated).toMatchObject({ decision: 'allow', result, operation: 'write', filtered: [], labels: [] });
+    expect(evaluated).toMatchObject({ decision: 'allow', result, operation: 'write', filtered: [], labels: [{ path: '', source: 'resource', allowed: true }] });
+  });
+
+  it('labels and checks a write result whose resource labels would not pass a read', async () => {
+    const result = { number: 7, title: 'private issue' };
+    // Writing into a private repository is allowed; reading its reply back is not.
+    const resource = { description: 'repo acme/secret', secrecy: ['private:acme/secret'], integrity: [] };
+    const agent = { secrecy: [], integrity: [] };
+    const evaluate = await decisions.evaluate({ ...base, tool: 'update_issue', agent, mode: 'filter' });
+    expect(evaluate.operation).toBe('write');
+    calls.mockClear();
+    const evaluated = await decisions.evaluateResponse({ ...base, tool: 'update_issue', result, agent, mode: 'filter', operation: 'write', resource });
+    expect(called()).toEqual(['label_response']);
+    expect(evaluated).toMatchObject({ decision: 'deny', result: null, operation: 'write' });
+    expect(evaluated.reason).toContain('private:acme/secret');
   });
 
   it('denies without labelling the result when the call itself was not allowed, and shows nothing', async () => {

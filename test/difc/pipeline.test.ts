@@ -33,11 +33,13 @@ describe('coarse check (DESIGN.md step 2)', () => {
     OPERATIONS.flatMap((op) => MODES.map((m) => ({ situation, op, m, ...labels, outcome: expected[situation]?.[op] }))),
   );
 
-  it.each(cases)('$situation, $op, $m → $outcome', ({ agent, resource, op, m, outcome }) => {
+  it.each(cases)('$situation, $op, $m → $outcome', ({ situation, agent, resource, op, m, outcome }) => {
     const c = coarseCheck({ agent, resource, operation: op, mode: m });
     expect(c.outcome).toBe(outcome);
     expect(c.decision).toBe(outcome === 'deny' ? 'deny' : 'allow');
-    expect(c.checkResponse).toBe(outcome === 'check-response' || (outcome === 'allow' && mustLabelResponse(op, m)));
+    // A reply is data the agent reads: checked whenever the resource labels would not pass a read.
+    const readFails = situation === 'read-row violated';
+    expect(c.checkResponse).toBe(outcome === 'check-response' || (outcome === 'allow' && (mustLabelResponse(op, m) || readFails)));
     expect(c.evaluation.mode).toBe(m);
     // Labels only move when the response is read, never before the call.
     expect(c.evaluation.agent.toLabelsJson()).toEqual(agent);
