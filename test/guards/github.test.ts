@@ -473,7 +473,7 @@ describe('github guard: label_response', () => {
   });
 
   it.each([
-    ['a single object', { number: 1, author_association: 'OWNER' }],
+    ['a single object it does not know', { number: 1, title: 'x' }],
     ['a string', 'hello'],
     ['null', null],
     ['an empty list', { items: [] }],
@@ -481,6 +481,74 @@ describe('github guard: label_response', () => {
     ['MCP text that is not JSON', { content: [{ type: 'text', text: 'not json' }] }],
   ])('returns no fine-grained labels for %s', (_what, result) => {
     expect(withPolicy(['octo-org/*']).labelResponse('get_issue', result, { repo: 'octo-org/app', private: false })).toEqual({ kind: 'none' });
+  });
+
+  // Shapes of the GitHub REST API (as the GitHub MCP server returns them) that keep privacy below the item.
+  const repository = (fullName: string, isPrivate: boolean) => ({ id: 1, name: fullName.split('/')[1], full_name: fullName, private: isPrivate, html_url: `https://github.com/${fullName}` });
+
+  it('search_code items: secrecy from repository.private, code of the default branch is approved', () => {
+    const g = withPolicy('public');
+    const item = (path: string, repo: object) => ({ name: path, path, sha: 'abc', url: 'https://api.github.com/x', html_url: 'https://github.com/x', repository: repo, score: 1 });
+    const result = { total_count: 2, incomplete_results: false, items: [item('src/a.ts', repository('octo/open', false)), item('keys.txt', repository('octo/secret', true))] };
+    const out = g.labelResponse('search_code', result, { query: 'password' });
+    if (out.kind !== 'paths') throw new Error('expected paths');
+    expect(out.labeledPaths).toEqual([
+      { path: '/items/0', labels: { description: 'code in octo/open src/a.ts', secrecy: [], integrity: approved('github') } },
+      { path: '/items/1', labels: { description: 'code in octo/secret keys.txt', secrecy: ['private:octo/secret'], integrity: approved('github') } },
+    ]);
+  });
+
+  it('search_commits items: secrecy from repository.private, pushed commits are approved', () => {
+    const g = withPolicy('public');
+    const commit = (sha: string, repo: object) => ({ sha, url: 'u', html_url: 'h', commit: { message: 'fix', author: { name: 'a' } }, author: { login: 'a' }, repository: repo, score: 1 });
+    const out = g.labelResponse('search_commits', { items: [commit('1a2b', repository('octo/secret', true)), commit('3c4d', repository('octo/open', false))] }, { query: 'fix' });
+    if (out.kind !== 'paths') throw new Error('expected paths');
+    expect(out.labeledPaths.map((p) => [p.labels.description, p.labels.secrecy, p.labels.integrity])).toEqual([
+      ['commit in octo/secret 1a2b', ['private:octo/secret'], approved('github')],
+      ['commit in octo/open 3c4d', [], approved('github')],
+    ]);
+  });
+
+  it('notifications: secrecy from repository.private, subjects are untrusted (approved floor in private repos)', () => {
+    const g = withPolicy('public', 'none');
+    const note = (id: string, repo: object) => ({ id, unread: true, reason: 'mention', subject: { title: 'hi', type: 'Issue', url: 'u' }, repository: repo, url: 'u' });
+    const out = g.labelResponse('list_notifications', [note('1', repository('octo/open', false)), note('2', repository('octo/secret', true))], {});
+    if (out.kind !== 'paths') throw new Error('expected paths');
+    expect(out.labeledPaths.map((p) => [p.path, p.labels.description, p.labels.secrecy, p.labels.integrity])).toEqual([
+      ['/0', 'notification in octo/open', [], []],
+      ['/1', 'notification in octo/secret', ['private:octo/secret'], approved('github')],
+    ]);
+  });
+
+  it('a nested repository without visibility is looked up, and private when that fails', () => {
+    const calls: string[] = [];
+    const g = withPolicy('all', 'none', repoBackend({ 'octo/open': false }, calls));
+    const bare = (fullName: string) => ({ full_name: fullName });
+    const out = g.labelResponse('search_code', { items: [{ path: 'a', repository: bare('octo/open') }, { path: 'b', repository: bare('octo/gone') }] }, { query: 'x' });
+    if (out.kind !== 'paths') throw new Error('expected paths');
+    expect(out.labeledPaths.map((p) => p.labels.secrecy)).toEqual([[], ['private:octo/gone']]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('gists: "public": false is secret (no repository grants it), in lists and as a single result', () => {
+    const g = withPolicy('public', 'none');
+    const gist = (id: string, isPublic: boolean) => ({ id, public: isPublic, description: 'd', owner: { login: 'alice' }, files: { 'a.txt': { filename: 'a.txt' } } });
+    const out = g.labelResponse('list_gists', [gist('g1', true), gist('g2', false)], {});
+    if (out.kind !== 'paths') throw new Error('expected paths');
+    expect(out.labeledPaths.map((p) => [p.path, p.labels.description, p.labels.secrecy])).toEqual([
+      ['/0', 'gist g1 by alice', []],
+      ['/1', 'secret gist g2 by alice', ['private:<unknown>']],
+    ]);
+    expect(g.labelResponse('get_gist', gist('g2', false), { gist_id: 'g2' })).toEqual({
+      kind: 'paths',
+      // Only its owner writes a secret gist: the private floor of approved applies.
+      labeledPaths: [{ path: '', labels: { description: 'secret gist g2 by alice', secrecy: ['private:<unknown>'], integrity: approved('github') } }],
+    });
+  });
+
+  it('a single issue is labelled whole at path ""', () => {
+    const out = withPolicy(['octo-org/*']).labelResponse('get_issue', issue(9, 'MEMBER'), { repo: 'octo-org/app', private: false });
+    expect(out).toEqual({ kind: 'paths', labeledPaths: [{ path: '', labels: { description: 'issue octo-org/app#9 by user9', secrecy: [], integrity: approved('octo-org') } }] });
   });
 
   it('handles non-ASCII and escaped text in results', () => {

@@ -554,10 +554,27 @@ const I_HEAD = 11;
 const I_NUMBER = 12;
 const I_USER = 13;
 const I_HTML_URL = 14;
+const I_COMMIT = 15;
+const I_SUBJECT = 16;
+const I_PATH = 17;
+const I_SHA = 18;
+const I_PUBLIC = 19;
+const I_ID = 20;
+const I_OWNER = 21;
 const ITEM_KEYS: string[] = [
   "author_association", "full_name", "private", "visibility", "repository", "repository_url",
   "repository_private", "base", "merged", "merged_at", "pull_request", "head", "number", "user", "html_url",
+  "commit", "subject", "path", "sha", "public", "id", "owner",
 ];
+
+// What an item is, for its description.
+const K_USER_CONTENT = 0; // issue, pull request, comment
+const K_REPO = 1;
+const K_CODE = 2;
+const K_COMMIT = 3;
+const K_NOTIFICATION = 4;
+const K_REPO_ITEM = 5;
+const K_GIST = 6;
 const itemPos = new Array<i32>(ITEM_KEYS.length);
 
 // Per-call cache for label_response: most items of a list share a few
@@ -640,9 +657,9 @@ function associationLevel(doc: JsonDoc, pos: i32): i32 {
 
 /**
  * Labels one item of a list/search result and writes its labeled_paths entry
- * {"path": ..., "labels": {...}}. Returns false (and writes nothing) when the
- * item is not an issue, pull request, comment or repository: it then gets
- * default_labels.
+ * {"path": ..., "labels": {...}} (index < 0: the path is "", a single
+ * result). Returns false (and writes nothing) when the item is none of the
+ * shapes below: it then gets default_labels.
  */
 function writeItem(
   w: JsonWriter,
@@ -661,16 +678,46 @@ function writeItem(
   let repo: Repo | null = null;
   let priv: i32 = -1;
   let level: i32 = NONE;
-  let isRepoItem = false;
+  let kind = K_USER_CONTENT;
 
   if (!doc.isString(assoc)) {
-    // a repository object (search_repositories, list_repositories, ...)
     priv = visibilityFrom(doc, f[I_PRIVATE], f[I_VISIBILITY]);
-    if (priv < 0) return false;
-    repo = repoAt(doc, f[I_FULL_NAME], NAME_KIND);
-    if (repo == null) return false;
-    level = APPROVED;
-    isRepoItem = true;
+    const repository = f[I_REPOSITORY];
+    if (priv >= 0) {
+      // a repository object (search_repositories, list_repositories, ...)
+      repo = repoAt(doc, f[I_FULL_NAME], NAME_KIND);
+      if (repo == null) return false;
+      level = APPROVED;
+      kind = K_REPO;
+    } else if (doc.isObject(repository)) {
+      // an item of a repository that keeps its privacy there: search_code,
+      // search_commits, notifications
+      repo = repoAt(doc, doc.field(repository, "full_name"), NAME_KIND);
+      if (repo == null) repo = repoAt(doc, doc.field(repository, "html_url"), URL_KIND);
+      priv = visibilityOf(doc, repository);
+      if (priv < 0) priv = repo != null ? lookupPrivate(repo) : 1;
+      if (doc.isObject(f[I_COMMIT])) {
+        kind = K_COMMIT; // pushed by someone with write access
+        level = APPROVED;
+      } else if (doc.isObject(f[I_SUBJECT])) {
+        kind = K_NOTIFICATION; // subject titles are written by anyone
+        level = NONE;
+      } else if (doc.isString(f[I_PATH])) {
+        kind = K_CODE; // code search covers the default branch, like label_resource
+        level = APPROVED;
+      } else {
+        kind = K_REPO_ITEM;
+        level = NONE;
+      }
+    } else {
+      // a gist: "public": false is a secret gist, which belongs to no
+      // repository a policy can grant
+      const pub = doc.bool(f[I_PUBLIC]);
+      if (pub < 0) return false;
+      priv = pub == 1 ? 0 : 1;
+      kind = K_GIST;
+      level = NONE;
+    }
   } else {
     const repository = f[I_REPOSITORY];
     const baseRepo = doc.field(f[I_BASE], "repo");
@@ -694,9 +741,21 @@ function writeItem(
   if (priv > 0 && level < APPROVED) level = APPROVED; // private repositories: only collaborators write there
 
   if (!first) w.byte(0x2c);
-  w.raw('{"path":"').raw(itemsPath).byte(0x2f).uint(<u32>index).raw('","labels":{"description":"');
-  if (isRepoItem) {
+  w.raw('{"path":"');
+  if (index >= 0) w.raw(itemsPath).byte(0x2f).uint(<u32>index);
+  w.raw('","labels":{"description":"');
+  if (kind == K_REPO) {
     w.raw("repo ").raw(repo!.full());
+  } else if (kind == K_CODE || kind == K_COMMIT || kind == K_NOTIFICATION || kind == K_REPO_ITEM) {
+    w.raw(kind == K_CODE ? "code" : kind == K_COMMIT ? "commit" : kind == K_NOTIFICATION ? "notification" : "item");
+    if (repo != null) w.raw(" in ").raw(repo.full());
+    const at = kind == K_CODE ? f[I_PATH] : kind == K_COMMIT ? f[I_SHA] : -1;
+    if (doc.isString(at)) w.byte(0x20).rawValue(doc, at, true);
+  } else if (kind == K_GIST) {
+    w.raw(priv > 0 ? "secret gist" : "gist");
+    if (doc.isString(f[I_ID])) w.byte(0x20).rawValue(doc, f[I_ID], true);
+    const login = doc.field(f[I_OWNER], "login");
+    if (doc.isString(login)) w.raw(" by ").rawValue(doc, login, true);
   } else {
     const number = f[I_NUMBER];
     const hasNumber = number >= 0 && !doc.isString(number) && doc.int(number) != i64.MIN_VALUE;
@@ -861,8 +920,22 @@ function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
     }
   }
   if (itemsPath == null) {
+    // A single result (get_gist, get_issue, ...): labelled whole when it is an item the guard knows.
+    let out = 0;
+    if (rdoc.isObject(result)) {
+      resetItemCaches();
+      const w = output(outPtr, outCap);
+      w.raw('{"labeled_paths":[');
+      if (writeItem(w, rdoc, result, "", -1, true, repoFromArgs(args), args.visibility())) {
+        w.raw("]}");
+        out = emit("label_response", w, outPtr, outCap);
+      } else {
+        w.free();
+      }
+      resetItemCaches();
+    }
     if (inner != null) inner.free();
-    return 0;
+    return out;
   }
 
   // Everything the loop uses is reachable from the global `call`, so the
