@@ -213,8 +213,13 @@ function envelopeLabels(prepared: PreparedResult, labelling: Extract<ResponseLab
   // A collection here is judged as part of the envelope member holding it; its pointer must still fit.
   if (labelling.itemsPath !== undefined) entries.push({ entry: { path: labelling.itemsPath, labels: { secrecy: [], integrity: [] } }, field: 'items_path' });
   const labelled = entries.map(({ entry, field }) => {
-    const tokens = pointerIn(prepared.original, entry.path, field);
-    if (tokens.length > 0 && !MCP_MEMBERS.has(tokens[0] as string)) {
+    let first: string | undefined;
+    try {
+      first = parsePointer(entry.path)[0];
+    } catch (error) {
+      labelError(error, entry.path, field);
+    }
+    if (first !== undefined && !MCP_MEMBERS.has(first)) {
       // The guard found a document the host did not (e.g. it accepts text the
       // host refused): its pointers would label the wrong data.
       throw new ResponseLabelError(
@@ -224,7 +229,7 @@ function envelopeLabels(prepared: PreparedResult, labelling: Extract<ResponseLab
         'missing',
       );
     }
-    return { path: entry.path, tokens, labels: Labels.of(entry.labels) };
+    return { path: entry.path, tokens: pointerIn(prepared.original, entry.path, field), labels: Labels.of(entry.labels) };
   });
   return labelling.itemsPath === undefined ? labelled : labelled.slice(0, -1);
 }
