@@ -48,6 +48,8 @@ const MAX_LOOKUPS: i32 = 20;
 
 /** Keys under which list-like results keep their collection, tried in order. */
 const COLLECTION_KEYS: string[] = ["items", "issues", "pull_requests", "comments", "repositories"];
+/** Counts GitHub computes next to a collection (labelled approved, with the call's secrecy). */
+const META_KEYS: string[] = ["total_count", "incomplete_results"];
 
 // ------------------------------------------------------------------ policy state
 // Instance state: set by label_agent, read by label_resource/label_response.
@@ -938,6 +940,17 @@ function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
     return out;
   }
 
+  // GitHub's own counts next to a collection: numbers and booleans the API
+  // computes, not user content. Labelled here, they need not take the
+  // (often untrusted) resource labels that everything unlabelled gets.
+  let metaMask = 0;
+  if (rdoc.isObject(result)) {
+    for (let k = 0; k < META_KEYS.length; k++) {
+      const pos = rdoc.field(result, META_KEYS[k]);
+      if (rdoc.bool(pos) >= 0 || rdoc.int(pos) != i64.MIN_VALUE) metaMask |= 1 << k;
+    }
+  }
+
   // Everything the loop uses is reachable from the global `call`, so the
   // loop may collect garbage as it goes (see ResponseCall).
   const c = new ResponseCall(tool, doc, rdoc, inner, itemsPath, repoFromArgs(args), rdoc.items(collection));
@@ -960,6 +973,14 @@ function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
     return 0;
   }
   const defaults = labelTool(tool, args);
+  if (metaMask != 0) {
+    const integrity = scopedIntegrity(APPROVED, repoFromArgs(args));
+    for (let k = 0; k < META_KEYS.length; k++) {
+      if ((metaMask & (1 << k)) == 0) continue;
+      w.raw(',{"path":"/').raw(META_KEYS[k]).raw('","labels":{"description":"GitHub ').raw(META_KEYS[k]);
+      w.raw('","secrecy":').strArray(defaults.secrecy).raw(',"integrity":').strArray(integrity).raw("}}");
+    }
+  }
   w.raw('],"default_labels":');
   writeLabels(w, defaults);
   w.raw(',"items_path":').str(itemsPath).raw("}");
