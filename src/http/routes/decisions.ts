@@ -76,11 +76,14 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       schema: {
         summary: 'Decide on a tool result',
         description:
-          "Labels the result with the guard (label_response) and applies the mode: strict denies the whole result if " +
-          'any item violates; filter removes violating items (listed in filtered, with their JSON Pointer) and keeps the ' +
-          "result's shape, including MCP text wrapping; propagate returns everything and moves the agent's labels " +
-          '(secrecy joins, integrity meets, per item). A denied result comes back as null. Send back operation and ' +
-          'resource from /v1/evaluate to skip labelling the call again.',
+          "Labels the result with the guard (label_response) and judges every part of it: items by their labels, everything " +
+          'else (fields around the collection, every MCP content block, structuredContent, _meta) by the guard labels or the ' +
+          'resource labels. strict denies the whole result if any part violates; filter withholds violating parts (listed in ' +
+          "filtered, with their JSON Pointer) and keeps the result's shape, including MCP text wrapping; propagate returns " +
+          "everything labelled and moves the agent's labels (secrecy joins, integrity meets, per part). The MCP text's JSON " +
+          'is parsed once under the guard rules (no duplicate keys, depth 512, no BOM, well-formed Unicode; else opaque text) ' +
+          'and the returned result is serialised from it: show the agent this result, never the original. A denied result ' +
+          'comes back as null. Send back operation and resource from /v1/evaluate to skip labelling the call again.',
         tags: ['decisions'],
         body: EvaluateResponseBody,
         response: { 200: EvaluateResponseReply, ...decisionErrors },

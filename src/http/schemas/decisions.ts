@@ -24,6 +24,15 @@ const EXAMPLE_ITEM_LABELS = [
     description: 'issue octo-org/app#101 by alice',
   },
   { path: '/items/1', kind: 'item', source: 'labeled', allowed: false, secrecy: [], integrity: [], description: 'issue octo-org/app#102 by mallory' },
+  {
+    path: '/total_count',
+    kind: 'envelope',
+    source: 'labeled',
+    allowed: true,
+    secrecy: [],
+    integrity: ['approved:octo-org', 'unapproved:octo-org'],
+    description: 'GitHub total_count',
+  },
 ];
 const mcpText = (value: unknown) => ({ content: [{ type: 'text', text: JSON.stringify(value) }] });
 
@@ -162,7 +171,11 @@ export const EvaluateResponseBody = Type.Object(
 );
 
 const FilteredItem = Type.Object({
-  path: Type.String({ description: 'JSON Pointer of the removed item in the (unwrapped) result' }),
+  path: Type.String({
+    description:
+      'JSON Pointer of the withheld part: into the JSON of the first MCP text block (or the result itself when it has no MCP envelope); ' +
+      'parts of the MCP envelope outside that text (/content/N, /content/N/<field>, /structuredContent, /_meta, ...) point into the result',
+  }),
   reason: Type.String(),
   secrecy_violation: Type.Boolean(),
   integrity_violation: Type.Boolean(),
@@ -183,8 +196,14 @@ export const EvaluateResponseReply = Type.Object(
   {
     decision_id: DecisionId,
     decision: { ...Decision, description: 'allow: hand `result` to the agent; deny: hand it nothing' },
-    result: Type.Unknown({ description: 'The result to hand to the agent: filtered in filter mode (same shape and MCP wrapping), null when denied' }),
-    filtered: Type.Array(FilteredItem, { description: 'Items removed in filter mode' }),
+    result: Type.Unknown({
+      description:
+        'The result to hand to the agent instead of the original: built by the service from the judged parts (same shape and MCP wrapping, ' +
+        'the text re-serialised from the parsed JSON), filtered in filter mode, null when denied',
+    }),
+    filtered: Type.Array(FilteredItem, {
+      description: 'Parts withheld: in filter mode every violating part; in every mode structuredContent that nothing labels',
+    }),
     agent: { ...Labels, description: "Agent labels after reading the result (moved only in propagate mode): send them as `agent` in the agent's next call" },
     labels: Type.Array(ItemLabels, { description: 'Labels of each part of the result' }),
     operation: Operation,
@@ -214,7 +233,7 @@ export const EvaluateResponseReply = Type.Object(
           labels: EXAMPLE_ITEM_LABELS,
           operation: 'read',
           mode: 'filter',
-          reason: 'filtered 1 of 2 items the agent may not read',
+          reason: 'filtered 1 of 3 parts the agent may not read',
         },
       },
       propagate: {
