@@ -205,9 +205,10 @@ describe('operation and resource in /v1/evaluate/response', () => {
     expect(reply.body).toMatchObject({ decision: 'allow', result: 'plain text', operation: 'read' });
   });
 
-  it('a write result is not labelled and passes through unchanged', async () => {
+  it('a write result the agent may read is returned whole, judged as one part', async () => {
     const reply = await s.post('/v1/evaluate/response', { ...base, tool: 'create_issue', result: { number: 7 } });
     expect(reply.status, reply.text).toBe(200);
-    expect(reply.body).toMatchObject({ decision: 'allow', result: { number: 7 }, operation: 'write', labels: [], filtered: [] });
+    expect(reply.body).toMatchObject({ decision: 'allow', result: { number: 7 }, operation: 'write', filtered: [] });
+    expect(reply.body.labels).toEqual([expect.objectContaining({ path: '', kind: 'result', allowed: true })]);
   });
 });

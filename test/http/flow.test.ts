@@ -95,6 +95,9 @@ function expectItemLabels(labels: Array<Record<string, unknown>>) {
     ['/items/1', 'issue octo-org/app#102 by mallory', false],
     ['/items/2', 'issue octo-org/app#103 by bob', false],
     ['/items/3', 'issue other-org/secret#7 by carol', false],
+    // Around the collection: GitHub's count (labelled by the guard) and "page" (unlabelled: the resource labels).
+    ['/total_count', 'GitHub total_count', true],
+    ['/page', 'repo octo-org/app', false],
   ]);
 }
 
@@ -113,7 +116,8 @@ describe.each([false, true])('three-step flow (MCP text form: %s)', (wrapped) =>
 
   it('strict: a result whose items are all readable is allowed unchanged', async () => {
     const step = await before('strict');
-    const trusted = { ...ISSUES, items: [ISSUES.items[0]], total_count: 1 };
+    // Only what the guard labels: an unlabelled field next to the items would carry the untrusted resource labels.
+    const trusted = { items: [ISSUES.items[0]], total_count: 1 };
     const reply = await respond('strict', step, wrapped ? mcpText(trusted) : trusted);
     expect(reply.status, reply.text).toBe(200);
     expect(reply.body).toMatchObject({ decision: 'allow', filtered: [] });
@@ -121,7 +125,7 @@ describe.each([false, true])('three-step flow (MCP text form: %s)', (wrapped) =>
     expect(reply.body.result).toEqual(wrapped ? mcpText(trusted) : trusted);
   });
 
-  it('filter: unreadable items are removed in place and reported; the envelope stays', async () => {
+  it('filter: unreadable items and unlabelled fields are removed in place and reported; labelled fields stay', async () => {
     const step = await before('filter');
     const reply = await respond('filter', step, result);
     expect(reply.status, reply.text).toBe(200);
@@ -130,9 +134,10 @@ describe.each([false, true])('three-step flow (MCP text form: %s)', (wrapped) =>
       ['/items/1', false, true],
       ['/items/2', false, true],
       ['/items/3', true, true],
+      ['/page', false, true],
     ]);
     for (const f of reply.body.filtered) expect(f.reason).toEqual(expect.any(String));
-    const kept = { ...ISSUES, items: [ISSUES.items[0]] };
+    const kept = { items: [ISSUES.items[0]], total_count: 4 };
     if (wrapped) {
       expect(reply.body.result).toEqual({ content: [{ type: 'text', text: expect.any(String) }] });
       expect(JSON.parse(reply.body.result.content[0].text)).toEqual(kept);

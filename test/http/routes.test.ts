@@ -132,7 +132,8 @@ describe('POST /v1/evaluate/response', () => {
     expect(decision_id).toMatch(UUID);
     expect(rest).toEqual({
       decision: 'allow',
-      result: { items: [{ id: 1, author_association: 'MEMBER' }], total: 2 },
+      // "total" is outside the collection and unlabelled: it carries the resource labels, which the agent may not read.
+      result: { items: [{ id: 1, author_association: 'MEMBER' }] },
       filtered: [
         {
           path: '/items/1',
@@ -141,15 +142,23 @@ describe('POST /v1/evaluate/response', () => {
           integrity_violation: true,
           description: 'item 1',
         },
+        {
+          path: '/total',
+          reason: expect.stringContaining('approved:acme'),
+          secrecy_violation: expect.any(Boolean),
+          integrity_violation: true,
+          description: expect.any(String),
+        },
       ],
       agent: { secrecy: [], integrity: ['approved:acme'] },
       labels: [
         { path: '/items/0', kind: 'item', source: 'labeled', allowed: true, description: 'item 0', secrecy: [], integrity: ['approved:acme'] },
         { path: '/items/1', kind: 'item', source: 'labeled', allowed: false, description: 'item 1', secrecy: [], integrity: [] },
+        { path: '/total', kind: 'envelope', source: 'resource', allowed: false, description: expect.any(String), secrecy: expect.any(Array), integrity: [] },
       ],
       operation: 'read',
       mode: 'filter',
-      reason: 'filtered 1 of 2 items the agent may not read',
+      reason: 'filtered 2 of 3 parts the agent may not read',
     });
   });
 });
