@@ -129,6 +129,8 @@ function documentParts(
 
   const at = collection;
   const parts: Part[] = [];
+  // Sibling fields are judged against the labels outside the collection only.
+  const outsideCollection = labelled.filter((l) => !(l.tokens.length > at.length && isPrefix(at, l.tokens)));
   // Fields around the collection, level by level from the root: each is
   // judged whole, by its own label or the resource labels, and by every label
   // on the way down to it (a label on an ancestor covers what it contains).
@@ -139,16 +141,32 @@ function documentParts(
     for (const key of keys) {
       if (key === at[depth]) continue;
       const tokens = [...at.slice(0, depth), key];
-      const { labels, labelled: any } = subtreeLabels(tokens, labelled, resource, above);
+      const { labels, labelled: any } = subtreeLabels(tokens, outsideCollection, resource, above);
       parts.push({ path: formatPointer(tokens), tokens, space, kind: 'envelope', source: any ? 'labeled' : 'resource', labels });
     }
     container = resolvePointer(container, [at[depth] as string]);
   }
   const above = combineAll(labelled.filter((l) => isPrefix(l.tokens, at)).map((l) => l.labels));
+  // Labels of each item, bucketed in one pass: a guard labels every item of a big list.
+  const own = new Map<string, Labels>();
+  const inside = new Map<string, Labels>();
+  for (const l of labelled) {
+    if (l.tokens.length <= at.length || !isPrefix(at, l.tokens)) continue;
+    const index = l.tokens[at.length] as string;
+    const map = l.tokens.length === at.length + 1 ? own : inside;
+    const prior = map.get(index);
+    map.set(index, prior ? prior.combine(l.labels) : l.labels);
+  }
   const array = container as unknown[];
   const items = array.map((_, index): Part => {
-    const tokens = [...at, String(index)];
-    const { labels, labelled: any } = subtreeLabels(tokens, labelled, itemBase, above);
+    const key = String(index);
+    const tokens = [...at, key];
+    const explicit = own.get(key);
+    const nested = inside.get(key);
+    let labels = explicit ?? itemBase;
+    if (nested) labels = labels.combine(nested);
+    if (above) labels = labels.combine(above);
+    const any = explicit !== undefined || nested !== undefined || above !== undefined;
     return { path: formatPointer(tokens), tokens, space, kind: 'item', source: any ? 'labeled' : itemSource, labels };
   });
   return { parts: [...items, ...parts], items: items.length };
@@ -174,8 +192,22 @@ function envelopeParts(prepared: PreparedResult, resource: Labels, labelled: rea
   const document = prepared.document;
   const parts: Part[] = [];
   const above = combineAll(labelled.filter((l) => l.tokens.length === 0).map((l) => l.labels));
+  // Bucketed by member and content block, so a result with many blocks costs one pass.
+  const bucketOf = (tokens: JsonPointer) => (tokens[0] === 'content' ? `content/${tokens[1] ?? ''}` : (tokens[0] ?? ''));
+  const buckets = new Map<string, Labelled[]>();
+  for (const l of labelled) {
+    if (l.tokens.length === 0) continue;
+    const key = bucketOf(l.tokens);
+    const bucket = buckets.get(key);
+    if (bucket) bucket.push(l);
+    else buckets.set(key, [l]);
+  }
+  // A label on the content array covers every block.
+  const onContent = combineAll(labelled.filter((l) => l.tokens.length === 1 && l.tokens[0] === 'content').map((l) => l.labels));
+  const contentAbove = above && onContent ? above.combine(onContent) : (above ?? onContent);
   const judged = (tokens: JsonPointer): Part => {
-    const { labels, labelled: any } = subtreeLabels(tokens, labelled, resource, above);
+    const over = tokens[0] === 'content' ? contentAbove : above;
+    const { labels, labelled: any } = subtreeLabels(tokens, buckets.get(bucketOf(tokens)) ?? [], resource, over);
     return envelopePart(tokens, labels, any ? 'labeled' : 'resource');
   };
   result.content.forEach((block, k) => {

@@ -333,6 +333,15 @@ describe('MCP text results', () => {
     expect(propagate.result).toEqual({ content: [] });
   });
 
+  it('with no JSON text, guard labels of the envelope apply to the blocks and members they cover', () => {
+    const result = { content: [{ type: 'text', text: 'hello' }, { type: 'text', text: 'world' }], _meta: { a: 1 } };
+    const onContent = run({ result, resource: PUBLIC, labelling: paths([['/content', PRIVATE]]) });
+    expect(onContent.result).toEqual({ content: [], _meta: { a: 1 } });
+    const onBlock = run({ result, resource: PUBLIC, labelling: paths([['/content/1', PRIVATE]]) });
+    expect(onBlock.result).toEqual({ content: [{ type: 'text', text: 'hello' }], _meta: { a: 1 } });
+    expect(onBlock.filtered.map((f) => f.path)).toEqual(['/content/1']);
+  });
+
   it('a guard that read JSON the service refused labels nothing outside the MCP members', () => {
     const result = { content: [{ type: 'text', text: '{"items":[1],"items":[2]}' }], items: [3] };
     const error = labelError(() => run({ result, labelling: paths([['/items/0', PUBLIC]], { itemsPath: '/items' }) }));
