@@ -30,7 +30,11 @@ export const Mode = Type.Enum(['strict', 'filter', 'propagate'], {
 export const Operation = Type.Enum(['read', 'write', 'read-write']);
 
 export const GuardName = Type.String({ minLength: 1, maxLength: 128, description: 'Name of a loaded guard (see GET /v1/guards)' });
-export const ToolName = Type.String({ minLength: 1, maxLength: 512, description: 'Tool name as the gateway calls it' });
+export const ToolName = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: 'Tool name exactly as the gateway calls it (never trimmed or case-folded): a name the guard does not know is a write, whose reply is checked',
+});
 
 export const Policy = Type.Object({}, {
   additionalProperties: true,
