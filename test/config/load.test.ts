@@ -63,8 +63,8 @@ describe('defaults', () => {
     ]);
     for (const guard of config.guards) {
       expect(guard).toMatchObject({ timeoutMs: 1000, memoryLimitMb: 32 });
-      // Unset: the pool derives it from the available cores.
-      expect(guard.poolSize).toBeUndefined();
+      // Unset: chosen from the container's CPU and memory (test/config/pool-sizing.test.ts).
+      expect(guard.poolSize).toBe(config.poolSizing!.size);
     }
     expect(config.backends).toEqual({});
     expect(config.configFile).toBeUndefined();
