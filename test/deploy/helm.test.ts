@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { choosePoolSize } from '../../src/config/pool-sizing.js';
 import { startServerProcess } from '../support/process.js';
 import { commandOf, parseDockerfile } from './dockerfile.js';
 import { BackendConfigSchema, ConfigFileSchema, GuardConfigSchema, ServerConfigSchema } from '../../src/config/schema.js';
@@ -549,6 +550,25 @@ function readYamlText(text: string): unknown {
   const [doc] = parseAllDocuments(text);
   return doc!.toJS();
 }
+
+describe('pool size: the chart sets the memory limit the service sizes its pools from', () => {
+  it('the default limit gives the 3 instances per sample guard the README promises, whatever the node\'s cores', () => {
+    const values = defaultValues();
+    expect(dig(values, 'wasmguard.poolSize')).toBeNull();
+    const limit = String(dig(values, 'resources.limits.memory'));
+    const mib = Number(/^(\d+)Mi$/.exec(limit)![1]);
+    const memoryLimitMb = Number(dig(values, 'wasmguard.memoryLimitMb'));
+    const samples = [
+      { name: 'github', memoryLimitMb },
+      { name: 'static', memoryLimitMb },
+    ];
+    for (const cores of [2, 8, 32, 128]) {
+      const size = choosePoolSize(samples, { source: 'cgroup v2', memoryLimitBytes: mib * 1024 * 1024 }, cores).size;
+      expect(size, `${cores} cores`).toBe(Math.min(cores, 3));
+    }
+    expect(readFileSync(join(chartDir, 'README.md'), 'utf8')).toContain('The default 512 Mi limit gives 3 instances of each of the two\nsample guards');
+  });
+});
 
 describe('topology spread (default)', () => {
   it('spreads over nodes and zones with the chart\'s own selector labels', () => {
