@@ -149,7 +149,7 @@ describe('loadConfig applies the sizing to guards without a pool size', () => {
 describe('the built server (node dist/server.js) sizes its pools from the cgroup tree', () => {
   it('logs how it chose, and /v1/guards shows that size', async () => {
     const fake = cgroup({ 'cpu.max': 'max 100000', 'memory.max': String(256 * MiB) });
-    const server = await startServerProcess({ WASMGUARD_CGROUP_ROOT: fake, WASMGUARD_LOG_LEVEL: 'info' });
+    const server = await startServerProcess({ WASMGUARD_CGROUP_ROOT: fake, WASMGUARD_LOG_LEVEL: 'info' }, 60_000);
     try {
       const line = server.logs.find((l) => l.msg === 'pool size chosen')!;
       // 256 MiB leaves no room for a second instance of each sample guard: 1 each, with a warning.
@@ -164,5 +164,5 @@ describe('the built server (node dist/server.js) sizes its pools from the cgroup
       server.child.kill('SIGKILL');
       await server.exited;
     }
-  });
+  }, 90_000);
 });

@@ -797,8 +797,11 @@ describe('helm test hook', () => {
   };
 
   it('passes against the real server (node dist/server.js, the sample guards), and fails with a reason otherwise', async () => {
-    const server = await startServerProcess({});
+    const server = await startServerProcess({}, 60_000);
     try {
+      // On a loaded machine the fresh process may report event-loop pressure for a moment; the hook
+      // would rightly fail then. Wait (bounded) until it is ready, as a real rollout would.
+      for (let i = 0; i < 100 && (await fetch(`${server.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
       const ok = await runHook(server.url);
       expect(ok).toMatchObject({ code: 0 });
       expect(ok.out).toMatch(/^ok: \/readyz is 200; guard github decided (allow|deny) on helm_test/);
@@ -812,7 +815,7 @@ describe('helm test hook', () => {
     const gone = await runHook(server.url);
     expect(gone.code).toBe(1);
     expect(gone.out).toMatch(/^helm test failed: /);
-  });
+  }, 120_000);
 });
 
 describe('chart README', () => {
