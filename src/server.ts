@@ -5,6 +5,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
+import { startDiagnostics, type DiagnosticsListener } from './http/diagnostics.js';
 import { createLogger } from './service/logger.js';
 import { createService } from './service/service.js';
 
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.server);
+  // A memory limit too small for even one instance of each guard still starts, with a warning.
+  if (config.poolSizing) logger[config.poolSizing.memoryAllows === 0 ? 'warn' : 'info'](config.poolSizing, 'pool size chosen');
   const startedAt = performance.now();
   let service;
   try {
@@ -33,11 +36,14 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  let diagnostics: DiagnosticsListener | undefined;
   // A second signal, or the grace period running out, ends the process with a non-zero code.
   closeWithGrace({ delay: config.server.graceMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutdown: fatal error');
     logger.info({ signal }, 'shutdown: started');
     await service.close();
+    // Last: the kubelet and Prometheus keep reading "draining" and the final metrics until here.
+    await diagnostics?.close();
     logger.info('shutdown: complete');
   });
 
@@ -46,6 +52,12 @@ async function main(): Promise<void> {
     { address, guards: service.registry.list().map((g) => g.name), startupMs: Math.round(performance.now() - startedAt) },
     'wasmguard listening',
   );
+  if (config.server.diagnosticsPort !== undefined) {
+    const { readiness, metrics, app } = service;
+    const { diagnosticsHost: host, diagnosticsPort: port } = config.server;
+    diagnostics = await startDiagnostics({ host, port, readiness, metrics, isUnderPressure: () => app.isUnderPressure(), logger });
+    logger.info({ address: diagnostics.address }, 'diagnostics listening');
+  }
 }
 
 main().catch((error) => {

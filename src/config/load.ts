@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_LIMITS } from '../guard/limits.js';
 import { ConfigError } from './errors.js';
+import { choosePoolSize, readContainerLimits, type PoolSizing } from './pool-sizing.js';
 import { ConfigFileSchema, GuardConfigSchema, ServerConfigSchema, type BackendConfig, type ConfigFile, type GuardConfig, type ServerConfig } from './schema.js';
 import { SERVER_DEFAULTS, SETTINGS, type Setting } from './settings.js';
 
@@ -25,6 +26,8 @@ export interface ResolvedConfig {
   backends: Record<string, BackendConfig>;
   /** The config file read, if any. */
   configFile?: string;
+  /** How the default pool size was chosen, when some guard sets none. */
+  poolSizing?: PoolSizing;
 }
 
 /** The sample guards shipped in the repository's guards/ folder, built by `npm run build:guards`. */
@@ -126,7 +129,9 @@ function guardsInDir(dir: string, problems: string[]): Array<{ name: string; pat
  * Builds the service configuration from flags, environment, config file and
  * defaults (in that order of precedence), and reports every problem at once.
  */
-export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {}): ResolvedConfig {
+export function loadConfig(
+  options: { argv?: string[]; env?: NodeJS.ProcessEnv; cwd?: string; cores?: number } = {},
+): ResolvedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const problems: string[] = [];
@@ -163,6 +168,10 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv; 
     );
   }
 
+  if (server.diagnosticsPort !== undefined && server.diagnosticsPort !== 0 && server.diagnosticsPort === server.port) {
+    problems.push(`server.diagnosticsPort (${String(server.diagnosticsPort)}) must differ from server.port`);
+  }
+
   const backends = file?.backends ?? {};
   const guardsDirSetting = top('guardsDir') ?? (file?.guardsDir && resolve(fileDir, file.guardsDir));
   const fileGuards = file?.guards ?? {};
@@ -190,5 +199,16 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv; 
   }
   if (guards.length === 0 && problems.length === 0) problems.push(`no guards configured${dir ? ` and no *.wasm in ${dir}` : ''}`);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { server: server as ServerConfig, guards, backends, ...(configPath ? { configFile: configPath } : {}) };
+  // WASMGUARD_CGROUP_ROOT: where the cgroup files are read (tests, or a cgroupfs mounted elsewhere).
+  const poolSizing = guards.some((g) => g.poolSize === undefined)
+    ? choosePoolSize(guards, readContainerLimits(env.WASMGUARD_CGROUP_ROOT || undefined), options.cores)
+    : undefined;
+  for (const guard of guards) guard.poolSize ??= poolSizing?.size;
+  return {
+    server: server as ServerConfig,
+    guards,
+    backends,
+    ...(configPath ? { configFile: configPath } : {}),
+    ...(poolSizing ? { poolSizing } : {}),
+  };
 }

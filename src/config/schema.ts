@@ -13,6 +13,9 @@ export const ServerConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1 }),
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** A second listener with only /healthz, /readyz and /metrics (off when unset; 0 = any free port). */
+    diagnosticsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    diagnosticsHost: Type.String({ minLength: 1 }),
     defaultMode: Mode,
     bodyLimitBytes: Type.Integer({ minimum: 1024 }),
     graceMs: Type.Integer({ minimum: 0 }),

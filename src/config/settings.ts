@@ -17,6 +17,14 @@ export interface Setting {
 export const SETTINGS: readonly Setting[] = [
   { target: { server: 'host' }, env: 'WASMGUARD_HOST', flag: 'host', kind: 'string', help: 'listen address' },
   { target: { server: 'port' }, env: 'WASMGUARD_PORT', flag: 'port', kind: 'integer', help: 'listen port (0 = any free port)' },
+  { target: { server: 'diagnosticsHost' }, env: 'WASMGUARD_DIAGNOSTICS_HOST', flag: 'diagnostics-host', kind: 'string', help: 'diagnostics listen address' },
+  {
+    target: { server: 'diagnosticsPort' },
+    env: 'WASMGUARD_DIAGNOSTICS_PORT',
+    flag: 'diagnostics-port',
+    kind: 'integer',
+    help: 'port of /healthz, /readyz and /metrics alone (off when unset)',
+  },
   { target: { top: 'config' }, env: 'WASMGUARD_CONFIG', flag: 'config', kind: 'string', help: 'JSON or YAML config file' },
   { target: { top: 'guardsDir' }, env: 'WASMGUARD_GUARDS_DIR', flag: 'guards-dir', kind: 'string', help: 'load every *.wasm in this folder' },
   { target: { guardDefault: 'poolSize' }, env: 'WASMGUARD_POOL_SIZE', flag: 'pool-size', kind: 'integer', help: 'instances per guard' },
@@ -33,6 +41,9 @@ export const SETTINGS: readonly Setting[] = [
 export const SERVER_DEFAULTS: ServerConfig = {
   host: '0.0.0.0',
   port: 8080,
+  // Only used when diagnosticsPort is set; all interfaces, so the kubelet and Prometheus reach it
+  // while the decision API stays on 127.0.0.1 (sidecar mode).
+  diagnosticsHost: '0.0.0.0',
   defaultMode: 'strict',
   // A bit over the 8 MiB guard input limit, so the guard's own limit is what a big result meets.
   bodyLimitBytes: 9 * 1024 * 1024,

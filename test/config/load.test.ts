@@ -63,8 +63,8 @@ describe('defaults', () => {
     ]);
     for (const guard of config.guards) {
       expect(guard).toMatchObject({ timeoutMs: 1000, memoryLimitMb: 32 });
-      // Unset: the pool derives it from the available cores.
-      expect(guard.poolSize).toBeUndefined();
+      // Unset: chosen from the container's CPU and memory (test/config/pool-sizing.test.ts).
+      expect(guard.poolSize).toBe(config.poolSizing!.size);
     }
     expect(config.backends).toEqual({});
     expect(config.configFile).toBeUndefined();
@@ -122,8 +122,9 @@ describe('precedence: CLI flag > environment > config file > default', () => {
         WASMGUARD_BODY_LIMIT_BYTES: '2048',
         WASMGUARD_MAX_JSON_DEPTH: '32',
         WASMGUARD_LOG_TOOL_DATA: 'yes',
+        WASMGUARD_DIAGNOSTICS_HOST: '10.0.0.2',
       },
-      argv: ['--grace-ms', '600', '--log-tool-data', 'false'],
+      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090'],
       cwd: dir(),
     });
     expect(config.server).toEqual({
@@ -136,6 +137,8 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       maxJsonDepth: 32,
       logToolData: false,
       logRedactPaths: [],
+      diagnosticsHost: '10.0.0.2',
+      diagnosticsPort: 9090,
     });
   });
 });

@@ -13,6 +13,8 @@ import { GoStruct, Renderer } from './gotmpl.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const chartDir = join(repoRoot, 'helm', 'wasmguard');
+export const sidecarLibraryDir = join(repoRoot, 'helm', 'wasmguard-sidecar');
+export const gatewayExampleDir = join(chartDir, 'examples', 'gateway');
 
 export type Obj = Record<string, unknown>;
 
@@ -43,8 +45,37 @@ export function coalesce(base: Obj, over: Obj): Obj {
   return out;
 }
 
-export function templateFiles(): string[] {
-  return readdirSync(join(chartDir, 'templates')).sort();
+/** Files under a chart's templates/, as Helm loads them (subfolders too), relative and sorted. */
+export function templateFiles(dir = chartDir): string[] {
+  const root = join(dir, 'templates');
+  const out: string[] = [];
+  const walk = (sub: string) => {
+    for (const e of readdirSync(join(root, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(rel);
+      else out.push(rel);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+/**
+ * The charts a chart depends on through `file://` repositories, as `helm
+ * dependency build` would vendor them: library charts only contribute their
+ * named templates (this renderer does not render subchart manifests).
+ */
+export function dependencyDirs(dir: string): string[] {
+  const chart = readYaml(join(dir, 'Chart.yaml')) as Obj;
+  const deps = (chart.dependencies as Array<{ name: string; repository?: string }> | undefined) ?? [];
+  return deps.map((d) => {
+    if (!d.repository?.startsWith('file://')) throw new Error(`${d.name}: only file:// dependencies are modelled`);
+    const depDir = resolve(dir, d.repository.slice('file://'.length));
+    const depChart = readYaml(join(depDir, 'Chart.yaml')) as Obj;
+    if (depChart.name !== d.name) throw new Error(`${d.repository} holds chart ${String(depChart.name)}, not ${d.name}`);
+    if (depChart.type !== 'library') throw new Error(`${d.name}: only library dependencies are modelled`);
+    return depDir;
+  });
 }
 
 export type Rendered = {
@@ -55,12 +86,15 @@ export type Rendered = {
   notes: string;
 };
 
-export function renderChart(overrides: Obj = {}, release = { name: 'pdp', namespace: 'policy' }): Rendered {
-  const chart = readYaml(join(chartDir, 'Chart.yaml')) as Obj;
-  const values = coalesce(defaultValues(), overrides);
+export function renderChart(overrides: Obj = {}, release = { name: 'pdp', namespace: 'policy' }, dir = chartDir): Rendered {
+  const chart = readYaml(join(dir, 'Chart.yaml')) as Obj;
+  const values = coalesce(readYaml(join(dir, 'values.yaml')) as Obj, overrides);
   const r = new Renderer();
-  const files = templateFiles();
-  for (const f of files) r.addFile(f, readFileSync(join(chartDir, 'templates', f), 'utf8'));
+  for (const dep of dependencyDirs(dir)) {
+    for (const f of templateFiles(dep)) r.addFile(`${String((readYaml(join(dep, 'Chart.yaml')) as Obj).name)}/${f}`, readFileSync(join(dep, 'templates', f), 'utf8'));
+  }
+  const files = templateFiles(dir);
+  for (const f of files) r.addFile(f, readFileSync(join(dir, 'templates', f), 'utf8'));
   const ctx = new GoStruct('chartutil.Values', {
     Values: values,
     Chart: new GoStruct('chart.Metadata', {
@@ -83,7 +117,7 @@ export function renderChart(overrides: Obj = {}, release = { name: 'pdp', namesp
   const docs: Obj[] = [];
   let notes = '';
   for (const f of files) {
-    if (f.startsWith('_')) {
+    if (f.split('/').pop()!.startsWith('_')) {
       out[f] = '';
       continue;
     }

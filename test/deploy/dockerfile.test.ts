@@ -38,6 +38,15 @@ function stageEnv(stage: Stage): Record<string, string> {
   return Object.assign({}, ...stage.instructions.filter((i) => i.keyword === 'ENV').map(envOf)) as Record<string, string>;
 }
 
+/** The runtime stage's ENTRYPOINT argv (exec form). */
+function entrypoint(): string[] {
+  const eps = runtime.instructions.filter((i) => i.keyword === 'ENTRYPOINT');
+  expect(eps).toHaveLength(1);
+  const ep = commandOf(eps[0]!.rest);
+  expect(ep.exec).toBe(true);
+  return ep.argv;
+}
+
 function nodeMajorOf(image: string): number | undefined {
   const m = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:[.-]|$)/.exec(image) ?? /^gcr\.io\/distroless\/nodejs(\d+)-/.exec(image);
   return m ? Number(m[1]) : undefined;
@@ -83,7 +92,19 @@ describe('Dockerfile structure', () => {
     const [major] = [...majors];
     expect(major).toBeGreaterThanOrEqual(26);
     expect(major! % 2).toBe(0);
-    expect(runtime.image).toMatch(/^node:\d+-(bookworm|trixie)-slim$|^gcr\.io\/distroless\/nodejs\d+-debian\d+/);
+    // Distroless: no shell, no npm, no corepack in what ships.
+    expect(runtime.image).toMatch(/^gcr\.io\/distroless\/nodejs\d+-debian\d+(:[a-z0-9-]+)?@/);
+  });
+
+  it('every base image is pinned by a sha256 digest (a tag moves, a digest does not)', () => {
+    for (const stage of stages) expect(stage.image, stage.name).toMatch(/^[^@\s]+@sha256:[0-9a-f]{64}$/);
+    // The stages that share an image share its digest too.
+    const byName = new Map<string, Set<string>>();
+    for (const s of stages) {
+      const [name, digest] = s.image.split('@') as [string, string];
+      byName.set(name, (byName.get(name) ?? new Set()).add(digest));
+    }
+    for (const [name, digests] of byName) expect(digests.size, name).toBe(1);
   });
 
   it('build stage: lockfile install with dev deps, then npm run build after the sources', () => {
@@ -148,24 +169,28 @@ describe('Dockerfile structure', () => {
     expect(runtime.instructions.filter((i) => i.flags.chown)).toEqual([]);
   });
 
-  it('HEALTHCHECK uses node itself (no curl in slim) on /healthz', () => {
+  it('HEALTHCHECK uses node itself (no shell, no curl in distroless) on /healthz, by the entry point\'s path', () => {
     const hc = runtime.instructions.filter((i) => i.keyword === 'HEALTHCHECK');
     expect(hc).toHaveLength(1);
     expect(hc[0]!.flags).toMatchObject({ interval: expect.any(String), timeout: expect.any(String) });
     const m = /^CMD\s+([\s\S]+)$/.exec(hc[0]!.rest);
     const cmd = commandOf(m![1]!);
     expect(cmd.exec).toBe(true);
-    expect(cmd.argv[0]).toBe('node');
+    expect(cmd.argv[0]).toBe(entrypoint()[0]);
+    expect(cmd.argv.slice(1, 2)).toEqual(['-e']);
     expect(cmd.argv.join(' ')).toContain('/healthz');
   });
 
-  it('CMD runs node dist/server.js with the flags of `npm start`, in exec form (signals reach node directly)', () => {
+  it('ENTRYPOINT node + CMD run dist/server.js with the flags of `npm start`, in exec form (signals reach node directly)', () => {
     const cmds = runtime.instructions.filter((i) => i.keyword === 'CMD');
     expect(cmds).toHaveLength(1);
     const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
     const flags = /\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start)![1]!.split(/\s+/).filter(Boolean);
-    expect(commandOf(cmds[0]!.rest)).toEqual({ exec: true, argv: ['node', ...flags, 'dist/server.js'] });
-    expect(runtime.instructions.some((i) => i.keyword === 'ENTRYPOINT')).toBe(false);
+    expect(flags).toContain('--v8-pool-size=1');
+    // distroless' entry point is its node binary; the command is only node's arguments, so
+    // `docker run IMAGE dist/cli/main.js ...` runs another script of dist/ the same way.
+    expect(entrypoint()).toEqual(['/nodejs/bin/node']);
+    expect(commandOf(cmds[0]!.rest)).toEqual({ exec: true, argv: [...flags, 'dist/server.js'] });
     const stop = runtime.instructions.find((i) => i.keyword === 'STOPSIGNAL');
     expect(stop?.rest ?? 'SIGTERM').toBe('SIGTERM');
   });

@@ -19,6 +19,15 @@ describe('Go template subset', () => {
     expect(render('a {{-3}}')).toBe('a -3');
   });
 
+  it('trimPrefix and merge behave as Sprig\'s (the first map wins, later ones fill in, deeply)', () => {
+    expect(render('{{ trimPrefix "/" "/guards" }} {{ trimPrefix "/" "guards" }}')).toBe('guards guards');
+    const v = { user: { image: 'u', port: 1, nested: { a: 1 } } };
+    expect(render('{{ $m := merge (dict "configMap" "cm" "image" "x" "nested" (dict "b" 2)) .user }}{{ $m.configMap }} {{ $m.image }} {{ $m.port }} {{ $m.nested.a }} {{ $m.nested.b }}', v)).toBe(
+      'cm x 1 1 2',
+    );
+    expect(() => render('{{ merge "a" .user }}', v)).toThrow(/merge needs maps/);
+  });
+
   it('skips comments', () => {
     expect(render('a{{/* x */}}b{{- /* y */ -}} c')).toBe('abc');
   });

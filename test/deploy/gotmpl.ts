@@ -791,6 +791,25 @@ export class Renderer {
         const s = str(args[1]);
         return suf && s.endsWith(suf) ? s.slice(0, -suf.length) : s;
       }
+      case 'trimPrefix': {
+        need(2);
+        const pre = str(args[0]);
+        const s = str(args[1]);
+        return pre && s.startsWith(pre) ? s.slice(pre.length) : s;
+      }
+      case 'merge': {
+        // sprig's merge: the first map wins, later maps fill in missing keys (deeply); the first map is modified.
+        const [dst, ...srcs] = args;
+        if (!isMap(dst) || !srcs.every(isMap)) throw new TemplateError(`${ctx.where}: merge needs maps`);
+        const fill = (d: Record<string, unknown>, src: Record<string, unknown>) => {
+          for (const [k, v] of Object.entries(src)) {
+            if (isMap(d[k]) && isMap(v)) fill(d[k] as Record<string, unknown>, v);
+            else if (d[k] === undefined || d[k] === null) d[k] = v;
+          }
+        };
+        for (const src of srcs) fill(dst, src as Record<string, unknown>);
+        return dst;
+      }
       case 'replace':
         need(3);
         return str(args[2]).replaceAll(str(args[0]), str(args[1]));

@@ -5,14 +5,16 @@
 // template renderer for the subset the chart uses) to the objects DESIGN.md
 // and issue 7 ask for.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, relative } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { choosePoolSize } from '../../src/config/pool-sizing.js';
+import { startServerProcess } from '../support/process.js';
+import { commandOf, parseDockerfile } from './dockerfile.js';
 import { BackendConfigSchema, ConfigFileSchema, GuardConfigSchema, ServerConfigSchema } from '../../src/config/schema.js';
 import {
   byKind,
@@ -23,8 +25,10 @@ import {
   isObj,
   type Obj,
   readYaml,
+  gatewayExampleDir,
   renderChart,
   repoRoot,
+  sidecarLibraryDir,
   templateFiles,
 } from './chart.js';
 
@@ -68,6 +72,23 @@ function wasmguardContainer(docs: Obj[]): Container {
   return c!;
 }
 
+function omitKey(o: Obj, key: string): Obj {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
+}
+
+/** The node binary of the image: the runtime stage's ENTRYPOINT (distroless has no node on PATH). */
+function imageNode(): string {
+  const { stages } = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+  const ep = stages[stages.length - 1]!.instructions.find((i) => i.keyword === 'ENTRYPOINT')!;
+  return commandOf(ep.rest).argv[0]!;
+}
+
+/** Helm hooks (the helm test pod) are not part of the release's workload. */
+function isHook(d: Obj): boolean {
+  const annotations = dig(d, 'metadata.annotations');
+  return isObj(annotations) && 'helm.sh/hook' in annotations;
+}
+
 function envOf(c: Container): Record<string, string | undefined> {
   return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
 }
@@ -94,20 +115,33 @@ describe('chart files', () => {
       'deployment.yaml',
       'hpa.yaml',
       'pdb.yaml',
+      'podmonitor.yaml',
       'service.yaml',
       'serviceaccount.yaml',
       'servicemonitor.yaml',
+      'tests/_helm-test-script.tpl',
+      'tests/test-decision.yaml',
     ]);
     const files = walkFiles(chartDir).map((f) => relative(chartDir, f));
-    for (const f of ['Chart.yaml', 'values.yaml', 'values.schema.json', 'README.md', 'examples/sidecar-pod.yaml', 'examples/values-sidecar.yaml']) {
+    for (const f of [
+      'Chart.yaml',
+      'values.yaml',
+      'values.schema.json',
+      'README.md',
+      'examples/sidecar-pod.yaml',
+      'examples/values-custom-guard.yaml',
+      'examples/values-guard-image.yaml',
+      'examples/gateway/Chart.yaml',
+      'examples/gateway/values.yaml',
+      'examples/gateway/templates/deployment.yaml',
+    ]) {
       expect(files).toContain(f);
     }
+    expect(templateFiles(sidecarLibraryDir)).toEqual(['_sidecar.tpl']);
   });
 
   it('every non-template YAML file parses cleanly (no errors, no warnings)', () => {
-    const yamlFiles = walkFiles(join(repoRoot, 'helm')).filter(
-      (f) => /\.ya?ml$/.test(f) && !f.includes(`${join('wasmguard', 'templates')}`),
-    );
+    const yamlFiles = walkFiles(join(repoRoot, 'helm')).filter((f) => /\.ya?ml$/.test(f) && !f.split(sep).includes('templates'));
     expect(yamlFiles.length).toBeGreaterThanOrEqual(5);
     for (const f of yamlFiles) {
       const docs = parseAllDocuments(readFileSync(f, 'utf8'));
@@ -185,14 +219,13 @@ describe('values.schema.json', () => {
     ['a custom guard that is not base64', { customGuards: { g: 'not base64!' } }],
     ['a custom guard with a bad name', { customGuards: { '../x': 'AGFzbQEAAAA=' } }],
     ['both PDB bounds', { podDisruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }],
-    ['sidecar mode without a gateway', { sidecar: { enabled: true, servicePorts: [{ port: 80 }] } }],
-    [
-      'sidecar mode with a ServiceMonitor',
-      {
-        sidecar: { enabled: true, gateway: { name: 'g', image: 'i' }, servicePorts: [{ port: 80 }] },
-        metrics: { serviceMonitor: { enabled: true } },
-      },
-    ],
+    ['the removed sidecar mode', { sidecar: { enabled: true } }],
+    ['a diagnostics port out of range', { diagnostics: { port: 0 } }],
+    ['a guard image without a tag or digest', { guardImage: { repository: 'r/guards' } }],
+    ['a guard image with a malformed digest', { guardImage: { repository: 'r/guards', digest: 'sha256:abc' } }],
+    ['an unknown guard image mode', { guardImage: { repository: 'r/guards', tag: '1', mode: 'copy' } }],
+    ['a relative guard image path', { guardImage: { repository: 'r/guards', tag: '1', path: 'guards' } }],
+    ['an unknown spread rule', { topologySpread: { whenUnsatisfiable: 'Maybe' } }],
     ['an image digest that is not sha256', { image: { digest: 'latest' } }],
   ];
   it.each(bad)('rejects %s', (_label, over) => {
@@ -281,9 +314,9 @@ describe('rendered chart (defaults)', () => {
 
   it('renders the expected kinds, each with apiVersion, name and namespace', () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
+      ['ConfigMap', 'Deployment', 'Pod', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
     );
-    for (const d of docs) {
+    for (const d of docs.filter((x) => !isHook(x))) {
       expect(d.apiVersion, String(d.kind)).toEqual(expect.any(String));
       expect(dig(d, 'metadata.name')).toBe('pdp-wasmguard' + (d.kind === 'ConfigMap' ? '-config' : ''));
       expect(dig(d, 'metadata.namespace')).toBe('policy');
@@ -295,6 +328,7 @@ describe('rendered chart (defaults)', () => {
     }
     expect(byKind(docs, 'HorizontalPodAutoscaler')).toEqual([]);
     expect(byKind(docs, 'ServiceMonitor')).toEqual([]);
+    expect(byKind(docs, 'PodMonitor')).toEqual([]);
   });
 
   it('leaves no Go artefacts in the output', () => {
@@ -304,13 +338,21 @@ describe('rendered chart (defaults)', () => {
     }
   });
 
-  it('probes: startup and liveness on /healthz, readiness on /readyz, on the http port', () => {
+  it('probes: startup and liveness on /healthz, readiness on /readyz, on the diagnostics port', () => {
     const c = wasmguardContainer(docs);
-    expect(dig(c, 'livenessProbe.httpGet')).toEqual({ path: '/healthz', port: 'http' });
-    expect(dig(c, 'startupProbe.httpGet')).toEqual({ path: '/healthz', port: 'http' });
-    expect(dig(c, 'readinessProbe.httpGet')).toEqual({ path: '/readyz', port: 'http' });
+    expect(dig(c, 'livenessProbe.httpGet')).toEqual({ path: '/healthz', port: 'diagnostics' });
+    expect(dig(c, 'startupProbe.httpGet')).toEqual({ path: '/healthz', port: 'diagnostics' });
+    expect(dig(c, 'readinessProbe.httpGet')).toEqual({ path: '/readyz', port: 'diagnostics' });
     expect(dig(c, 'readinessProbe.periodSeconds')).toBe(5);
-    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'diagnostics', containerPort: 9090, protocol: 'TCP' },
+    ]);
+    // With the diagnostics listener off, the probes use the API port.
+    const off = wasmguardContainer(renderChart({ diagnostics: { enabled: false } }).docs);
+    expect(dig(off, 'readinessProbe.httpGet')).toEqual({ path: '/readyz', port: 'http' });
+    expect(off.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(envOf(off).WASMGUARD_DIAGNOSTICS_PORT).toBeUndefined();
     const [svc] = byKind(docs, 'Service');
     expect(dig(svc, 'spec.ports')).toEqual([{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
     expect(dig(svc, 'spec.selector')).toEqual(dig(byKind(docs, 'Deployment')[0], 'spec.selector.matchLabels'));
@@ -348,6 +390,8 @@ describe('rendered chart (defaults)', () => {
     expect(env).toEqual({
       WASMGUARD_HOST: '0.0.0.0',
       WASMGUARD_PORT: '8080',
+      WASMGUARD_DIAGNOSTICS_HOST: '0.0.0.0',
+      WASMGUARD_DIAGNOSTICS_PORT: '9090',
       WASMGUARD_CONFIG: '/etc/wasmguard/config/config.yaml',
       WASMGUARD_CALL_TIMEOUT_MS: '1000',
       WASMGUARD_MEMORY_LIMIT_MB: '32',
@@ -356,7 +400,7 @@ describe('rendered chart (defaults)', () => {
       WASMGUARD_LOG_LEVEL: 'info',
     });
     const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, guardsDir: '/etc/wasmguard/guards' } }).docs));
-    expect(Object.keys(env2).sort()).toEqual([...DESIGN_ENV].sort());
+    expect(Object.keys(env2).sort()).toEqual([...DESIGN_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT'].sort());
     expect(env2.WASMGUARD_POOL_SIZE).toBe('3');
     expect(env2.WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guards');
   });
@@ -412,7 +456,8 @@ describe('rendered chart (settings)', () => {
   it('preStopAction exec sleeps with node for the same time', async () => {
     const c = wasmguardContainer(renderChart({ shutdown: { preStopAction: 'exec', preStopSleepSeconds: 1 } }).docs);
     const cmd = dig(c, 'lifecycle.preStop.exec.command') as string[];
-    expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
+    // The image's node (distroless: no node on PATH, no shell).
+    expect(cmd.slice(0, 2)).toEqual([imageNode(), '-e']);
     const t0 = Date.now();
     await execFileP(process.execPath, cmd.slice(1));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
@@ -506,133 +551,271 @@ function readYamlText(text: string): unknown {
   return doc!.toJS();
 }
 
-describe('sidecar mode', () => {
-  const over = readYaml(join(chartDir, 'examples', 'values-sidecar.yaml')) as Obj;
-  const r = renderChart(over);
-  const docs = r.docs;
-
-  it('runs WasmGuard as a native sidecar on 127.0.0.1 next to the gateway', () => {
-    const spec = podSpec(docs);
-    const init = spec.initContainers as Container[];
-    expect(init.map((c) => c.name)).toEqual(['wasmguard']);
-    expect(init[0]!.restartPolicy).toBe('Always');
-    expect(init[0]!.ports).toBeUndefined();
-    expect(envOf(init[0]!).WASMGUARD_HOST).toBe('127.0.0.1');
-    const containers = spec.containers as Container[];
-    expect(containers.map((c) => c.name)).toEqual(['gateway']);
-    const gw = containers[0]!;
-    expect(gw.image).toBe(dig(over, 'sidecar.gateway.image'));
-    expect(envOf(gw)).toEqual({ WASMGUARD_URL: 'http://127.0.0.1:8080', GATEWAY_GUARD: 'github' });
-    expect(gw.ports).toEqual(dig(over, 'sidecar.gateway.ports'));
-  });
-
-  it('the Service fronts the gateway', () => {
-    const [svc] = byKind(docs, 'Service');
-    expect(dig(svc, 'spec.ports')).toEqual(dig(over, 'sidecar.servicePorts'));
-  });
-
-  it('probes are exec probes (the kubelet cannot reach loopback)', () => {
-    const c = wasmguardContainer(docs);
-    for (const [probe, path] of [
-      ['startupProbe', '/healthz'],
-      ['livenessProbe', '/healthz'],
-      ['readinessProbe', '/readyz'],
-    ] as const) {
-      const cmd = dig(c, `${probe}.exec.command`) as string[];
-      expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
-      expect(cmd[2]).toContain(`http://127.0.0.1:8080${path}`);
-      expect(dig(c, `${probe}.httpGet`)).toBeUndefined();
+describe('pool size: the chart sets the memory limit the service sizes its pools from', () => {
+  it('the default limit gives the 3 instances per sample guard the README promises, whatever the node\'s cores', () => {
+    const values = defaultValues();
+    expect(dig(values, 'wasmguard.poolSize')).toBeNull();
+    const limit = String(dig(values, 'resources.limits.memory'));
+    const mib = Number(/^(\d+)Mi$/.exec(limit)![1]);
+    const memoryLimitMb = Number(dig(values, 'wasmguard.memoryLimitMb'));
+    const samples = [
+      { name: 'github', memoryLimitMb },
+      { name: 'static', memoryLimitMb },
+    ];
+    for (const cores of [2, 8, 32, 128]) {
+      const size = choosePoolSize(samples, { source: 'cgroup v2', memoryLimitBytes: mib * 1024 * 1024 }, cores).size;
+      expect(size, `${cores} cores`).toBe(Math.min(cores, 3));
     }
-  });
-
-  it('terminationGracePeriodSeconds adds the gateway drain time', () => {
-    expect(podSpec(docs).terminationGracePeriodSeconds).toBe(15 + 5 + 10 + 5);
-    expect(r.notes).toContain('terminationGracePeriodSeconds 35');
-  });
-
-  it('refuses a ServiceMonitor or a missing gateway at render time too', () => {
-    expect(() => renderChart(coalesce(over, { metrics: { serviceMonitor: { enabled: true } } }))).toThrow(/sidecar mode/);
-    expect(() => renderChart({ sidecar: { enabled: true } })).toThrow(/sidecar.gateway/);
-  });
-
-  it('examples/sidecar-pod.yaml is the same recipe as the chart renders', () => {
-    const manifest = parseAllDocuments(readFileSync(join(chartDir, 'examples', 'sidecar-pod.yaml'), 'utf8')).map(
-      (d) => d.toJS() as Obj,
-    );
-    const pod = manifest.find((d) => d.kind === 'Pod')!;
-    const cm = manifest.find((d) => d.kind === 'ConfigMap')!;
-    const spec = pod.spec as Obj;
-    const wg = (spec.initContainers as Container[]).find((c) => c.name === 'wasmguard')!;
-    const chartWg = wasmguardContainer(docs);
-    expect(wg.restartPolicy).toBe('Always');
-    expect(Object.keys(envOf(wg)).sort()).toEqual(DESIGN_ENV.filter((e) => e !== 'WASMGUARD_GUARDS_DIR').sort());
-    expect(envOf(wg)).toEqual({ ...envOf(chartWg), WASMGUARD_POOL_SIZE: '2' });
-    for (const k of ['startupProbe', 'livenessProbe', 'readinessProbe', 'lifecycle', 'securityContext', 'resources']) {
-      expect(wg[k], k).toEqual(chartWg[k]);
-    }
-    const gw = (spec.containers as Container[])[0]!;
-    expect(envOf(gw).WASMGUARD_URL).toBe(`http://127.0.0.1:${envOf(wg).WASMGUARD_PORT}`);
-    // Its grace period follows the same formula.
-    const grace = Math.ceil(Number(envOf(wg).WASMGUARD_GRACE_MS) / 1000);
-    expect(spec.terminationGracePeriodSeconds).toBe(15 + Number(dig(wg, 'lifecycle.preStop.sleep.seconds')) + grace + 5);
-    // The config it mounts exists and is what WASMGUARD_CONFIG names.
-    const vol = (spec.volumes as Obj[]).find((v) => dig(v, 'configMap.name') === dig(cm, 'metadata.name'))!;
-    const mount = (wg.volumeMounts as Obj[]).find((m) => m.name === vol.name)!;
-    expect(envOf(wg).WASMGUARD_CONFIG).toBe(`${String(mount.mountPath)}/config.yaml`);
-    expect(readYamlText(String((cm.data as Obj)['config.yaml']))).toMatchObject({ server: { defaultMode: 'strict' } });
+    expect(readFileSync(join(chartDir, 'README.md'), 'utf8')).toContain('The default 512 Mi limit gives 3 instances of each of the two\nsample guards');
   });
 });
 
-describe('exec probe commands work against a real HTTP server', () => {
-  let server: Server;
-  let port = 0;
-  let ready = true;
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      if (req.url === '/healthz') res.writeHead(200).end('{"status":"ok"}');
-      else if (req.url === '/readyz') res.writeHead(ready ? 200 : 503).end();
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+describe('topology spread (default)', () => {
+  it('spreads over nodes and zones with the chart\'s own selector labels', () => {
+    const docs = renderChart().docs;
+    const spec = podSpec(docs);
+    const selector = dig(byKind(docs, 'Deployment')[0], 'spec.selector.matchLabels');
+    const tsc = spec.topologySpreadConstraints as Obj[];
+    expect(tsc.map((c) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of tsc) {
+      expect(c).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', matchLabelKeys: ['pod-template-hash'] });
+      expect(dig(c, 'labelSelector.matchLabels')).toEqual(selector);
+    }
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const run = async (cmd: string[]): Promise<number> => {
+  it('DoNotSchedule on request; explicit constraints replace the default; it can be turned off', () => {
+    const hard = podSpec(renderChart({ topologySpread: { whenUnsatisfiable: 'DoNotSchedule', maxSkew: 2 } }).docs);
+    expect((hard.topologySpreadConstraints as Obj[]).map((c) => [c.whenUnsatisfiable, c.maxSkew])).toEqual([
+      ['DoNotSchedule', 2],
+      ['DoNotSchedule', 2],
+    ]);
+    const own = [{ topologyKey: 'rack', maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { a: 'b' } } }];
+    expect(podSpec(renderChart({ topologySpreadConstraints: own }).docs).topologySpreadConstraints).toEqual(own);
+    expect(podSpec(renderChart({ topologySpread: { enabled: false } }).docs).topologySpreadConstraints).toBeUndefined();
+  });
+});
+
+describe('guards from an OCI image', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const guardImage = { repository: 'registry.example.com/guards', digest };
+
+  it('initContainer mode: the guard image copies its guards into an emptyDir the service reads', () => {
+    const docs = renderChart({ guardImage }).docs;
+    const spec = podSpec(docs);
+    const [copier] = spec.initContainers as Container[];
+    expect(copier).toMatchObject({ name: 'guard-copy', image: `registry.example.com/guards@${digest}` });
+    expect(copier!.command).toEqual(['cp', '-R', '/guards/.', '/copy/']);
+    expect(copier!.volumeMounts).toEqual([{ name: 'guard-image', mountPath: '/copy' }]);
+    expect(copier!.securityContext).toEqual(wasmguardContainer(docs).securityContext);
+    expect(spec.volumes).toContainEqual({ name: 'guard-image', emptyDir: { sizeLimit: '64Mi' } });
+    const c = wasmguardContainer(docs);
+    expect(c.volumeMounts).toContainEqual({ name: 'guard-image', mountPath: '/etc/wasmguard/guard-image/guards', readOnly: true });
+    // No guards named in the config file: every *.wasm of the image is loaded.
+    expect(envOf(c).WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guard-image/guards');
+  });
+
+  it('the copy command really copies (run here with cp against a fake image folder)', async () => {
+    const c = podSpec(renderChart({ guardImage: { ...guardImage, path: '/opt/g/' } }).docs).initContainers as Container[];
+    const cmd = c[0]!.command as string[];
+    expect(cmd).toEqual(['cp', '-R', '/opt/g/.', '/copy/']);
+    const root = mkdtempSync(join(tmpdir(), 'guard-image-'));
     try {
-      await execFileP(process.execPath, cmd.slice(1), { timeout: 10_000 });
-      return 0;
+      mkdirSync(join(root, 'opt', 'g', 'sub'), { recursive: true });
+      mkdirSync(join(root, 'copy'));
+      writeFileSync(join(root, 'opt', 'g', 'a.wasm'), 'A');
+      writeFileSync(join(root, 'opt', 'g', 'sub', 'b.wasm'), 'B');
+      // The image's paths, rebased under the fake root (string concatenation keeps the trailing /.).
+      await execFileP(cmd[0]!, cmd.slice(1).map((a) => (a.startsWith('/') ? `${root}${a}` : a)));
+      expect(readFileSync(join(root, 'copy', 'a.wasm'), 'utf8')).toBe('A');
+      expect(readFileSync(join(root, 'copy', 'sub', 'b.wasm'), 'utf8')).toBe('B');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('imageVolume mode: an image volume pinned by digest, mounted read-only, no init container', () => {
+    const docs = renderChart({ guardImage: { ...guardImage, mode: 'imageVolume' } }).docs;
+    const spec = podSpec(docs);
+    expect(spec.initContainers).toBeUndefined();
+    expect(spec.volumes).toContainEqual({
+      name: 'guard-image',
+      image: { reference: `registry.example.com/guards@${digest}`, pullPolicy: 'IfNotPresent' },
+    });
+    const c = wasmguardContainer(docs);
+    expect(c.volumeMounts).toContainEqual({ name: 'guard-image', mountPath: '/etc/wasmguard/guard-image', readOnly: true });
+    expect(envOf(c).WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guard-image/guards');
+  });
+
+  it('a tag works when no digest is given; neither fails the render', () => {
+    const c = podSpec(renderChart({ guardImage: { repository: 'r/g', tag: '7' } }).docs).initContainers as Container[];
+    expect(c[0]!.image).toBe('r/g:7');
+    expect(() => renderChart({ guardImage: { repository: 'r/g' } })).toThrow(/guardImage.digest/);
+  });
+
+  it('examples/values-guard-image.yaml: config.guards points into the image, so only those load', () => {
+    const over = readYaml(join(chartDir, 'examples', 'values-guard-image.yaml')) as Obj;
+    const docs = renderChart(over).docs;
+    const c = wasmguardContainer(docs);
+    expect(envOf(c).WASMGUARD_GUARDS_DIR).toBeUndefined();
+    const mount = (c.volumeMounts as Obj[]).find((m) => m.name === 'guard-image')!;
+    expect(String(dig(over, 'config.guards.github.path')).startsWith(`${String(mount.mountPath)}/`)).toBe(true);
+    expect(dig(over, 'config.guards.github.sha256')).toMatch(/^[0-9a-f]{64}$/);
+    // The guards are not in the release: no guards ConfigMap.
+    expect(byKind(docs, 'ConfigMap').map((d) => dig(d, 'metadata.name'))).toEqual(['pdp-wasmguard-config']);
+  });
+});
+
+describe('PodMonitor', () => {
+  it('scrapes /metrics on each pod\'s diagnostics port (the API port when diagnostics are off)', () => {
+    const docs = renderChart({ metrics: { podMonitor: { enabled: true, labels: { release: 'prom' } } } }).docs;
+    const [pm] = byKind(docs, 'PodMonitor');
+    expect(pm!.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(dig(pm, 'metadata.labels.release')).toBe('prom');
+    expect(dig(pm, 'spec.selector.matchLabels')).toEqual(dig(byKind(docs, 'Deployment')[0], 'spec.selector.matchLabels'));
+    expect(dig(pm, 'spec.podMetricsEndpoints')).toEqual([{ port: 'diagnostics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    const ports = (wasmguardContainer(docs).ports as Obj[]).map((p) => p.name);
+    expect(ports).toContain('diagnostics');
+    const off = byKind(renderChart({ diagnostics: { enabled: false }, metrics: { podMonitor: { enabled: true } } }).docs, 'PodMonitor');
+    expect(dig(off[0], 'spec.podMetricsEndpoints.0.port')).toBe('http');
+  });
+});
+
+describe('library chart wasmguard-sidecar and the example gateway chart', () => {
+  const library = readYaml(join(sidecarLibraryDir, 'Chart.yaml')) as Obj;
+  const gateway = renderChart({}, { name: 'gw', namespace: 'edge' }, gatewayExampleDir);
+  const spec = podSpec(gateway.docs);
+
+  it('is a library chart (renders nothing itself), and the example depends on it by file://', () => {
+    expect(library).toMatchObject({ apiVersion: 'v2', type: 'library', name: 'wasmguard-sidecar' });
+    expect(library.appVersion).toBe((readYaml(join(chartDir, 'Chart.yaml')) as Obj).appVersion);
+    const gwChart = readYaml(join(gatewayExampleDir, 'Chart.yaml')) as Obj;
+    expect(gwChart.dependencies).toEqual([{ name: 'wasmguard-sidecar', version: library.version, repository: 'file://../../../wasmguard-sidecar' }]);
+  });
+
+  it('includes WasmGuard as a native sidecar in the gateway\'s own pod, named and labelled as the gateway', () => {
+    const [dep] = byKind(gateway.docs, 'Deployment');
+    expect(dig(dep, 'metadata.name')).toBe('gw-gateway');
+    expect(dig(dep, 'spec.template.metadata.labels')).toEqual({ 'app.kubernetes.io/name': 'example-gateway', 'app.kubernetes.io/instance': 'gw' });
+    const init = spec.initContainers as Container[];
+    expect(init.map((c) => c.name)).toEqual(['wasmguard']);
+    const wg = init[0]!;
+    expect(wg.restartPolicy).toBe('Always');
+    expect(envOf(wg)).toMatchObject({ WASMGUARD_HOST: '127.0.0.1', WASMGUARD_PORT: '8080', WASMGUARD_DIAGNOSTICS_HOST: '0.0.0.0', WASMGUARD_DIAGNOSTICS_PORT: '9090', WASMGUARD_POOL_SIZE: '2' });
+    // Only the diagnostics port leaves the pod; the probes are plain httpGet on it, no process per probe.
+    expect(wg.ports).toEqual([{ name: 'wasmguard-diag', containerPort: 9090, protocol: 'TCP' }]);
+    for (const [probe, path] of [['startupProbe', '/healthz'], ['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
+      expect(dig(wg, `${probe}.httpGet`)).toEqual({ path, port: 'wasmguard-diag' });
+      expect(dig(wg, `${probe}.exec`)).toBeUndefined();
+    }
+    const gw = (spec.containers as Container[])[0]!;
+    expect(gw.name).toBe('gateway');
+    expect(envOf(gw)).toEqual({ WASMGUARD_URL: 'http://127.0.0.1:8080' });
+    // The pod-level security context is the gateway chart's; the sidecar sets its own container-level one.
+    expect(wg.securityContext).toEqual(wasmguardContainer(renderChart().docs).securityContext);
+  });
+
+  it('the sidecar\'s config volume is the ConfigMap the gateway chart renders, and its grace adds to the gateway\'s', () => {
+    const cm = byKind(gateway.docs, 'ConfigMap')[0]!;
+    const vol = (spec.volumes as Obj[]).find((v) => v.name === 'wasmguard-config')!;
+    expect(dig(vol, 'configMap.name')).toBe(dig(cm, 'metadata.name'));
+    const wg = (spec.initContainers as Container[])[0]!;
+    const mount = (wg.volumeMounts as Obj[]).find((m) => m.name === 'wasmguard-config')!;
+    expect(envOf(wg).WASMGUARD_CONFIG).toBe(`${String(mount.mountPath)}/config.yaml`);
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(ConfigFileSchema);
+    expect(validate(readYamlText(String((cm.data as Obj)['config.yaml'])))).toBe(true);
+    expect(spec.terminationGracePeriodSeconds).toBe(15 + 5 + 10 + 5);
+  });
+
+  it('the library and the chart\'s Deployment container agree on what they share', () => {
+    const wg = (spec.initContainers as Container[])[0]!;
+    const main = wasmguardContainer(renderChart().docs);
+    for (const k of ['lifecycle', 'securityContext']) expect(wg[k], k).toEqual(main[k]);
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+      expect(omitKey(wg[probe] as Obj, 'httpGet'), probe).toEqual(omitKey(omitKey(main[probe] as Obj, 'httpGet'), 'successThreshold'));
+    }
+    for (const name of ['WASMGUARD_CONFIG', 'WASMGUARD_GRACE_MS', 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT', 'WASMGUARD_PORT']) {
+      expect(envOf(wg)[name], name).toBe(envOf(main)[name]);
+    }
+  });
+
+  it('image and configMap are required, with messages that say so', () => {
+    expect(() => renderChart({ wasmguard: { image: '' } }, { name: 'gw', namespace: 'x' }, gatewayExampleDir)).toThrow(/image is required/);
+  });
+
+  it('examples/sidecar-pod.yaml (the snippet without Helm) is what the library renders', () => {
+    const manifest = parseAllDocuments(readFileSync(join(chartDir, 'examples', 'sidecar-pod.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
+    const pod = manifest.find((d) => d.kind === 'Pod')!;
+    const cm = manifest.find((d) => d.kind === 'ConfigMap')!;
+    const podSpecOf = pod.spec as Obj;
+    const snippet = (podSpecOf.initContainers as Container[])[0]!;
+    const rendered = (spec.initContainers as Container[])[0]!;
+    expect(snippet).toEqual(rendered);
+    const vols = (podSpecOf.volumes as Obj[]).map((v) => (v.name === 'wasmguard-config' ? { ...v, configMap: { name: 'x' } } : v));
+    expect(vols).toEqual((spec.volumes as Obj[]).map((v) => (v.name === 'wasmguard-config' ? { ...v, configMap: { name: 'x' } } : v)));
+    expect(dig((podSpecOf.volumes as Obj[]).find((v) => v.name === 'wasmguard-config'), 'configMap.name')).toBe(dig(cm, 'metadata.name'));
+    expect(podSpecOf.terminationGracePeriodSeconds).toBe(spec.terminationGracePeriodSeconds);
+    expect(envOf((podSpecOf.containers as Container[])[0]!).WASMGUARD_URL).toBe('http://127.0.0.1:8080');
+  });
+
+  it('PodMonitor of the example scrapes the sidecar\'s diagnostics port', () => {
+    const docs = renderChart({ podMonitor: { enabled: true } }, { name: 'gw', namespace: 'x' }, gatewayExampleDir).docs;
+    expect(dig(byKind(docs, 'PodMonitor')[0], 'spec.podMetricsEndpoints')).toEqual([{ port: 'wasmguard-diag', path: '/metrics' }]);
+  });
+});
+
+describe('helm test hook', () => {
+  const docs = renderChart().docs;
+  const pod = byKind(docs, 'Pod')[0]!;
+  const container = (dig(pod, 'spec.containers') as Container[])[0]!;
+
+  it('is a test hook pod outside every selector of the release, running the WasmGuard image', () => {
+    expect(dig(pod, 'metadata.annotations')).toEqual({
+      'helm.sh/hook': 'test',
+      'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+    });
+    expect(dig(pod, 'spec.restartPolicy')).toBe('Never');
+    const selector = dig(byKind(docs, 'Deployment')[0], 'spec.selector.matchLabels') as Obj;
+    const labels = dig(pod, 'metadata.labels') as Obj;
+    expect(Object.entries(selector).every(([k, v]) => labels[k] === v)).toBe(false);
+    expect(container.image).toBe(wasmguardContainer(docs).image);
+    expect(container.securityContext).toEqual(wasmguardContainer(docs).securityContext);
+    expect(envOf(container).WASMGUARD_URL).toBe('http://pdp-wasmguard:8080');
+    expect((container.command as string[]).slice(0, 2)).toEqual([imageNode(), '-e']);
+    expect(renderChart({ tests: { enabled: false } }).docs.some(isHook)).toBe(false);
+  });
+
+  /** Runs the hook's command (node -e <script>) against a URL, as the pod would. */
+  const runHook = async (url: string, env: Record<string, string> = {}) => {
+    const [, ...args] = container.command as string[];
+    try {
+      const { stdout } = await execFileP(process.execPath, args, { env: { ...process.env, ...envOf(container), WASMGUARD_URL: url, ...env }, timeout: 30_000 });
+      return { code: 0, out: stdout };
     } catch (e) {
-      return (e as { code?: number }).code ?? -1;
+      const err = e as { code?: number; stderr?: string };
+      return { code: err.code ?? -1, out: err.stderr ?? '' };
     }
   };
 
-  it('exit 0 when healthy/ready, 1 when not ready', async () => {
-    const c = wasmguardContainer(
-      renderChart(coalesce(readYaml(join(chartDir, 'examples', 'values-sidecar.yaml')) as Obj, { listen: { port } })).docs,
-    );
-    const live = dig(c, 'livenessProbe.exec.command') as string[];
-    const readyCmd = dig(c, 'readinessProbe.exec.command') as string[];
-    expect(await run(live)).toBe(0);
-    ready = true;
-    expect(await run(readyCmd)).toBe(0);
-    ready = false;
-    expect(await run(readyCmd)).toBe(1);
-  });
-
-  it('exit 1 when nothing listens', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const c = wasmguardContainer(
-      renderChart(coalesce(readYaml(join(chartDir, 'examples', 'values-sidecar.yaml')) as Obj, { listen: { port: closed } })).docs,
-    );
-    expect(await run(dig(c, 'livenessProbe.exec.command') as string[])).toBe(1);
-  });
+  it('passes against the real server (node dist/server.js, the sample guards), and fails with a reason otherwise', async () => {
+    const server = await startServerProcess({}, 60_000);
+    try {
+      // On a loaded machine the fresh process may report event-loop pressure for a moment; the hook
+      // would rightly fail then. Wait (bounded) until it is ready, as a real rollout would.
+      for (let i = 0; i < 100 && (await fetch(`${server.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      const ok = await runHook(server.url);
+      expect(ok).toMatchObject({ code: 0 });
+      expect(ok.out).toMatch(/^ok: \/readyz is 200; guard github decided (allow|deny) on helm_test/);
+      const unknown = await runHook(server.url, { WASMGUARD_TEST_GUARD: 'nope' });
+      expect(unknown.code).toBe(1);
+      expect(unknown.out).toContain('guard nope, tool helm_test) answered 404');
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    const gone = await runHook(server.url);
+    expect(gone.code).toBe(1);
+    expect(gone.out).toMatch(/^helm test failed: /);
+  }, 120_000);
 });
 
 describe('chart README', () => {
@@ -641,7 +824,9 @@ describe('chart README', () => {
     expect(readme).toMatch(/helm install/);
     for (const key of Object.keys(defaultValues())) expect(readme, key).toContain(`\`${key}`);
     expect(readme).toContain('examples/sidecar-pod.yaml');
-    expect(readme).toContain('examples/values-sidecar.yaml');
+    expect(readme).toContain('examples/gateway');
+    expect(readme).toContain('wasmguard.sidecar');
+    expect(readme).toContain('helm test');
     expect(readme).toMatch(/no `?helm`? binary/i);
     expect(readme).toContain('test/deploy');
   });

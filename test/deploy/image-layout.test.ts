@@ -21,7 +21,11 @@ const { stages } = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'u
 const runtime = stages[stages.length - 1]!;
 const workdir = runtime.instructions.filter((i) => i.keyword === 'WORKDIR').pop()!.rest;
 const imageEnv = Object.assign({}, ...runtime.instructions.filter((i) => i.keyword === 'ENV').map(envOf)) as Record<string, string>;
-const cmd = commandOf(runtime.instructions.find((i) => i.keyword === 'CMD')!.rest).argv;
+// What the container runs: ENTRYPOINT (node) followed by CMD (node's arguments).
+const cmd = [
+  ...commandOf(runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')!.rest).argv,
+  ...commandOf(runtime.instructions.find((i) => i.keyword === 'CMD')!.rest).argv,
+];
 const healthcheck = commandOf(/^CMD\s+([\s\S]+)$/.exec(runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')!.rest)![1]!).argv;
 
 type LockPackages = Record<string, { dev?: boolean; devOptional?: boolean; link?: boolean }>;

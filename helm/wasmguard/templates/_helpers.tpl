@@ -56,13 +56,6 @@ app.kubernetes.io/component: policy-decision-point
 {{- end }}
 
 {{/*
-The address WasmGuard listens on: loopback only in sidecar mode.
-*/}}
-{{- define "wasmguard.host" -}}
-{{- if .Values.sidecar.enabled }}127.0.0.1{{ else }}{{ .Values.listen.host }}{{ end }}
-{{- end }}
-
-{{/*
 Seconds of the shutdown grace period, rounded up.
 */}}
 {{- define "wasmguard.graceSeconds" -}}
@@ -71,38 +64,50 @@ Seconds of the shutdown grace period, rounded up.
 
 {{/*
 terminationGracePeriodSeconds = preStop sleep + shutdown grace (rounded up to
-whole seconds) + margin, plus the gateway's own drain time in sidecar mode
-(the gateway stops before its native sidecars do). Kubernetes counts the
-preStop hook inside this period, so the service always gets its full grace
-after SIGTERM before the kubelet sends SIGKILL.
+whole seconds) + margin. Kubernetes counts the preStop hook inside this
+period, so the service always gets its full grace after SIGTERM before the
+kubelet sends SIGKILL.
 */}}
 {{- define "wasmguard.terminationGracePeriodSeconds" -}}
-{{- $total := add (int .Values.shutdown.preStopSleepSeconds) (include "wasmguard.graceSeconds" .) (int .Values.shutdown.terminationMarginSeconds) }}
-{{- if .Values.sidecar.enabled }}
-{{- $total = add $total (int .Values.sidecar.gatewayShutdownSeconds) }}
+{{- add (int .Values.shutdown.preStopSleepSeconds) (include "wasmguard.graceSeconds" .) (int .Values.shutdown.terminationMarginSeconds) }}
 {{- end }}
-{{- $total }}
+
+{{/*
+The container port probes and scrapes use: the diagnostics listener when it
+is on (it answers even when the API port is saturated by decisions), else
+the API port.
+*/}}
+{{- define "wasmguard.probePort" -}}
+{{- if .Values.diagnostics.enabled }}diagnostics{{ else }}http{{ end }}
 {{- end }}
 
 {{/*
 A probe on one path. Called with (dict "ctx" $ "path" "/healthz" "probe" <settings>).
-HTTP probes on the named port normally; in sidecar mode WasmGuard listens on
-127.0.0.1, which the kubelet cannot reach, so node itself fetches the path
-inside the container.
 */}}
 {{- define "wasmguard.probe" -}}
-{{- if .ctx.Values.sidecar.enabled -}}
-exec:
-  command:
-    - node
-    - -e
-    - {{ printf "fetch('http://127.0.0.1:%d%s',{signal:AbortSignal.timeout(%d)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" (int .ctx.Values.listen.port) .path (mul (int .probe.timeoutSeconds) 1000) | quote }}
-{{- else -}}
 httpGet:
   path: {{ .path }}
-  port: http
-{{- end }}
+  port: {{ include "wasmguard.probePort" .ctx }}
 {{ toYaml .probe }}
+{{- end }}
+
+{{/*
+The guard image reference: a digest pins it and wins over the tag.
+*/}}
+{{- define "wasmguard.guardImage" -}}
+{{- with .Values.guardImage }}
+{{- if .digest }}{{ printf "%s@%s" .repository .digest }}{{ else }}{{ printf "%s:%s" .repository (required "guardImage.tag or guardImage.digest is required with guardImage.repository" .tag) }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the guards of guardImage appear in the WasmGuard container, in both
+modes: the image volume is mounted at /etc/wasmguard/guard-image, and the
+init container copies guardImage.path into an emptyDir mounted at the same
+place plus that path.
+*/}}
+{{- define "wasmguard.guardImageDir" -}}
+{{- printf "/etc/wasmguard/guard-image/%s" (trimPrefix "/" .Values.guardImage.path) | trimSuffix "/" }}
 {{- end }}
 
 {{/*
@@ -113,31 +118,41 @@ Checksum of everything mounted from ConfigMaps, so pods restart on change.
 {{- end }}
 
 {{/*
-The WasmGuard container. Rendered under containers (Deployment mode) or under
-initContainers with restartPolicy Always (native sidecar mode).
+The WasmGuard container of the Deployment. To run WasmGuard inside another
+chart's pod, use the library chart helm/wasmguard-sidecar instead.
 */}}
 {{- define "wasmguard.container" -}}
 - name: wasmguard
   image: {{ include "wasmguard.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  {{- if .Values.sidecar.enabled }}
-  restartPolicy: Always
-  {{- else }}
   ports:
     - name: http
       containerPort: {{ int .Values.listen.port }}
       protocol: TCP
-  {{- end }}
+    {{- if .Values.diagnostics.enabled }}
+    - name: diagnostics
+      containerPort: {{ int .Values.diagnostics.port }}
+      protocol: TCP
+    {{- end }}
   env:
     - name: WASMGUARD_HOST
-      value: {{ include "wasmguard.host" . | quote }}
+      value: {{ .Values.listen.host | quote }}
     - name: WASMGUARD_PORT
       value: {{ int .Values.listen.port | quote }}
+    {{- if .Values.diagnostics.enabled }}
+    - name: WASMGUARD_DIAGNOSTICS_HOST
+      value: {{ .Values.diagnostics.host | quote }}
+    - name: WASMGUARD_DIAGNOSTICS_PORT
+      value: {{ int .Values.diagnostics.port | quote }}
+    {{- end }}
     - name: WASMGUARD_CONFIG
       value: /etc/wasmguard/config/config.yaml
-    {{- with .Values.wasmguard.guardsDir }}
+    {{- if .Values.wasmguard.guardsDir }}
     - name: WASMGUARD_GUARDS_DIR
-      value: {{ . | quote }}
+      value: {{ .Values.wasmguard.guardsDir | quote }}
+    {{- else if and .Values.guardImage.repository (not .Values.config.guards) }}
+    - name: WASMGUARD_GUARDS_DIR
+      value: {{ include "wasmguard.guardImageDir" . | quote }}
     {{- end }}
     {{- with .Values.wasmguard.poolSize }}
     - name: WASMGUARD_POOL_SIZE
@@ -175,7 +190,7 @@ initContainers with restartPolicy Always (native sidecar mode).
       {{- else }}
       exec:
         command:
-          - node
+          - /nodejs/bin/node
           - -e
           - {{ printf "setTimeout(()=>{},%d)" (mul (int .Values.shutdown.preStopSleepSeconds) 1000) | quote }}
       {{- end }}
@@ -193,9 +208,42 @@ initContainers with restartPolicy Always (native sidecar mode).
       mountPath: /etc/wasmguard/guards
       readOnly: true
     {{- end }}
+    {{- if .Values.guardImage.repository }}
+    - name: guard-image
+      {{- if eq .Values.guardImage.mode "imageVolume" }}
+      mountPath: /etc/wasmguard/guard-image
+      {{- else }}
+      mountPath: {{ include "wasmguard.guardImageDir" . }}
+      {{- end }}
+      readOnly: true
+    {{- end }}
     - name: tmp
       mountPath: /tmp
     {{- with .Values.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+{{- end }}
+
+{{/*
+The init container that copies the guards out of guardImage (mode
+initContainer): it runs the guard image's own copy tool, so that image needs
+one (e.g. FROM busybox); the image-volume mode needs none.
+*/}}
+{{- define "wasmguard.guardCopier" -}}
+- name: guard-copy
+  image: {{ include "wasmguard.guardImage" . | quote }}
+  imagePullPolicy: {{ .Values.guardImage.pullPolicy }}
+  command:
+    {{- toYaml (default (list "cp" "-R" (printf "%s/." (trimSuffix "/" .Values.guardImage.path)) "/copy/") .Values.guardImage.copyCommand) | nindent 4 }}
+  resources:
+    requests:
+      cpu: 10m
+      memory: 16Mi
+    limits:
+      memory: 64Mi
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: guard-image
+      mountPath: /copy
 {{- end }}

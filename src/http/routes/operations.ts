@@ -19,7 +19,8 @@ const Status = Type.Object({
 });
 
 /** Health, readiness, metrics and the guard inventory: what operators and orchestrators call. */
-export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions> = async (app, { registry, readiness, metrics, isUnderPressure }) => {
+export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions> = async (app, options) => {
+  const { registry } = options;
   app.get(
     '/v1/guards',
     {
@@ -34,7 +35,17 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsRoutesOptions
     },
     async () => ({ guards: registry.list().map((g) => g.describe()) }),
   );
+  await app.register(probeRoutes, options);
+};
 
+export type ProbeRoutesOptions = Omit<OperationsRoutesOptions, 'registry'>;
+
+/**
+ * Liveness, readiness and metrics alone: served by the API and by the
+ * diagnostics listener (src/http/diagnostics.ts), which must not expose the
+ * guard inventory or the decision routes.
+ */
+export const probeRoutes: FastifyPluginAsyncTypebox<ProbeRoutesOptions> = async (app, { readiness, metrics, isUnderPressure }) => {
   app.get(
     '/healthz',
     {
