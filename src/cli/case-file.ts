@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
@@ -78,7 +79,6 @@ export const CaseFileSchema = Type.Object(
   },
   {
     additionalProperties: false,
-    $id: 'https://github.com/wasmguard/wasmguard/schemas/wasmguard-cases.schema.json',
     title: 'wasmguard test case file',
     description:
       'Cases for `wasmguard test`: each runs a tool call through the decision pipeline of the HTTP API (POST /v1/evaluate, then, with a result, POST /v1/evaluate/response) and compares the decision with `expect`.',
@@ -140,4 +140,12 @@ export async function loadCaseFile(path: string): Promise<LoadedCase[]> {
       ...(file.backend || c.backend ? { backend: { ...file.backend, ...c.backend } } : {}),
     };
   });
+}
+
+/** Where the published JSON Schema of case files is committed (`npm run schemas` rewrites it). */
+export const CASE_SCHEMA_PATH = fileURLToPath(new URL('../../schemas/wasmguard-cases.schema.json', import.meta.url));
+
+/** The JSON Schema document of case files, as committed. */
+export function caseFileJsonSchema(): string {
+  return `${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...CaseFileSchema }, null, 2)}\n`;
 }
