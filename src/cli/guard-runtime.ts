@@ -18,8 +18,8 @@ export interface GuardRuntime {
   close(): Promise<void>;
 }
 
-/** The sandbox limits of the service's defaults (src/config/load.ts): what a guard meets when it is served. */
-export const SERVICE_GUARD_DEFAULTS = { timeoutMs: 1000, memoryLimitMb: 32 } as const;
+/** The sandbox limits of the service's defaults: what a guard meets when it is served. */
+export { GUARD_DEFAULTS as SERVICE_GUARD_DEFAULTS } from '../config/settings.js';
 
 /** Guard logs go to stderr, never mixed into a command's report on stdout. */
 export function cliLogger(level: string): Logger {

@@ -3,11 +3,7 @@
  * The `wasmguard` command (package.json "bin"): the server and the guard
  * authors' tools, on the service's own guard runtime.
  */
-import { runCheck } from './check.js';
-import { runInit } from './init.js';
 import { UsageError, type CommandIo } from './io.js';
-import { runServe } from './serve.js';
-import { runTest } from './test.js';
 import { MAIN_USAGE, packageVersion } from './usage.js';
 
 const io: CommandIo = {
@@ -16,10 +12,14 @@ const io: CommandIo = {
   isTTY: process.stdout.isTTY === true,
 };
 
-const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
-  check: runCheck,
-  test: runTest,
-  init: runInit,
+type Command = (argv: string[], io: CommandIo) => Promise<number | undefined>;
+
+// Loaded on use: a command pays only for its own modules (the server's, the case files' validator, ...).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).runServe,
+  check: async () => (await import('./check.js')).runCheck,
+  test: async () => (await import('./test.js')).runTest,
+  init: async () => (await import('./init.js')).runInit,
 };
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -32,11 +32,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     io.stdout(`${packageVersion()}\n`);
     return 0;
   }
-  // The server keeps running after this returns; it owns the exit code from here.
-  if (command === 'serve') return runServe(rest, io);
-  const run = COMMANDS[command];
-  if (!run) throw new UsageError(`unknown command "${command}"`);
-  return run(rest, io);
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!load) throw new UsageError(`unknown command "${command}"`);
+  // serve returns undefined: the server keeps running and owns the exit code from there.
+  return (await load())(rest, io);
 }
 
 main(process.argv.slice(2)).then(

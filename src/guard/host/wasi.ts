@@ -8,7 +8,7 @@ let WASI: typeof WasiClass | undefined;
 let nodeWasiFunctions: ReadonlySet<string> | undefined;
 
 /** The one warning loading node:wasi emits ("WASI is an experimental feature ..."), and nothing else. */
-function isWasiExperimentalWarning(warning: string | Error, typeOrOptions: unknown): boolean {
+export function isWasiExperimentalWarning(warning: string | Error, typeOrOptions: unknown): boolean {
   const type = typeof typeOrOptions === 'string' ? typeOrOptions : (typeOrOptions as { type?: unknown } | undefined)?.type;
   const name = warning instanceof Error ? warning.name : type;
   const message = warning instanceof Error ? warning.message : warning;
