@@ -35,6 +35,20 @@ describe('the sample guards through wasmguard test', () => {
   });
 });
 
+describe("the README's case file example", () => {
+  it('passes against the static sample guard', async () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### `wasmguard test`'));
+    const example = /```yaml\n(guard: \.\.\/static\.wasm[\s\S]*?)```/.exec(section)?.[1];
+    expect(example, 'README has no case file example').toBeDefined();
+    const file = join(dir, 'readme.cases.yaml');
+    writeFileSync(file, example!.replace('../static.wasm', STATIC_GUARD));
+    const result = await runCli(['test', file]);
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toContain('# fail 0');
+  });
+});
+
 describe('failing cases', () => {
   it('a wrong expectation fails with a diff per field and exit 1; the other cases still run', async () => {
     const file = join(dir, 'failing.cases.yaml');
