@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run build` (also run at install by `prepare`, and by `npm start` and `npm test`):
+// Run at install (`prepare`) and by `npm start`, `npm test` and `npm run bench`:
 // builds what is out of date and skips the rest, so a start after install is quick.
+// (`npm run build`, which the Dockerfile runs, builds both in full without this script.)
 //   - the sample guards: guards/build.mjs (skips each .wasm newer than its sources)
 //   - the TypeScript: tsc, skipped while dist/ was built after the last change to
 //     src/, the tsconfig files and the lockfile (the stamp dist/.build-stamp)

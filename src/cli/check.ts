@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { GuardLoadError, GuardPolicyRejectedError } from '../guard/index.js';
@@ -21,7 +22,8 @@ export interface CheckOptions {
   timeoutMs: number;
   memoryLimitMb: number;
   sha256?: string;
-  logLevel: string;
+  /** Where the guards' own log lines go. */
+  logger: Logger;
 }
 
 /** The neutral input of the runtime step: a tool no guard knows, empty arguments, an empty result. */
@@ -60,7 +62,7 @@ async function runtimeFindings(path: string, name: string, options: CheckOptions
   let runtime;
   try {
     runtime = await openGuardRuntime([{ name, path, poolSize: 1, timeoutMs: options.timeoutMs, memoryLimitMb: options.memoryLimitMb }], {
-      logger: cliLogger(options.logLevel),
+      logger: options.logger,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -161,7 +163,7 @@ export async function runCheck(argv: string[], io: CommandIo): Promise<number> {
   const options: CheckOptions = {
     timeoutMs: integer('call-timeout-ms', SERVICE_GUARD_DEFAULTS.timeoutMs, 600_000),
     memoryLimitMb: integer('memory-limit-mb', SERVICE_GUARD_DEFAULTS.memoryLimitMb, 4096),
-    logLevel: (values['log-level'] as string | undefined) ?? 'silent',
+    logger: cliLogger((values['log-level'] as string | undefined) ?? 'silent'),
     ...(sha256 ? { sha256 } : {}),
   };
   const reports: GuardReport[] = [];

@@ -6,6 +6,7 @@ import type { Mode } from '../difc/types.js';
 import { CompilationCache } from '../guard/index.js';
 import type { BackendHandler } from '../pool/index.js';
 import { GuardRegistry } from '../service/guard-registry.js';
+import { UsageError } from './io.js';
 
 /**
  * The service's guard runtime without HTTP: the same compilation cache,
@@ -23,6 +24,8 @@ export { GUARD_DEFAULTS as SERVICE_GUARD_DEFAULTS } from '../config/settings.js'
 
 /** Guard logs go to stderr, never mixed into a command's report on stdout. */
 export function cliLogger(level: string): Logger {
+  const levels = [...Object.keys(pino.levels.values), 'silent'];
+  if (!levels.includes(level)) throw new UsageError(`--log-level must be one of ${levels.join(', ')}, got ${JSON.stringify(level)}`);
   return pino({ level, base: { service: 'wasmguard' } }, pino.destination({ dest: 2, sync: true }));
 }
 

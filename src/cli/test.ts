@@ -1,5 +1,6 @@
 import { basename, extname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
 import type { ResolvedGuard } from '../config/load.js';
 import type { DecisionService } from '../decision/decision-service.js';
 import { CaseFileError, loadCaseFile, type LoadedCase } from './case-file.js';
@@ -74,7 +75,7 @@ function nameGuards(paths: string[]): Map<string, string> {
   return names;
 }
 
-async function runFile(file: string, reporter: Reporter, logLevel: string): Promise<boolean> {
+async function runFile(file: string, reporter: Reporter, logger: Logger): Promise<boolean> {
   const shown = relative(process.cwd(), file) || file;
   reporter.file(shown);
   const fail = (name: string, diff: string) => {
@@ -99,7 +100,7 @@ async function runFile(file: string, reporter: Reporter, logLevel: string): Prom
   const guards: ResolvedGuard[] = [...names].map(([path, name]) => ({ name, path, poolSize: 1, ...SERVICE_GUARD_DEFAULTS }));
   let runtime;
   try {
-    runtime = await openGuardRuntime(guards, { logger: cliLogger(logLevel), backendFor: () => backend });
+    runtime = await openGuardRuntime(guards, { logger, backendFor: () => backend });
   } catch (error) {
     return fail('load guards', errorOf(error).message);
   }
@@ -132,9 +133,10 @@ export async function runTest(argv: string[], io: CommandIo): Promise<number> {
   if (positionals.length === 0) throw new UsageError('test needs at least one case file');
   const kind = (values.reporter as string | undefined) ?? (io.isTTY ? 'spec' : 'tap');
   if (kind !== 'tap' && kind !== 'spec') throw new UsageError(`--reporter must be tap or spec, got ${JSON.stringify(kind)}`);
+  const logger = cliLogger((values['log-level'] as string | undefined) ?? 'silent');
   const reporter = kind === 'tap' ? tapReporter(io) : specReporter(io);
   let ok = true;
-  for (const file of positionals) ok = (await runFile(file, reporter, (values['log-level'] as string | undefined) ?? 'silent')) && ok;
+  for (const file of positionals) ok = (await runFile(file, reporter, logger)) && ok;
   reporter.end();
   return ok ? 0 : 1;
 }

@@ -80,7 +80,7 @@ describe('wasmguard check on hostile and broken guards', () => {
     json = await checkJson(['--call-timeout-ms', '300', ...files]);
   }, 120_000);
 
-  it.each(cases.map((c, i) => [i, ...c] as const))('#%i %s gives %s', (i, _name, _source, code, hint, fn) => {
+  it.each(cases.map(([name, , code, hint, fn], i) => [i, name, code, hint, fn] as const))('#%i %s gives %s', (i, _name, code, hint, fn) => {
     const file = files[i]!;
     expect(text.code, text.stdout + text.stderr).toBe(1);
     // One line per finding: file, severity, code, the function when a call produced it, message, fix hint.
@@ -145,5 +145,6 @@ describe('wasmguard check on hostile and broken guards', () => {
     expect(await runCli(['check'])).toMatchObject({ code: 2, stderr: expect.stringContaining('check needs at least one GUARD.wasm') });
     expect(await runCli(['check', '--bogus', 'x.wasm'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") });
     expect(await runCli(['check', '--call-timeout-ms', 'soon', 'x.wasm'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--call-timeout-ms') });
+    expect(await runCli(['check', '--log-level', 'loud', 'x.wasm'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--log-level must be one of') });
   });
 });
