@@ -1,4 +1,5 @@
 import { AssertionError, deepStrictEqual } from 'node:assert';
+import { inspect } from 'node:util';
 import type { Expect } from './case-file.js';
 
 /** What a case's calls gave, in the vocabulary of `expect`. */
@@ -37,12 +38,20 @@ function normaliseTags(labels: Record<string, unknown>): Record<string, unknown>
   return project(labels, labels);
 }
 
+const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+
+/**
+ * node:assert's diff (`+ actual - expected`) of two values. Two plain values
+ * are written in the same form here: node prints them as `a !== b` from
+ * Node 22 on, and a report should not depend on the Node line.
+ */
 function diff(expected: unknown, actual: unknown): string | undefined {
   try {
     deepStrictEqual(actual, expected);
     return undefined;
   } catch (error) {
     if (!(error instanceof AssertionError)) throw error;
+    if (!isObject(expected) || !isObject(actual)) return `+ actual - expected\n\n+ ${inspect(actual)}\n- ${inspect(expected)}`;
     return error.message.replace(/^Expected values to be strictly (deep-)?equal:\n/, '').trim();
   }
 }

@@ -40,6 +40,9 @@ export async function runInit(argv: string[], io: CommandIo): Promise<number> {
   if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) {
     throw new UsageError(`guard name ${JSON.stringify(name)} must start with a lowercase letter and hold only a-z, 0-9, - and _ (at most 63)`);
   }
+  if (!existsSync(TEMPLATE_DIR)) {
+    throw new UsageError(`the guard template (${TEMPLATE_DIR}) is not in this installation (the Docker image has none): run init in a wasmguard clone`);
+  }
   const guardsDir = resolve((values['guards-dir'] as string | undefined) ?? 'guards');
   if (!existsSync(join(guardsDir, 'lib', 'abi.ts'))) {
     throw new UsageError(`${guardsDir}/lib/abi.ts not found: run init in a wasmguard clone, or pass --guards-dir with the guard library in DIR/lib`);

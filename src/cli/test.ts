@@ -53,7 +53,8 @@ async function runCase(decisions: DecisionService, guard: string, c: LoadedCase)
       labels: r.labels.map((l) => ({ ...l })),
       filtered: r.filtered.map((f) => f.path),
       result: r.result,
-      ...(r.reason ? { reason: r.reason } : { reason: undefined }),
+      // The response step's reason replaces the first step's (e.g. "needs a per-item response check").
+      reason: r.reason,
     };
   } catch (error) {
     return { error: errorOf(error) };
