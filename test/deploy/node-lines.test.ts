@@ -46,6 +46,13 @@ describe('supported Node.js lines', () => {
     expect(readme).toContain(`\`${engines}\``);
   });
 
+  it('.ci/node-lts.sh takes one major (the line to fetch) and refuses anything else before fetching', async () => {
+    const run = (...args: string[]) => promisify(execFile)('bash', [join(repoRoot, '.ci', 'node-lts.sh'), ...args]);
+    await expect(run('22', 'extra')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: ') });
+    await expect(run('twenty-two')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: ') });
+    expect(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8')).toMatch(/bash \.ci\/node-lts\.sh "\$major"/);
+  });
+
   it("the Docker image's line is one of them", async () => {
     const { stdout } = await promisify(execFile)('bash', [join(repoRoot, '.ci', 'node-lts.sh'), '--major']);
     expect(lines).toContain(Number(stdout.trim()));
