@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Fetch the Node.js binary of the major version the Docker image runs, so CI
-# can run the test suite on exactly that line ("what ships is what was tested").
+# can run the test suite on exactly that line ("what ships is what was tested"),
+# or of another supported major (.ci/run tests every line that package.json's
+# engines name).
 #
 #   bash .ci/node-lts.sh           # prints the bin dir, e.g. /repo/.ci/.node/v26.10.0/bin
-#   bash .ci/node-lts.sh --major   # prints the major only (e.g. 26), no download
+#   bash .ci/node-lts.sh 22        # the same for the newest 22.x
+#   bash .ci/node-lts.sh --major   # prints the image's major only (e.g. 26), no download
 #
 # The major is read from the Dockerfile's FROM lines (the single source of
 # truth): node:<major>[-variant] or gcr.io/distroless/nodejs<major>-<distro>.
@@ -25,30 +28,37 @@ cache="$root/.ci/.node"
 log() { printf 'node-lts: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ -f "$dockerfile" ]] || die "no Dockerfile at $dockerfile"
+# A major given on the command line: that line, whatever the image runs.
+if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+  major="$1"
+  shift
+  [[ $# -eq 0 ]] || die "usage: $0 [MAJOR | --major]"
+else
+  [[ -f "$dockerfile" ]] || die "no Dockerfile at $dockerfile"
 
-# Majors named by the FROM lines (case-insensitive keyword, optional
-# --platform flag, optional registry prefix for the official image).
-majors="$(
-  grep -iE '^[[:space:]]*FROM[[:space:]]' "$dockerfile" \
-    | sed -E 's/^[[:space:]]*[Ff][Rr][Oo][Mm][[:space:]]+(--[^[:space:]]+[[:space:]]+)*//' \
-    | awk '{print $1}' \
-    | sed -nE \
-        -e 's#^((docker\.io/)?(library/)?)node:([0-9]+)([.-][^@[:space:]]*)?(@sha256:[0-9a-f]+)?$#\4#p' \
-        -e 's#^gcr\.io/distroless/nodejs([0-9]+)-[^[:space:]]*$#\1#p' \
-    | sort -u
-)"
-[[ -n "$majors" ]] || die "no FROM line of $dockerfile names a node:<major> or distroless nodejs<major> image"
-if [[ "$(printf '%s\n' "$majors" | wc -l)" -ne 1 ]]; then
-  die "the Dockerfile's FROM lines disagree on the Node major: $(echo $majors)"
-fi
-major="$majors"
+  # Majors named by the FROM lines (case-insensitive keyword, optional
+  # --platform flag, optional registry prefix for the official image).
+  majors="$(
+    grep -iE '^[[:space:]]*FROM[[:space:]]' "$dockerfile" \
+      | sed -E 's/^[[:space:]]*[Ff][Rr][Oo][Mm][[:space:]]+(--[^[:space:]]+[[:space:]]+)*//' \
+      | awk '{print $1}' \
+      | sed -nE \
+          -e 's#^((docker\.io/)?(library/)?)node:([0-9]+)([.-][^@[:space:]]*)?(@sha256:[0-9a-f]+)?$#\4#p' \
+          -e 's#^gcr\.io/distroless/nodejs([0-9]+)-[^[:space:]]*$#\1#p' \
+      | sort -u
+  )"
+  [[ -n "$majors" ]] || die "no FROM line of $dockerfile names a node:<major> or distroless nodejs<major> image"
+  if [[ "$(printf '%s\n' "$majors" | wc -l)" -ne 1 ]]; then
+    die "the Dockerfile's FROM lines disagree on the Node major: $(echo $majors)"
+  fi
+  major="$majors"
 
-if [[ "${1:-}" == "--major" ]]; then
-  printf '%s\n' "$major"
-  exit 0
+  if [[ "${1:-}" == "--major" ]]; then
+    printf '%s\n' "$major"
+    exit 0
+  fi
+  [[ $# -eq 0 ]] || die "usage: $0 [MAJOR | --major]"
 fi
-[[ $# -eq 0 ]] || die "usage: $0 [--major]"
 
 case "$(uname -s)" in
   Linux) os=linux ;;

@@ -8,7 +8,8 @@
 //   node guards/build.mjs github     build only the named guard(s)
 //
 // A guard is out of date when its .wasm is older than any file under
-// guards/<name>/, guards/lib/, this script, or the installed compiler.
+// guards/<name>/assembly/, guards/lib/, this script, or the installed compiler
+// (its case files next to assembly/ are not sources).
 // Exits non-zero with the compiler's diagnostics when anything fails.
 
 import { existsSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -124,7 +125,7 @@ async function main() {
   let asc = null;
   for (const name of names) {
     const out = join(GUARDS_DIR, `${name}.wasm`);
-    const newestSource = Math.max(shared, newestMtime(join(GUARDS_DIR, name)));
+    const newestSource = Math.max(shared, newestMtime(join(GUARDS_DIR, name, 'assembly')));
     if (!force && existsSync(out) && statSync(out).mtimeMs > newestSource) {
       console.log(`guards: ${name}.wasm is up to date`);
       continue;

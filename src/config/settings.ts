@@ -53,3 +53,6 @@ export const SERVER_DEFAULTS: ServerConfig = {
   logToolData: false,
   logRedactPaths: [],
 };
+
+/** Defaults of the guard-wide settings (the config file's per-guard entries win); the pool size defaults to the cores. */
+export const GUARD_DEFAULTS = { timeoutMs: 1000, memoryLimitMb: 32 } as const;

@@ -7,15 +7,27 @@ import { readBytes } from './memory-view.js';
 let WASI: typeof WasiClass | undefined;
 let nodeWasiFunctions: ReadonlySet<string> | undefined;
 
+/** The one warning loading node:wasi emits ("WASI is an experimental feature ..."), and nothing else. */
+export function isWasiExperimentalWarning(warning: string | Error, typeOrOptions: unknown): boolean {
+  const type = typeof typeOrOptions === 'string' ? typeOrOptions : (typeOrOptions as { type?: unknown } | undefined)?.type;
+  const name = warning instanceof Error ? warning.name : type;
+  const message = warning instanceof Error ? warning.message : warning;
+  return name === 'ExperimentalWarning' && /^WASI\b/.test(message);
+}
+
 /**
  * Loads node:wasi on first use without its ExperimentalWarning: the warning
  * would print on every start and in every worker, and says nothing an
  * operator can act on (preview1 is what guards target, and it is frozen).
+ * Only that warning is dropped; any other warning emitted meanwhile passes.
  */
 function loadWasi(): typeof WasiClass {
   if (WASI) return WASI;
   const emitWarning = process.emitWarning;
-  process.emitWarning = () => {};
+  process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+    if (isWasiExperimentalWarning(warning, rest[0])) return;
+    return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
   try {
     WASI = (createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi')).WASI;
   } finally {
