@@ -3,9 +3,9 @@ import { Decision, DecisionId, GuardName, Labels, Mode, Operation, Policy, Resou
 import { SessionId, sessionErrors } from './sessions.js';
 
 // Examples are real exchanges with the github sample guard (guards/github), decision ids aside.
-const EXAMPLE_POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved' } };
+const EXAMPLE_POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
 const EXAMPLE_AGENT = { secrecy: ['private:octo-org'], integrity: ['unapproved:octo-org', 'approved:octo-org'] };
-const EXAMPLE_ARGS = { owner: 'octo-org', repo: 'app', state: 'open', private: false };
+const EXAMPLE_ARGS = { owner: 'octo-org', repo: 'app', state: 'open' };
 const EXAMPLE_ISSUES = {
   items: [
     { number: 101, title: 'Crash on startup', user: { login: 'alice' }, author_association: 'MEMBER' },
@@ -70,7 +70,7 @@ export const EvaluateBody = Type.Object(evaluateFields, {
       value: {
         guard: 'github',
         tool: 'create_issue',
-        args: { owner: 'other-org', repo: 'secret', title: 'Bug', private: true },
+        args: { owner: 'other-org', repo: 'secret', title: 'Bug' },
         agent: EXAMPLE_AGENT,
         policy: EXAMPLE_POLICY,
       },
