@@ -205,12 +205,11 @@ export class Metrics {
   watchSessionStore(sessions: SessionStore): void {
     new Gauge({
       name: 'wasmguard_sessions_live',
-      help: 'Sessions held by the store (Redis: counted with a bounded SCAN of wasmguard:session:* keys; absent when the count cannot be had)',
+      help: 'Sessions held by the store (Redis: counted with a bounded SCAN of wasmguard:session:* keys; the last count while the store cannot be reached)',
       registers: [this.registry],
       async collect() {
         const live = await sessions.live();
-        if (live === undefined) this.reset();
-        else this.set(live);
+        if (live !== undefined) this.set(live);
       },
     });
     new Gauge({

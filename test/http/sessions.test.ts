@@ -4,6 +4,7 @@
  * of issue 19, each shown closed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilReady } from '../support/ready.js';
 import { errorOf, GITHUB_GUARD, STATIC_GUARD, startService, type TestService } from '../support/server.js';
 
 // octo-org/app is public by the operator's word; every other repository is private (no backend).
@@ -29,7 +30,7 @@ beforeAll(async () => {
     ],
   });
   // On a loaded machine the start itself can leave the event loop past the shedding threshold for a moment.
-  for (let i = 0; i < 200 && (await s.get('/readyz')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  await untilReady(s.url);
 });
 afterAll(() => s?.close());
 

@@ -6,6 +6,7 @@
  * keeps working, until Redis is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilReady } from '../support/ready.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
 import { redisAvailableOrSkip, startRedis, type RedisServer } from '../support/redis.js';
 
@@ -27,9 +28,7 @@ describe.runIf(run)('two replicas on one Redis', () => {
     const env = { WASMGUARD_SESSION_STORE: redis.url, WASMGUARD_POOL_SIZE: '1' };
     [a, b] = await Promise.all([startServerProcess(env, 30_000), startServerProcess(env, 30_000)]);
     // On a loaded machine a fresh process can shed load for a moment after its start.
-    for (const p of [a, b]) {
-      for (let i = 0; i < 200 && (await fetch(`${p.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-    }
+    await Promise.all([untilReady(a.url), untilReady(b.url)]);
   }, 60_000);
   afterAll(async () => {
     for (const p of [a, b]) {
