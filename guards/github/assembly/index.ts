@@ -3,7 +3,8 @@
 // Labelling rules and the policy format are documented in guards/README.md;
 // keep the two in step. In short:
 //   secrecy   private repo o/r -> ["private:o/r"] (["private:o"] when the
-//             policy grants o/*); public repo -> [].
+//             policy grants o/*); public repo -> []. Public only by the
+//             policy's public-repos list or the backend, never by tool args.
 //   integrity levels none < unapproved < approved < merged, written as the
 //             tags of every level at or below the one reached (none = no tag):
 //             approved in scope T -> ["unapproved:T", "approved:T"].
