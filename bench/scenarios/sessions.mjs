@@ -21,7 +21,8 @@ async function sessionBody(url) {
 }
 
 export async function run(ctx) {
-  const stateless = JSON.stringify({ guard: 'github', tool: 'get_issue', args: GET_ISSUE_ARGS, policy: GITHUB_POLICY });
+  // The evaluate scenario's call: the policy is the guard's configured one (the same as the sessions').
+  const stateless = JSON.stringify({ guard: 'github', tool: 'get_issue', args: GET_ISSUE_ARGS });
   const targets = [
     { name: 'stateless', label: '/v1/evaluate without a session', server: ctx.service, path: '/v1/evaluate', body: stateless },
     { name: 'session-memory', label: '/v1/evaluate with a session, memory store', server: ctx.service, path: '/v1/evaluate', body: await sessionBody(ctx.service.url) },

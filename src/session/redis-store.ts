@@ -56,6 +56,8 @@ export class RedisSessionStore implements SessionStore {
       commandTimeout: timeout,
       connectTimeout: Math.max(timeout, 1000),
       maxRetriesPerRequest: 1,
+      // Commands issued in one turn of the event loop (many sessions' reads under load) go out in one write.
+      enableAutoPipelining: true,
       // Reconnect for ever, backing off to one attempt a second.
       retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
     });

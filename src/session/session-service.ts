@@ -126,7 +126,12 @@ export class SessionService {
       operation: evaluated.operation,
       resource: evaluated.resource,
     };
-    await this.store.putDecision(evaluated.decision_id, kept, this.options.decisionTtlS);
+    // A denied call is not made, so it has no result to check: nothing to keep. The reply does not wait
+    // for the write: a record that is not there yet (or never written, the store being down) only means
+    // that /v1/evaluate/response labels the call again. Failures are counted by the store's metrics.
+    if (evaluated.decision === 'allow') {
+      this.store.putDecision(evaluated.decision_id, kept, this.options.decisionTtlS).catch(() => {});
+    }
     return { evaluated, guard: record.guard };
   }
 
