@@ -102,6 +102,8 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       readiness.drain();
       logger.info('shutdown: closing HTTP server, finishing in-flight requests');
       await app.close();
+      // No request uses the session store once the listener is closed (the Redis store ends its connection).
+      await store.close();
       logger.info('shutdown: closing guard pools');
       await registry.close(graceMs);
       logger.info('shutdown: guard pools closed');
@@ -111,8 +113,6 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
         await backends.close();
         logger.info('shutdown: backends closed');
       }
-      await store.close();
-      logger.info('shutdown: session store closed');
     })());
   return { app, registry, cache, readiness, metrics, sessions, reload, close };
 }
