@@ -11,7 +11,7 @@
  * connection count, and writes bench/results/latest.{json,md}.
  *
  * Scenarios (BENCH_SCENARIOS selects, in this order): startup, evaluate,
- * sensitivity, response, flow, cpu, trap. Settings: see bench/lib/options.mjs.
+ * sensitivity, response, flow, cpu, trap, sessions. Settings: see bench/lib/options.mjs.
  * Needs a build first (npm run bench does it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,10 +30,11 @@ import * as evaluate from './scenarios/evaluate.mjs';
 import * as flow from './scenarios/flow.mjs';
 import * as response from './scenarios/response.mjs';
 import * as sensitivity from './scenarios/sensitivity.mjs';
+import * as sessions from './scenarios/sessions.mjs';
 import * as startup from './scenarios/startup.mjs';
 import * as trap from './scenarios/trap.mjs';
 
-const SCENARIOS = [startup, evaluate, sensitivity, response, flow, cpu, trap];
+const SCENARIOS = [startup, evaluate, sensitivity, response, flow, cpu, trap, sessions];
 const MiB = 1024 * 1024;
 /** The bench's own servers, measured for comparison: not rows of the service. */
 const BASELINES = ['floor', 'http-layer', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
@@ -108,6 +109,7 @@ try {
       opts,
       log,
       tmp,
+      configPath,
       floor,
       naive,
       httpLayer,

@@ -38,7 +38,8 @@ async function main(): Promise<void> {
 
   let diagnostics: DiagnosticsListener | undefined;
   // A second signal, or the grace period running out, ends the process with a non-zero code.
-  closeWithGrace({ delay: config.server.graceMs, logger }, async ({ signal, err }) => {
+  // SIGHUP is not a shutdown: it re-reads the API tokens file (DESIGN.md section 8).
+  closeWithGrace({ delay: config.server.graceMs, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutdown: fatal error');
     logger.info({ signal }, 'shutdown: started');
     await service.close();
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     await diagnostics?.close();
     logger.info('shutdown: complete');
   });
+
+  process.on('SIGHUP', () => service.reload());
 
   const address = await service.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(

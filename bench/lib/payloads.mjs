@@ -1,10 +1,11 @@
 /** Request bodies of the scenarios: what a gateway sends around GitHub MCP tool calls. */
 
-export const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved' } };
+// octo-org/app is public by the policy's word: the github guard never takes visibility from tool arguments.
+export const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
 export const RUST_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'none' } };
 
-/** A cheap label_resource: a public repository named in the arguments, so no backend lookup. */
-export const GET_ISSUE_ARGS = { owner: 'octo-org', repo: 'app', issue_number: 42, private: false };
+/** A cheap label_resource: a repository the policy declares public, so no backend lookup. */
+export const GET_ISSUE_ARGS = { owner: 'octo-org', repo: 'app', issue_number: 42 };
 
 // The shape and size of a real /v1/evaluate reply (github guard, read needing a response check).
 export const DECISION = {
@@ -19,7 +20,7 @@ export const DECISION = {
     "read of 'repo octo-org/app' needs a per-item response check: resource integrity lacks [approved:github, unapproved:github] (agent integrity must be a subset of resource integrity)",
 };
 
-export const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open', per_page: 100, private: false };
+export const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open', per_page: 100 };
 
 // Mixed authors: OWNER/MEMBER/COLLABORATOR reach "approved" and stay; the others are filtered out for an agent
 // whose policy requires approved integrity.

@@ -26,6 +26,14 @@ export const ServerConfigSchema = Type.Object(
     logToolData: Type.Boolean(),
     /** pino redaction paths applied to every log line, e.g. "args.token" or "result.items[*].body". */
     logRedactPaths: Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 }),
+    /** "memory" or a redis:// / rediss:// URL (DESIGN.md section 7). */
+    sessionStore: Type.String({ pattern: '^(memory|rediss?://.+)$' }),
+    /** Sessions the memory store holds at most (least recently used evicted). */
+    sessionMax: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+    /** Idle time to live of a session, refreshed on use. */
+    sessionTtlS: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
+    /** One bearer token per line (# comments); unset: no authentication (DESIGN.md section 8). */
+    apiTokensFile: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -55,6 +63,8 @@ export const GuardConfigSchema = Type.Object(
     maxQueue: Type.Optional(Type.Integer({ minimum: 0 })),
     queueTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     backend: Type.Optional(Type.String({ minLength: 1 })),
+    /** Requests may not send another policy, mode or agent labels than the configured ones (403 WG_ERR_POLICY_LOCKED). */
+    lock: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

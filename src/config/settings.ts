@@ -36,10 +36,16 @@ export const SETTINGS: readonly Setting[] = [
   { target: { server: 'bodyLimitBytes' }, env: 'WASMGUARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', kind: 'integer', help: 'largest request body' },
   { target: { server: 'maxJsonDepth' }, env: 'WASMGUARD_MAX_JSON_DEPTH', flag: 'max-json-depth', kind: 'integer', help: 'deepest JSON nesting in a request' },
   { target: { server: 'logToolData' }, env: 'WASMGUARD_LOG_TOOL_DATA', flag: 'log-tool-data', kind: 'boolean', help: 'log tool arguments and results' },
+  { target: { server: 'sessionStore' }, env: 'WASMGUARD_SESSION_STORE', flag: 'session-store', kind: 'string', help: 'memory or a redis:// URL' },
+  { target: { server: 'sessionMax' }, env: 'WASMGUARD_SESSION_MAX', flag: 'session-max', kind: 'integer', help: 'sessions the memory store holds' },
+  { target: { server: 'sessionTtlS' }, env: 'WASMGUARD_SESSION_TTL_S', flag: 'session-ttl-s', kind: 'integer', help: 'idle session time to live' },
+  { target: { server: 'apiTokensFile' }, env: 'WASMGUARD_API_TOKENS_FILE', flag: 'api-tokens-file', kind: 'string', help: 'bearer tokens, one per line' },
 ];
 
 export const SERVER_DEFAULTS: ServerConfig = {
-  host: '0.0.0.0',
+  // Localhost, not 0.0.0.0 (DESIGN.md section 5 is overridden by issue 19): a sidecar without
+  // authentication must not be reachable from the network. The image and the chart set 0.0.0.0.
+  host: '127.0.0.1',
   port: 8080,
   // Only used when diagnosticsPort is set; all interfaces, so the kubelet and Prometheus reach it
   // while the decision API stays on 127.0.0.1 (sidecar mode).
@@ -52,6 +58,9 @@ export const SERVER_DEFAULTS: ServerConfig = {
   maxJsonDepth: 128,
   logToolData: false,
   logRedactPaths: [],
+  sessionStore: 'memory',
+  sessionMax: 100_000,
+  sessionTtlS: 3600,
 };
 
 /** Defaults of the guard-wide settings (the config file's per-guard entries win); the pool size defaults to the cores. */

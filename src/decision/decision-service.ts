@@ -5,6 +5,7 @@ import type { AgentLabelling } from '../guard/index.js';
 import type { GuardHandle, PolicyRef } from '../service/guard-handle.js';
 import type { GuardRegistry } from '../service/guard-registry.js';
 import { UnknownGuardError } from './errors.js';
+import { assertNotLocked } from './lock.js';
 
 export interface AgentLabelRequest {
   guard: string;
@@ -49,8 +50,12 @@ export interface EvaluatedResponse {
   reason?: string;
 }
 
-/** The context every decision starts from: guard, policy, agent labels, mode, with their fallbacks. */
-interface Context {
+/**
+ * The context every decision starts from: guard, policy, agent labels, mode,
+ * with their fallbacks; or, for a request that names a session, what the
+ * session holds (src/session/session-service.ts).
+ */
+export interface DecisionContext {
   guard: GuardHandle;
   policy: PolicyRef | undefined;
   agent: LabelsJson;
@@ -78,15 +83,16 @@ export class DecisionService {
 
   async labelAgent(request: AgentLabelRequest): Promise<{ agent: LabelsJson; mode: Mode; normalized_policy: unknown }> {
     const guard = this.guard(request.guard);
+    assertNotLocked(guard, { policy: request.policy });
     const policy = guard.policyFor(request.policy);
     // The route schema requires a policy object; this keeps a direct caller from reaching the pool without one.
     if (!policy) throw new TypeError('labelAgent needs a policy');
     const labelling = await guard.labelAgent(policy);
-    return { agent: labelling.agent, mode: this.#mode(undefined, guard, labelling), normalized_policy: labelling.normalizedPolicy ?? null };
+    return { agent: labelling.agent, mode: this.modeFor(undefined, guard, labelling), normalized_policy: labelling.normalizedPolicy ?? null };
   }
 
-  async evaluate(request: EvaluateRequest): Promise<Evaluated> {
-    const ctx = await this.#context(request);
+  async evaluate(request: EvaluateRequest, given?: DecisionContext): Promise<Evaluated> {
+    const ctx = given ?? (await this.#context(request));
     const { resource, operation } = await ctx.guard.labelResource(request.tool, request.args, ctx.policy);
     const coarse = coarseCheck({ agent: ctx.agent, resource, operation, mode: ctx.mode });
     const evaluated: Evaluated = {
@@ -103,8 +109,8 @@ export class DecisionService {
     return evaluated;
   }
 
-  async evaluateResponse(request: EvaluateResponseRequest): Promise<EvaluatedResponse> {
-    const ctx = await this.#context(request);
+  async evaluateResponse(request: EvaluateResponseRequest, given?: DecisionContext): Promise<EvaluatedResponse> {
+    const ctx = given ?? (await this.#context(request));
     let { operation, resource } = request;
     if (!operation || !resource) {
       const labelled = await ctx.guard.labelResource(request.tool, request.args, ctx.policy);
@@ -133,8 +139,9 @@ export class DecisionService {
     };
   }
 
-  async #context(request: EvaluateRequest): Promise<Context> {
+  async #context(request: EvaluateRequest): Promise<DecisionContext> {
     const guard = this.guard(request.guard);
+    assertNotLocked(guard, request);
     const policy = guard.policyFor(request.policy);
     // label_agent results are cached per policy: after the first request this costs no guard call.
     const labelling = policy ? await guard.labelAgent(policy) : undefined;
@@ -142,12 +149,12 @@ export class DecisionService {
       guard,
       policy,
       agent: request.agent ?? labelling?.agent ?? NO_LABELS,
-      mode: this.#mode(request.mode, guard, labelling),
+      mode: this.modeFor(request.mode, guard, labelling),
     };
   }
 
   /** request → the guard's configured mode → label_agent's difc_mode → the server default. */
-  #mode(requested: Mode | undefined, guard: GuardHandle, labelling: AgentLabelling | undefined): Mode {
+  modeFor(requested: Mode | undefined, guard: GuardHandle, labelling: AgentLabelling | undefined): Mode {
     return requested ?? guard.config.mode ?? labelling?.mode ?? this.defaultMode;
   }
 }

@@ -19,11 +19,17 @@ import { API_DESCRIPTION } from './schemas/api.js';
 import { internalError } from './schemas/common.js';
 import type { Readiness } from './readiness.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { useBearerAuth, type ApiTokens } from './plugins/auth.js';
+import type { SessionService } from '../session/index.js';
 import { operationsRoutes } from './routes/operations.js';
 
 export interface AppOptions {
   server: ServerConfig;
   decisions: DecisionService;
+  sessions: SessionService;
+  /** Bearer tokens every /v1 route needs; undefined = no authentication (the localhost sidecar). */
+  tokens?: ApiTokens;
   metrics: Metrics;
   readiness: Readiness;
   /** A pino logger, or false for none (tests, OpenAPI generation). */
@@ -39,7 +45,7 @@ export const API_VERSION = '1.0.0';
  * the OpenAPI generator get exactly what production serves.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { server, decisions, metrics, readiness } = options;
+  const { server, decisions, sessions, metrics, readiness } = options;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: server.bodyLimitBytes,
@@ -67,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       tags: [
         { name: 'decisions', description: 'Decisions around a tool call' },
+        { name: 'sessions', description: "Server-held agent labels: one record per agent session" },
         { name: 'guards', description: 'Loaded guards' },
         { name: 'operations', description: 'Health, readiness, metrics and this document' },
       ],
@@ -140,7 +147,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send(errorBody({ status: 404, code: 'WG_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` })),
   );
 
-  await app.register(decisionRoutes, { decisions, metrics, logToolData: server.logToolData });
+  if (options.tokens) useBearerAuth(app, options.tokens);
+  await app.register(decisionRoutes, { decisions, sessions, metrics, logToolData: server.logToolData });
+  await app.register(sessionRoutes, { sessions });
   await app.register(operationsRoutes, {
     registry: decisions.registry,
     readiness,

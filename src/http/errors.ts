@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { DifcError } from '../difc/index.js';
 import { UnknownGuardError } from '../decision/errors.js';
+import { SessionError } from '../session/errors.js';
 import {
   GuardError,
   GuardInputTooLargeError,
@@ -30,6 +31,7 @@ export function errorBody(error: HttpError) {
 export function toHttpError(error: unknown, bodyLimit: number): HttpError {
   const fst = error as FastifyError;
   if (fst.validation) return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: fst.message };
+  if (error instanceof SessionError) return { status: error.status, code: error.code, message: error.message, ...(error.retryAfterSeconds ? { retryAfterSeconds: error.retryAfterSeconds } : {}) };
   if (error instanceof UnknownGuardError) return { status: 404, code: error.code, message: error.message };
   if (error instanceof GuardInputTooLargeError) return { status: 413, code: error.code, message: error.message };
   if (error instanceof GuardPolicyRejectedError) return { status: 422, code: error.code, message: error.message };

@@ -9,6 +9,8 @@ import { Metrics } from '../metrics/metrics.js';
 import { GuardRegistry } from '../service/guard-registry.js';
 import { buildApp } from './app.js';
 import { Readiness } from './readiness.js';
+import { MemorySessionStore } from '../session/memory-store.js';
+import { DEFAULT_DECISION_TTL_S, SessionService } from '../session/session-service.js';
 
 /** Where the committed document lives: openapi/openapi.json at the repository root (same depth from src/ and dist/). */
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../openapi/openapi.json');
@@ -22,9 +24,12 @@ export async function generateOpenApi(): Promise<Record<string, unknown>> {
   const logger = pino({ level: 'silent' });
   const cache = new CompilationCache();
   const registry = await GuardRegistry.load([], cache, { logger, logLevel: 'silent' });
+  const decisions = new DecisionService(registry, SERVER_DEFAULTS.defaultMode);
+  const store = new MemorySessionStore({ maxSessions: 1, sweepIntervalMs: 0 });
   const app = await buildApp({
     server: SERVER_DEFAULTS,
-    decisions: new DecisionService(registry, SERVER_DEFAULTS.defaultMode),
+    decisions,
+    sessions: new SessionService(store, decisions, { ttlS: SERVER_DEFAULTS.sessionTtlS, decisionTtlS: DEFAULT_DECISION_TTL_S }),
     metrics: new Metrics(),
     readiness: new Readiness(registry),
     logger: false,

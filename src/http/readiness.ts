@@ -1,10 +1,14 @@
 import type { GuardRegistry } from '../service/guard-registry.js';
+import type { SessionStore } from '../session/store.js';
 
 /** Whether the service should get traffic: guards loaded, not draining, no guard failing outright. */
 export class Readiness {
   #draining = false;
 
-  constructor(readonly registry: GuardRegistry) {}
+  constructor(
+    readonly registry: GuardRegistry,
+    readonly sessions?: Pick<SessionStore, 'available' | 'kind'>,
+  ) {}
 
   /** First step of shutdown: load balancers stop sending before the listener closes. */
   drain(): void {
@@ -13,6 +17,16 @@ export class Readiness {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /**
+   * A session store that cannot be reached does not make the service unready:
+   * calls without a session still work, and with a store shared by every
+   * replica, unready would take all of them out at once. It is reported
+   * instead, for operators and for gateways that depend on sessions.
+   */
+  get sessionStore(): 'up' | 'down' {
+    return !this.sessions || this.sessions.available ? 'up' : 'down';
   }
 
   check(): { ready: boolean; reason?: string } {

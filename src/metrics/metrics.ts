@@ -3,6 +3,7 @@ import type { CompilationCache } from '../guard/index.js';
 import { HotCounter, HotHistogram } from './hot-series.js';
 import type { PoolObserver } from '../pool/index.js';
 import type { GuardRegistry } from '../service/guard-registry.js';
+import type { SessionStore, SessionStoreObserver } from '../session/store.js';
 
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -118,6 +119,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sessionsCreated = new Counter({
+    name: 'wasmguard_sessions_created_total',
+    help: 'Sessions created',
+    registers: [this.registry],
+  });
+
+  readonly sessionsExpired = new Counter({
+    name: 'wasmguard_sessions_expired_total',
+    help: 'Sessions dropped after their idle TTL (memory store; Redis expires keys on its own and does not tell)',
+    registers: [this.registry],
+  });
+
+  readonly sessionsEvicted = new Counter({
+    name: 'wasmguard_sessions_evicted_total',
+    help: 'Sessions evicted by the memory store because it held WASMGUARD_SESSION_MAX (least recently used first)',
+    registers: [this.registry],
+  });
+
+  readonly sessionStoreDuration = new Histogram({
+    name: 'wasmguard_session_store_duration_seconds',
+    help: 'Duration of session store calls, by operation',
+    labelNames: ['store', 'op'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly sessionStoreErrors = new Counter({
+    name: 'wasmguard_session_store_errors_total',
+    help: 'Session store calls that failed (store unreachable or past its deadline), by operation',
+    labelNames: ['store', 'op'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -151,6 +185,40 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         for (const g of guards.list()) this.set({ guard: g.name }, g.pool.healthy ? 1 : 0);
+      },
+    });
+  }
+
+  /** What the session store reports, as metrics. */
+  sessionObserver(store: 'memory' | 'redis'): SessionStoreObserver {
+    return {
+      expired: (n) => this.sessionsExpired.inc(n),
+      evicted: (n) => this.sessionsEvicted.inc(n),
+      call: (op, seconds, ok) => {
+        this.sessionStoreDuration.observe({ store, op }, seconds);
+        if (!ok) this.sessionStoreErrors.inc({ store, op });
+      },
+    };
+  }
+
+  /** Live sessions and store reachability, read at scrape time. */
+  watchSessionStore(sessions: SessionStore): void {
+    new Gauge({
+      name: 'wasmguard_sessions_live',
+      help: 'Sessions held by the store (Redis: counted with a bounded SCAN of wasmguard:session:* keys; the last count while the store cannot be reached)',
+      registers: [this.registry],
+      async collect() {
+        const live = await sessions.live();
+        if (live !== undefined) this.set(live);
+      },
+    });
+    new Gauge({
+      name: 'wasmguard_session_store_up',
+      help: '1 when the session store answers, 0 when session calls fail with 503',
+      labelNames: ['store'] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ store: sessions.kind }, sessions.available ? 1 : 0);
       },
     });
   }

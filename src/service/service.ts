@@ -9,6 +9,9 @@ import { Readiness } from '../http/readiness.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { BackendHandler } from '../pool/index.js';
 import { GuardRegistry } from './guard-registry.js';
+import { ApiTokens } from '../http/plugins/auth.js';
+import { ConfigError } from '../config/errors.js';
+import { createSessionStore, DEFAULT_DECISION_TTL_S, describeStore, SessionService } from '../session/index.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 export interface Service {
@@ -17,6 +20,9 @@ export interface Service {
   cache: CompilationCache;
   readiness: Readiness;
   metrics: Metrics;
+  sessions: SessionService;
+  /** SIGHUP: re-reads what can change without a restart (the API tokens file). */
+  reload(): void;
   /** The shutdown sequence of DESIGN.md section 3; idempotent. */
   close(): Promise<void>;
 }
@@ -54,9 +60,39 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
     throw error;
   }
   metrics.watchPools(registry);
-  const readiness = new Readiness(registry);
+  let tokens: ApiTokens | undefined;
+  if (config.server.apiTokensFile) {
+    try {
+      tokens = new ApiTokens(config.server.apiTokensFile, logger);
+    } catch (error) {
+      await registry.close(0);
+      await backends?.close();
+      throw new ConfigError([`WASMGUARD_API_TOKENS_FILE ${config.server.apiTokensFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+    }
+  }
+  const storeKind = config.server.sessionStore === 'memory' ? 'memory' : 'redis';
+  const store = await createSessionStore(config.server.sessionStore, {
+    maxSessions: config.server.sessionMax,
+    logger,
+    observer: metrics.sessionObserver(storeKind),
+  });
+  logger.info({ store: describeStore(config.server.sessionStore), ttl_s: config.server.sessionTtlS }, 'session store ready');
+  metrics.watchSessionStore(store);
+  const readiness = new Readiness(registry, store);
   const decisions = new DecisionService(registry, config.server.defaultMode);
-  const app = await buildApp({ server: config.server, decisions, metrics, readiness, logger, pressure: options.pressure });
+  const sessions = new SessionService(store, decisions, {
+    ttlS: config.server.sessionTtlS,
+    decisionTtlS: DEFAULT_DECISION_TTL_S,
+    onCreated: () => metrics.sessionsCreated.inc(),
+  });
+  const app = await buildApp({ server: config.server, decisions, sessions, tokens, metrics, readiness, logger, pressure: options.pressure });
+  const reload = () => {
+    if (!tokens) {
+      logger.info('SIGHUP: nothing to reload (no WASMGUARD_API_TOKENS_FILE)');
+      return;
+    }
+    if (tokens.reload()) logger.info({ tokens: tokens.count }, 'SIGHUP: api tokens reloaded');
+  };
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -66,6 +102,8 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       readiness.drain();
       logger.info('shutdown: closing HTTP server, finishing in-flight requests');
       await app.close();
+      // No request uses the session store once the listener is closed (the Redis store ends its connection).
+      await store.close();
       logger.info('shutdown: closing guard pools');
       await registry.close(graceMs);
       logger.info('shutdown: guard pools closed');
@@ -76,5 +114,5 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
         logger.info('shutdown: backends closed');
       }
     })());
-  return { app, registry, cache, readiness, metrics, close };
+  return { app, registry, cache, readiness, metrics, sessions, reload, close };
 }

@@ -51,10 +51,13 @@ function problems(load: () => unknown): string[] {
 }
 
 describe('defaults', () => {
-  it('with nothing set: port 8080 on 0.0.0.0, strict, the bundled sample guards by file name', () => {
+  it('with nothing set: port 8080 on 127.0.0.1, strict, memory sessions, the bundled sample guards by file name', () => {
     const config = loadConfig({ env: {}, argv: [], cwd: dir() });
     expect(config.server).toEqual(SERVER_DEFAULTS);
-    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, defaultMode: 'strict', graceMs: 10_000, logLevel: 'info' });
+    // Localhost by default (issue 19): without authentication the service must not be reachable from the network.
+    expect(config.server).toMatchObject({ sessionStore: 'memory', sessionMax: 100_000, sessionTtlS: 3600 });
+    expect(config.server.apiTokensFile).toBeUndefined();
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080, defaultMode: 'strict', graceMs: 10_000, logLevel: 'info' });
     // A bit over the 8 MiB guard input limit.
     expect(config.server.bodyLimitBytes).toBeGreaterThan(8 * 1024 * 1024);
     expect(config.guards.map((g) => [g.name, g.path])).toEqual([
@@ -91,7 +94,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       port: 1111,
       defaultMode: 'filter',
     });
-    expect(loadConfig({ env: {}, argv: [], cwd: base }).server).toMatchObject({ port: 8080, defaultMode: 'strict', host: '0.0.0.0' });
+    expect(loadConfig({ env: {}, argv: [], cwd: base }).server).toMatchObject({ port: 8080, defaultMode: 'strict', host: '127.0.0.1' });
     // The config file itself can come from a flag, which wins over the variable.
     expect(loadConfig({ env: { WASMGUARD_CONFIG: 'nope.json' }, argv: ['--config', 'wasmguard.json'], cwd: base }).server.port).toBe(1111);
     // An empty variable counts as unset.
@@ -116,8 +119,12 @@ describe('precedence: CLI flag > environment > config file > default', () => {
   it('every scalar setting has a variable and a flag (redaction paths are file-only)', () => {
     const config = loadConfig({
       env: {
-        WASMGUARD_HOST: '127.0.0.1',
+        WASMGUARD_HOST: '0.0.0.0',
         WASMGUARD_GRACE_MS: '500',
+        WASMGUARD_SESSION_STORE: 'redis://10.0.0.5:6379/2',
+        WASMGUARD_SESSION_MAX: '50',
+        WASMGUARD_SESSION_TTL_S: '120',
+        WASMGUARD_API_TOKENS_FILE: '/run/secrets/tokens',
         WASMGUARD_LOG_LEVEL: 'warn',
         WASMGUARD_BODY_LIMIT_BYTES: '2048',
         WASMGUARD_MAX_JSON_DEPTH: '32',
@@ -128,7 +135,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       cwd: dir(),
     });
     expect(config.server).toEqual({
-      host: '127.0.0.1',
+      host: '0.0.0.0',
       port: 8080,
       defaultMode: 'strict',
       bodyLimitBytes: 2048,
@@ -139,7 +146,13 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       logRedactPaths: [],
       diagnosticsHost: '10.0.0.2',
       diagnosticsPort: 9090,
+      sessionStore: 'redis://10.0.0.5:6379/2',
+      sessionMax: 50,
+      sessionTtlS: 120,
+      apiTokensFile: '/run/secrets/tokens',
     });
+    // A store that is neither "memory" nor a Redis URL is a configuration error naming the variable.
+    expect(() => loadConfig({ env: { WASMGUARD_SESSION_STORE: 'postgres://x' }, argv: [], cwd: dir() })).toThrow(/sessionStore.*WASMGUARD_SESSION_STORE/);
   });
 });
 

@@ -59,9 +59,13 @@ function guard(options: { backend?: BackendCaller; logs?: LogLine[] } = {}): Gua
   });
 }
 
-function withPolicy(repos: unknown, minIntegrity = 'approved', backend?: BackendCaller): GuardInstance {
+/**
+ * A guard with a policy. Repositories are private unless the backend or the
+ * policy's public-repos list says otherwise; most tests declare octo-org/app public.
+ */
+function withPolicy(repos: unknown, minIntegrity = 'approved', backend?: BackendCaller, publicRepos: string[] | undefined = ['octo-org/app']): GuardInstance {
   const g = guard(backend ? { backend } : {});
-  g.labelAgent({ 'allow-only': { repos, 'min-integrity': minIntegrity } });
+  g.labelAgent({ 'allow-only': { repos, 'min-integrity': minIntegrity, ...(publicRepos ? { 'public-repos': publicRepos } : {}) } });
   return g;
 }
 
@@ -163,7 +167,7 @@ describe('github guard: label_agent', () => {
 describe('github guard: policy is instance state', () => {
   it('label_resource labels under the policy of the last accepted label_agent', () => {
     const g = guard();
-    const args = { owner: 'octo-org', repo: 'app', private: true };
+    const args = { owner: 'octo-org', repo: 'app' };
     // no policy yet: built-in default (all repos, scope "github")
     expect(g.labelResource('get_repository', args).resource).toMatchObject({
       secrecy: ['private:octo-org/app'],
@@ -181,13 +185,13 @@ describe('github guard: policy is instance state', () => {
   it('a rejected policy leaves the previous one in force', () => {
     const g = withPolicy(['octo-org/*']);
     expect(() => g.labelAgent({ 'allow-only': { repos: ['acme/*'], 'min-integrity': 'bogus' } })).toThrow(GuardPolicyRejectedError);
-    expect(g.labelResource('get_repository', { repo: 'octo-org/app', private: true }).resource.secrecy).toEqual(['private:octo-org']);
+    expect(g.labelResource('get_repository', { repo: 'octo-org/secret' }).resource.secrecy).toEqual(['private:octo-org']);
   });
 
   it('instances do not share policy state', () => {
     const a = withPolicy(['octo-org/*']);
     const b = guard();
-    const args = { repo: 'octo-org/app', private: false };
+    const args = { repo: 'octo-org/app' };
     expect(a.labelResource('get_repository', args).resource.integrity).toEqual(approved('octo-org'));
     expect(b.labelResource('get_repository', args).resource.integrity).toEqual(approved('github'));
   });
@@ -212,31 +216,66 @@ describe('github guard: label_resource', () => {
     ['frobnicate', 'write'],
     ['', 'write'],
   ])('%s is a %s', (tool, operation) => {
-    expect(guard().labelResource(tool, { repo: 'octo-org/app', private: false }).operation).toBe(operation);
+    expect(guard().labelResource(tool, { repo: 'octo-org/app' }).operation).toBe(operation);
   });
 
   it('a public repository has empty secrecy; a private one its repo tag', () => {
-    const g = guard();
-    expect(g.labelResource('get_repository', { owner: 'octo-org', repo: 'app', private: false }).resource).toEqual({
+    const g = withPolicy('all', 'none', repoBackend({ 'octo-org/secret': true }), ['octo-org/app']);
+    expect(g.labelResource('get_repository', { owner: 'octo-org', repo: 'app' }).resource).toEqual({
       description: 'repo octo-org/app',
       secrecy: [],
       integrity: approved('github'),
     });
-    expect(g.labelResource('get_repository', { owner: 'Octo-Org', repo: 'App', private: true }).resource.secrecy).toEqual([
-      'private:octo-org/app',
+    expect(g.labelResource('get_repository', { owner: 'Octo-Org', repo: 'Secret' }).resource.secrecy).toEqual([
+      'private:octo-org/secret',
     ]);
-    expect(g.labelResource('get_repository', { repo: 'octo-org/app', visibility: 'internal' }).resource.secrecy).toEqual([
-      'private:octo-org/app',
-    ]);
+  });
+
+  it('never takes visibility from the tool arguments: the agent writes them', () => {
+    // No backend and no public-repos: private, whatever the arguments claim (fails closed).
+    const g = guard();
+    for (const claim of [{ private: false }, { visibility: 'public' }, { private: 'false' }]) {
+      expect(g.labelResource('get_repository', { owner: 'octo-org', repo: 'app', ...claim }).resource.secrecy).toEqual(['private:octo-org/app']);
+      expect(g.labelResource('list_issues', { repo: 'octo-org/secret', ...claim }).resource.integrity).toEqual(approved('github'));
+    }
+    // With a backend that says private, the claim changes nothing either.
+    const b = guard({ backend: repoBackend({ 'octo-org/app': true }) });
+    expect(b.labelResource('get_repository', { owner: 'octo-org', repo: 'app', private: false }).resource.secrecy).toEqual(['private:octo-org/app']);
+    // The items of a response do not inherit a visibility claimed in the arguments.
+    const out = b.labelResponse(
+      'list_issues',
+      [{ number: 1, author_association: 'OWNER', title: 't' }],
+      { owner: 'octo-org', repo: 'app', private: false },
+    );
+    if (out.kind !== 'paths') throw new Error('expected paths');
+    expect(out.labeledPaths[0]?.labels.secrecy).toEqual(['private:octo-org/app']);
+  });
+
+  it("the policy's public-repos list declares repositories public without a backend; owner/* covers the owner", () => {
+    const g = guard();
+    const policy = { 'allow-only': { repos: 'public', 'min-integrity': 'none', 'public-repos': ['Octo-Org/App', 'acme/*', 'acme/tool'] } };
+    expect(g.labelAgent(policy).normalizedPolicy).toEqual({
+      'allow-only': { repos: 'public', 'min-integrity': 'none', 'public-repos': ['acme/*', 'octo-org/app'] },
+    });
+    expect(g.labelResource('get_repository', { repo: 'octo-org/app' }).resource.secrecy).toEqual([]);
+    expect(g.labelResource('get_repository', { repo: 'acme/anything' }).resource.secrecy).toEqual([]);
+    expect(g.labelResource('get_repository', { repo: 'octo-org/other' }).resource.secrecy).toEqual(['private:octo-org/other']);
+  });
+
+  it('public-repos must be an array of owner/repo or owner/* patterns', () => {
+    const reject = (value: unknown) => () => guard().labelAgent({ 'allow-only': { repos: 'public', 'min-integrity': 'none', 'public-repos': value } });
+    expect(reject('octo-org/app')).toThrow(/allow-only.public-repos must be an array/);
+    expect(reject([1])).toThrow(/allow-only.public-repos\[0\] must be a string/);
+    expect(reject(['no-slash'])).toThrow(/public-repos\[0\]: "no-slash" is not an "owner\/repo"/);
   });
 
   it('finds the repository in owner+repo, "repo": "owner/name", "repository" or a search query', () => {
     const g = guard();
     const desc = (args: unknown) => g.labelResource('search_issues', args).resource.description;
-    expect(desc({ owner: 'a', repo: 'b', private: false })).toBe('repo a/b');
-    expect(desc({ repo: 'a/b', private: false })).toBe('repo a/b');
-    expect(desc({ repository: 'a/b', private: false })).toBe('repo a/b');
-    expect(desc({ query: 'is:open repo:A/B label:bug', private: false })).toBe('repo a/b');
+    expect(desc({ owner: 'a', repo: 'b' })).toBe('repo a/b');
+    expect(desc({ repo: 'a/b' })).toBe('repo a/b');
+    expect(desc({ repository: 'a/b' })).toBe('repo a/b');
+    expect(desc({ query: 'is:open repo:A/B label:bug' })).toBe('repo a/b');
     expect(desc({ query: 'is:open label:bug' })).toBe('github');
   });
 
@@ -250,7 +289,7 @@ describe('github guard: label_resource', () => {
 
   it('repo contents: merged on the default branch, approved elsewhere', () => {
     const g = withPolicy(['octo-org/*']);
-    const label = (tool: string, extra: object) => g.labelResource(tool, { repo: 'octo-org/app', private: false, ...extra }).resource.integrity;
+    const label = (tool: string, extra: object) => g.labelResource(tool, { repo: 'octo-org/app', ...extra }).resource.integrity;
     expect(label('get_file_contents', {})).toEqual(merged('octo-org'));
     expect(label('get_file_contents', { ref: 'refs/heads/main' })).toEqual(merged('octo-org'));
     expect(label('get_file_contents', { ref: 'feature/x' })).toEqual(approved('octo-org'));
@@ -261,36 +300,36 @@ describe('github guard: label_resource', () => {
 
   it('user content (issues, pull requests, comments) is untrusted in public repos and approved in private ones', () => {
     const g = withPolicy(['octo-org/*']);
-    expect(g.labelResource('list_issues', { repo: 'octo-org/app', private: false }).resource.integrity).toEqual([]);
-    expect(g.labelResource('get_pull_request', { repo: 'octo-org/app', private: false }).resource.integrity).toEqual([]);
-    expect(g.labelResource('list_issues', { repo: 'octo-org/app', private: true }).resource.integrity).toEqual(approved('octo-org'));
+    expect(g.labelResource('list_issues', { repo: 'octo-org/app' }).resource.integrity).toEqual([]);
+    expect(g.labelResource('get_pull_request', { repo: 'octo-org/app' }).resource.integrity).toEqual([]);
+    expect(g.labelResource('list_issues', { repo: 'octo-org/secret' }).resource.integrity).toEqual(approved('octo-org'));
   });
 
   it('write sinks: the integrity a writer must hold', () => {
     const g = withPolicy(['octo-org/*']);
     const sink = (tool: string, extra: object = {}) =>
-      g.labelResource(tool, { repo: 'octo-org/app', private: false, ...extra }).resource.integrity;
+      g.labelResource(tool, { repo: 'octo-org/app', ...extra }).resource.integrity;
     expect(sink('push_files', { branch: 'main' })).toEqual(merged('octo-org'));
     expect(sink('create_or_update_file', { branch: 'topic' })).toEqual(approved('octo-org'));
     expect(sink('merge_pull_request')).toEqual(merged('octo-org'));
     expect(sink('create_issue')).toEqual([]);
     expect(sink('add_issue_comment')).toEqual([]);
-    expect(sink('create_issue', { private: true })).toEqual(approved('octo-org'));
+    expect(g.labelResource('create_issue', { repo: 'octo-org/private-one' }).resource.integrity).toEqual(approved('octo-org'));
     expect(sink('create_branch')).toEqual(approved('octo-org'));
     expect(sink('frobnicate')).toEqual(approved('octo-org'));
   });
 
   it('a repository outside the policy list carries its own owner scope, never the agent tags', () => {
     const g = withPolicy(['octo-org/app', 'octo-org/lib']);
-    expect(g.labelResource('get_repository', { repo: 'octo-org/app', private: false }).resource.integrity).toEqual(approved('octo-org'));
-    expect(g.labelResource('get_repository', { repo: 'evil/app', private: true }).resource).toEqual({
+    expect(g.labelResource('get_repository', { repo: 'octo-org/app' }).resource.integrity).toEqual(approved('octo-org'));
+    expect(g.labelResource('get_repository', { repo: 'evil/app' }).resource).toEqual({
       description: 'repo evil/app',
       secrecy: ['private:evil/app'],
       integrity: approved('evil'),
     });
     const multi = withPolicy(['octo-org/*', 'acme/tool']);
-    expect(multi.labelResource('get_repository', { repo: 'acme/tool', private: false }).resource.integrity).toEqual(approved('github'));
-    expect(multi.labelResource('get_repository', { repo: 'acme/other', private: false }).resource.integrity).toEqual(approved('acme'));
+    expect(multi.labelResource('get_repository', { repo: 'acme/tool' }).resource.integrity).toEqual(approved('github'));
+    expect(multi.labelResource('get_repository', { repo: 'acme/other' }).resource.integrity).toEqual(approved('acme'));
   });
 });
 
@@ -366,7 +405,7 @@ describe('github guard: label_response', () => {
         issue(7, 'FIRST_TIMER'),
       ],
     };
-    const out = g.labelResponse('search_issues', result, { query: 'repo:octo-org/app', private: false });
+    const out = g.labelResponse('search_issues', result, { query: 'repo:octo-org/app' });
     expect(out).toEqual({
       kind: 'paths',
       itemsPath: '/items',
@@ -388,7 +427,7 @@ describe('github guard: label_response', () => {
 
   it('a root array uses items_path "" and paths "/<index>"', () => {
     const g = withPolicy(['octo-org/*']);
-    const out = g.labelResponse('list_issues', [issue(1, 'NONE'), issue(2, 'OWNER')], { owner: 'octo-org', repo: 'app', private: false });
+    const out = g.labelResponse('list_issues', [issue(1, 'NONE'), issue(2, 'OWNER')], { owner: 'octo-org', repo: 'app' });
     expect(out).toMatchObject({ kind: 'paths', itemsPath: '' });
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths.map((p) => [p.path, p.labels.integrity])).toEqual([
@@ -397,7 +436,7 @@ describe('github guard: label_response', () => {
     ]);
   });
 
-  it('secrecy comes from the item (repository_private, repository.private) or else tool_args.private', () => {
+  it('secrecy comes from the item (repository_private, repository.private), else public-repos or the backend', () => {
     const g = withPolicy('all', 'none');
     const result = {
       items: [
@@ -406,7 +445,7 @@ describe('github guard: label_response', () => {
         issue(3, 'NONE', { repository_url: undefined }),
       ],
     };
-    const out = g.labelResponse('list_issues', result, { owner: 'octo-org', repo: 'app', private: false });
+    const out = g.labelResponse('list_issues', result, { owner: 'octo-org', repo: 'app' });
     if (out.kind !== 'paths') throw new Error('expected paths');
     // private repositories: at least approved (only collaborators write there)
     expect(out.labeledPaths.map((p) => [p.labels.description, p.labels.secrecy, p.labels.integrity])).toEqual([
@@ -429,7 +468,7 @@ describe('github guard: label_response', () => {
       issue(2, 'CONTRIBUTOR', { merged_at: null, head: {} }),
       issue(3, 'MEMBER', { merged: true }),
     ];
-    const out = g.labelResponse('list_pull_requests', pulls, { repo: 'octo-org/app', private: false });
+    const out = g.labelResponse('list_pull_requests', pulls, { repo: 'octo-org/app' });
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths.map((p) => [p.labels.description, p.labels.integrity])).toEqual([
       ['pull request octo-org/app#1 by user1', merged('octo-org')],
@@ -459,7 +498,7 @@ describe('github guard: label_response', () => {
   it('unwraps an MCP text result; paths point into the unwrapped JSON', () => {
     const g = withPolicy(['octo-org/*']);
     const wrapped = { content: [{ type: 'text', text: JSON.stringify({ issues: [issue(1, 'OWNER'), issue(2, 'NONE')] }) }] };
-    const out = g.labelResponse('list_issues', wrapped, { repo: 'octo-org/app', private: false });
+    const out = g.labelResponse('list_issues', wrapped, { repo: 'octo-org/app' });
     expect(out).toMatchObject({ kind: 'paths', itemsPath: '/issues' });
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths.map((p) => p.path)).toEqual(['/issues/0', '/issues/1']);
@@ -469,7 +508,7 @@ describe('github guard: label_response', () => {
     const out = withPolicy(['octo-org/*']).labelResponse(
       'list_issues',
       [issue(1, 'OWNER'), 'text', 42, { unrelated: true }],
-      { repo: 'octo-org/app', private: false },
+      { repo: 'octo-org/app' },
     );
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths.map((p) => p.path)).toEqual(['/0']);
@@ -483,7 +522,7 @@ describe('github guard: label_response', () => {
     ['a list of unrecognised items', [1, 2, 3]],
     ['MCP text that is not JSON', { content: [{ type: 'text', text: 'not json' }] }],
   ])('returns no fine-grained labels for %s', (_what, result) => {
-    expect(withPolicy(['octo-org/*']).labelResponse('get_issue', result, { repo: 'octo-org/app', private: false })).toEqual({ kind: 'none' });
+    expect(withPolicy(['octo-org/*']).labelResponse('get_issue', result, { repo: 'octo-org/app' })).toEqual({ kind: 'none' });
   });
 
   // Shapes of the GitHub REST API (as the GitHub MCP server returns them) that keep privacy below the item.
@@ -573,7 +612,7 @@ describe('github guard: label_response', () => {
     const out = withPolicy('all', 'none').labelResponse(
       'list_issues',
       [{ number: 1, author_association: 'OWNER', user: { login: 'zoë "q" \\ 😀 \u0001' }, title: '\ud800 lone' }],
-      { repo: 'octo-org/app', private: false },
+      { repo: 'octo-org/app' },
     );
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths[0]?.labels.description).toBe('issue octo-org/app#1 by zoë "q" \\ 😀 \u0001');
@@ -586,7 +625,7 @@ describe('github guard: buffers and memory', () => {
     const regrowths: string[] = [];
     const g = GuardInstance.create(small, { observer: { regrowth: (fn, how) => regrowths.push(`${fn}:${how}`) } });
     const items = Array.from({ length: 50 }, (_, n) => ({ number: n, author_association: 'MEMBER' }));
-    const out = g.labelResponse('list_issues', items, { repo: 'octo-org/app', private: false });
+    const out = g.labelResponse('list_issues', items, { repo: 'octo-org/app' });
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths).toHaveLength(50);
     expect(regrowths).toEqual(['label_response:hinted']);
@@ -614,13 +653,13 @@ describe('github guard: buffers and memory', () => {
     const cases: Array<['label_agent' | 'label_resource' | 'label_response', unknown]> = [
       ['label_agent', { 'allow-only': { repos: ['Octo-Org/*', 'acme/tool'], 'min-integrity': 'merged' } }],
       ['label_agent', { 'allow-only': { repos: 'public', 'min-integrity': 'ünknown "x"' } }],
-      ['label_resource', { tool_name: 'get_file_contents', tool_args: { repo: 'octo-org/app', private: true } }],
+      ['label_resource', { tool_name: 'get_file_contents', tool_args: { repo: 'octo-org/app' } }],
       ['label_resource', { tool_name: 'tool "ü"', tool_args: {} }],
       [
         'label_response',
         {
           tool_name: 'list_issues',
-          tool_args: { repo: 'octo-org/app', private: false },
+          tool_args: { repo: 'octo-org/app' },
           tool_result: Array.from({ length: 30 }, (_, n) => ({ number: n, author_association: 'NONE', user: { login } })),
         },
       ],
@@ -684,7 +723,7 @@ describe('github guard: buffers and memory', () => {
     const result = { total_count: items.length, items };
     let sizeAfterFirst = 0;
     for (let i = 0; i < 60; i++) {
-      const out = g.labelResponse('search_issues', result, { query: 'repo:octo-org/app', private: false });
+      const out = g.labelResponse('search_issues', result, { query: 'repo:octo-org/app' });
       if (out.kind !== 'paths') throw new Error('expected paths');
       expect(out.labeledPaths).toHaveLength(4001); // the items and total_count
       if (i === 0) sizeAfterFirst = g.memoryBytes;
@@ -695,7 +734,7 @@ describe('github guard: buffers and memory', () => {
 
   it('memory does not grow over many small calls (garbage is collected every few calls, not left to pile up)', () => {
     const g = withPolicy(['octo-org/*']);
-    const call = (n: number) => g.labelResource('get_issue', { owner: 'octo-org', repo: `app${n % 50}`, issue_number: n, private: false });
+    const call = (n: number) => g.labelResource('get_issue', { owner: 'octo-org', repo: `app${n % 50}`, issue_number: n });
     for (let i = 0; i < 100; i++) call(i);
     const settled = g.memoryBytes;
     // A build that never collects runs into the 32 MiB memory cap before the end of this loop.

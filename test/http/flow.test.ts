@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GITHUB_GUARD, startService, type TestService } from '../support/server.js';
 
-const POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved' } };
-const ARGS = { owner: 'octo-org', repo: 'app', state: 'open', private: false };
+// octo-org/app is public by the operator's word (public-repos): the guard never takes visibility from tool arguments.
+const POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
+const ARGS = { owner: 'octo-org', repo: 'app', state: 'open' };
 
 /** A list_issues page as the GitHub MCP server returns it (trimmed to the fields that matter). */
 const ISSUES = {

@@ -46,8 +46,9 @@ describe('quick start', () => {
         void exited.then(({ code }) => reject(new Error(`server exited with code ${code} before listening; stderr: ${stderr}`)));
       });
       expect(listening.guards).toEqual(['github', 'static']);
-      // Listening on every interface (0.0.0.0) by default, on the port the system chose.
+      // Listening on localhost only by default (no authentication is on), on the port the system chose.
       const address = new URL(listening.address as string);
+      expect(address.hostname).toBe('127.0.0.1');
       const port = Number(address.port);
       expect(port).toBeGreaterThan(0);
       expect(port).not.toBe(8080);
@@ -55,13 +56,13 @@ describe('quick start', () => {
 
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready' });
+      expect(await ready.json()).toEqual({ status: 'ready', session_store: 'up' });
 
       // The sample guard decides.
       const decision = await fetch(`${base}/v1/evaluate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ guard: 'github', tool: 'create_issue', args: { owner: 'octo-org', repo: 'app', private: true } }),
+        body: JSON.stringify({ guard: 'github', tool: 'create_issue', args: { owner: 'octo-org', repo: 'app' } }),
       });
       expect(decision.status).toBe(200);
       expect(await decision.json()).toMatchObject({ decision: 'deny', operation: 'write', mode: 'strict' });

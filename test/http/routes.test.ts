@@ -227,7 +227,7 @@ describe('operations', () => {
   it('GET /readyz', async () => {
     const reply = await s.get('/readyz');
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ status: 'ready' });
+    expect(reply.body).toEqual({ status: 'ready', session_store: 'up' });
   });
 
   it('GET /metrics in the Prometheus text format, counting decisions by guard, operation, decision and mode', async () => {

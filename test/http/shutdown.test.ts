@@ -82,7 +82,7 @@ describe('shutdown', () => {
     s.service.readiness.drain();
     const ready = await s.get('/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body).toEqual({ status: 'not ready', reason: 'draining' });
+    expect(ready.body).toEqual({ status: 'not ready', reason: 'draining', session_store: 'up' });
     expect((await s.get('/healthz')).status).toBe(200);
   });
 

@@ -3,7 +3,8 @@
 // Labelling rules and the policy format are documented in guards/README.md;
 // keep the two in step. In short:
 //   secrecy   private repo o/r -> ["private:o/r"] (["private:o"] when the
-//             policy grants o/*); public repo -> [].
+//             policy grants o/*); public repo -> []. Public only by the
+//             policy's public-repos list or the backend, never by tool args.
 //   integrity levels none < unapproved < approved < merged, written as the
 //             tags of every level at or below the one reached (none = no tag):
 //             approved in scope T -> ["unapproved:T", "approved:T"].
@@ -65,6 +66,10 @@ let minIntegrity: i32 = NONE;
 let difcMode: string = "filter";
 let difcModeGiven: bool = false;
 let integrityScope: string = GLOBAL_SCOPE;
+/** Repositories the operator's policy declares public ("public-repos"): exact "owner/repo" and "owner/*" owners. */
+let publicExact: Array<string> = [];
+let publicOwners: Array<string> = [];
+let publicGiven: bool = false;
 
 /** Per-call cache of backend visibility lookups: "owner/repo" -> 1 private, 0 public. */
 const lookups = new Map<string, i32>();
@@ -76,6 +81,9 @@ class Policy {
   min: i32 = NONE;
   mode: string = "filter";
   modeGiven: bool = false;
+  publicExact: Array<string> = [];
+  publicOwners: Array<string> = [];
+  publicGiven: bool = false;
   error: string | null = null;
 }
 
@@ -119,10 +127,14 @@ function parsePolicy(doc: JsonDoc, root: i32): Policy {
   const fields = doc.members(allow);
   for (let i = 0; i < fields.length; i += 2) {
     const k = fields[i];
-    if (!doc.keyEquals(k, "repos") && !doc.keyEquals(k, "min-integrity") && !doc.keyEquals(k, "difc-mode")) {
+    if (
+      !doc.keyEquals(k, "repos") && !doc.keyEquals(k, "min-integrity") && !doc.keyEquals(k, "difc-mode") &&
+      !doc.keyEquals(k, "public-repos")
+    ) {
       return fail(
         p,
-        "unknown field allow-only." + doc.strOr(k, "") + ' (expected "repos", "min-integrity" and optionally "difc-mode")',
+        "unknown field allow-only." + doc.strOr(k, "") +
+          ' (expected "repos", "min-integrity" and optionally "difc-mode" and "public-repos")',
       );
     }
   }
@@ -199,6 +211,38 @@ function parsePolicy(doc: JsonDoc, root: i32): Policy {
     p.mode = m;
     p.modeGiven = true;
   }
+
+  // public-repos (optional): the repositories the operator declares public
+  const pub = doc.field(allow, "public-repos");
+  if (pub >= 0) {
+    const pubHelp = 'allow-only.public-repos must be an array of "owner/repo" or "owner/*" patterns';
+    if (!doc.isArray(pub)) return fail(p, pubHelp);
+    const els = doc.items(pub);
+    const owners = new Set<string>();
+    const exact = new Set<string>();
+    for (let i = 0; i < els.length; i++) {
+      const s = doc.str(els[i]);
+      if (s == null) return fail(p, "allow-only.public-repos[" + i.toString() + "] must be a string");
+      const v = s.toLowerCase();
+      const slash = v.indexOf("/");
+      const owner = slash < 0 ? "" : v.substring(0, slash);
+      const name = slash < 0 ? "" : v.substring(slash + 1);
+      if (!isName(owner) || (name != "*" && !isName(name))) {
+        return fail(p, "allow-only.public-repos[" + i.toString() + "]: " + quoted(s) + ' is not an "owner/repo" or "owner/*" pattern');
+      }
+      if (name == "*") owners.add(owner);
+      else exact.add(v);
+    }
+    p.publicOwners = owners.values();
+    p.publicOwners.sort();
+    const ex = exact.values();
+    for (let i = 0; i < ex.length; i++) {
+      const r = ex[i];
+      if (!owners.has(r.substring(0, r.indexOf("/")))) p.publicExact.push(r);
+    }
+    p.publicExact.sort();
+    p.publicGiven = true;
+  }
   return p;
 }
 
@@ -226,6 +270,9 @@ function commit(p: Policy): void {
   minIntegrity = p.min;
   difcMode = p.mode;
   difcModeGiven = p.modeGiven;
+  publicExact = p.publicExact;
+  publicOwners = p.publicOwners;
+  publicGiven = p.publicGiven;
   integrityScope = scopeOf(p);
   scopeTags = buildScopeTags(integrityScope);
 }
@@ -293,12 +340,12 @@ const A_OWNER = 1;
 const A_REPOSITORY = 2;
 const A_FULL_NAME = 3;
 const A_QUERY = 4;
-const A_PRIVATE = 5;
-const A_VISIBILITY = 6;
-const A_REF = 7;
-const A_BRANCH = 8;
-const A_SHA = 9;
-const ARG_KEYS: string[] = ["repo", "owner", "repository", "full_name", "query", "private", "visibility", "ref", "branch", "sha"];
+const A_REF = 5;
+const A_BRANCH = 6;
+const A_SHA = 7;
+// No "private" or "visibility": tool arguments come from the agent, and an agent
+// that could declare a private repository public would read it unlabelled.
+const ARG_KEYS: string[] = ["repo", "owner", "repository", "full_name", "query", "ref", "branch", "sha"];
 
 /** Value offsets of the ARG_KEYS members of tool_args (-1 when missing). One instance, reused. */
 class Args {
@@ -311,10 +358,6 @@ class Args {
   }
   str(key: i32): string | null {
     return this.doc.str(this.pos[key]);
-  }
-  /** 1 private, 0 public, -1 unknown, from "private" or "visibility". */
-  visibility(): i32 {
-    return visibilityFrom(this.doc, this.pos[A_PRIVATE], this.pos[A_VISIBILITY]);
   }
 }
 
@@ -518,11 +561,19 @@ function toolLevel(tool: string, op: string, args: Args): i32 {
   return APPROVED;
 }
 
-/** 1 private, 0 public: tool_args.private / visibility, else a backend lookup (fail closed). */
-function argsPrivate(args: Args, repo: Repo | null): i32 {
-  const v = args.visibility();
-  if (v >= 0) return v;
+/**
+ * 1 private, 0 public, for the repository a call targets: the policy's
+ * public-repos list, else the backend (fail closed). Never the tool
+ * arguments: they are the agent's to write.
+ */
+function argsPrivate(repo: Repo | null): i32 {
   if (repo == null) return 0; // not about a repository: GitHub-wide public metadata
+  return repoPrivate(repo);
+}
+
+/** The operator's word first (public-repos in the policy), then the backend; no answer means private. */
+function repoPrivate(repo: Repo): i32 {
+  if (publicOwners.includes(repo.owner) || publicExact.includes(repo.full())) return 0;
   return lookupPrivate(repo);
 }
 
@@ -530,7 +581,7 @@ function argsPrivate(args: Args, repo: Repo | null): i32 {
 function labelTool(tool: string, args: Args): Labels {
   const l = new Labels();
   const repo = repoFromArgs(args);
-  const priv = argsPrivate(args, repo);
+  const priv = argsPrivate(repo);
   l.operation = operationOf(tool);
   let level = toolLevel(tool, l.operation, args);
   if (priv > 0 && level < APPROVED) level = APPROVED; // private repos: only collaborators write there
@@ -671,7 +722,6 @@ function writeItem(
   index: i32,
   first: bool,
   argsRepo: Repo | null,
-  argsPriv: i32,
 ): bool {
   if (!doc.isObject(item)) return false;
   const f = itemPos;
@@ -732,10 +782,7 @@ function writeItem(
     priv = doc.bool(f[I_REPOSITORY_PRIVATE]);
     if (priv < 0) priv = visibilityOf(doc, repository);
     if (priv < 0) priv = visibilityOf(doc, baseRepo);
-    if (priv < 0 && argsPriv >= 0 && (repo == null || (argsRepo != null && repo.full() == argsRepo.full()))) {
-      priv = argsPriv;
-    }
-    if (priv < 0) priv = repo != null ? lookupPrivate(repo) : 1;
+    if (priv < 0) priv = repo != null ? repoPrivate(repo) : 1;
 
     level = associationLevel(doc, assoc);
     if (doc.bool(f[I_MERGED]) == 1 || doc.isString(f[I_MERGED_AT])) level = MERGED;
@@ -830,6 +877,13 @@ function labelAgent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   }
   w.raw(',"min-integrity":').str(LEVEL_NAMES[minIntegrity]);
   if (difcModeGiven) w.raw(',"difc-mode":').str(difcMode);
+  if (publicGiven) {
+    const list = new Array<string>();
+    for (let i = 0; i < publicOwners.length; i++) list.push(publicOwners[i] + "/*");
+    for (let i = 0; i < publicExact.length; i++) list.push(publicExact[i]);
+    list.sort();
+    w.raw(',"public-repos":').strArray(list);
+  }
   w.raw("}}}");
   logInfo("label_agent: policy accepted, integrity scope " + integrityScope);
   return emit("label_agent", w, outPtr, outCap);
@@ -955,14 +1009,13 @@ function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   // loop may collect garbage as it goes (see ResponseCall).
   const c = new ResponseCall(tool, doc, rdoc, inner, itemsPath, repoFromArgs(args), rdoc.items(collection));
   call = c;
-  const argsPriv = args.visibility();
   const w = output(outPtr, outCap);
   w.raw('{"labeled_paths":[');
   let count = 0;
   resetItemCaches();
   const n = c.els.length;
   for (let i = 0; i < n; i++) {
-    if (writeItem(w, c.rdoc, c.els[i], c.itemsPath, i, count == 0, c.argsRepo, argsPriv)) count++;
+    if (writeItem(w, c.rdoc, c.els[i], c.itemsPath, i, count == 0, c.argsRepo)) count++;
     if ((i & COLLECT_EVERY) == COLLECT_EVERY) collectGarbage();
   }
   call = null;

@@ -168,6 +168,21 @@ chart's pod, use the library chart helm/wasmguard-sidecar instead.
       value: {{ int .Values.shutdown.graceMs | quote }}
     - name: WASMGUARD_LOG_LEVEL
       value: {{ .Values.wasmguard.logLevel | quote }}
+    {{- with .Values.sessions.ttlSeconds }}
+    - name: WASMGUARD_SESSION_TTL_S
+      value: {{ int . | quote }}
+    {{- end }}
+    {{- with .Values.sessions.storeSecret }}{{ if .name }}
+    - name: WASMGUARD_SESSION_STORE
+      valueFrom:
+        secretKeyRef:
+          name: {{ .name | quote }}
+          key: {{ .key | quote }}
+    {{- end }}{{ end }}
+    {{- with .Values.auth.tokensSecret }}{{ if .name }}
+    - name: WASMGUARD_API_TOKENS_FILE
+      value: /etc/wasmguard/tokens/{{ .key }}
+    {{- end }}{{ end }}
     {{- with .Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -219,6 +234,11 @@ chart's pod, use the library chart helm/wasmguard-sidecar instead.
     {{- end }}
     - name: tmp
       mountPath: /tmp
+    {{- if .Values.auth.tokensSecret.name }}
+    - name: api-tokens
+      mountPath: /etc/wasmguard/tokens
+      readOnly: true
+    {{- end }}
     {{- with .Values.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

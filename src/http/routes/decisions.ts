@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { DecisionService } from '../../decision/decision-service.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import type { SessionService } from '../../session/index.js';
+import { SessionError } from '../../session/index.js';
 import { recordDecision } from '../decision-record.js';
 import {
   AgentLabelBody,
@@ -14,13 +16,14 @@ import {
 
 export interface DecisionRoutesOptions {
   decisions: DecisionService;
+  sessions: SessionService;
   metrics: Metrics;
   /** Put tool arguments and results in decision logs (off: they may hold secrets). */
   logToolData: boolean;
 }
 
 /** The three decision endpoints a gateway calls around every tool call. */
-export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { decisions, metrics, logToolData }) => {
+export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { decisions, sessions, metrics, logToolData }) => {
   app.post(
     '/v1/agents/label',
     {
@@ -56,15 +59,18 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     },
     async (request) => {
       const started = performance.now();
-      const evaluated = await decisions.evaluate(request.body);
-      const { guard, tool, args } = request.body;
+      const body = request.body;
+      const { evaluated, guard } = body.session
+        ? await sessions.evaluate({ ...body, session: body.session })
+        : { evaluated: await decisions.evaluate(stateless(body)), guard: body.guard! };
+      const { tool, args } = body;
       recordDecision(request.log, metrics, {
         stage: 'request',
         guard,
         tool,
         started,
         decision: evaluated,
-        details: () => ({ check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) }),
+        details: () => ({ ...sessionField(body.session), check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) }),
       });
       return evaluated;
     },
@@ -91,17 +97,34 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     },
     async (request) => {
       const started = performance.now();
-      const evaluated = await decisions.evaluateResponse(request.body);
-      const { guard, tool, args, result } = request.body;
+      const body = request.body;
+      const { evaluated, guard } = body.session
+        ? await sessions.evaluateResponse({ ...body, session: body.session })
+        : { evaluated: await decisions.evaluateResponse(stateless(body)), guard: body.guard! };
+      const { tool, args, result } = body;
       recordDecision(request.log, metrics, {
         stage: 'response',
         guard,
         tool,
         started,
         decision: evaluated,
-        details: () => ({ filtered: evaluated.filtered.length, ...(logToolData ? { args, result } : {}) }),
+        details: () => ({ ...sessionField(body.session), filtered: evaluated.filtered.length, ...(logToolData ? { args, result } : {}) }),
       });
       return evaluated;
     },
   );
 };
+
+/** A request without a session: guard is required, decision_id has no meaning. */
+function stateless<T extends { guard?: string; decision_id?: string }>(body: T): T & { guard: string } {
+  if (body.guard === undefined) throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', 'body is missing required field "guard" (or send "session")');
+  if (body.decision_id !== undefined) {
+    throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', 'body.decision_id is only accepted with body.session; without one, send operation and resource or neither');
+  }
+  return body as T & { guard: string };
+}
+
+/** The session in a decision log line: its first 8 characters only, since the id is a bearer secret. */
+function sessionField(session: string | undefined): Record<string, string> {
+  return session ? { session: session.slice(0, 8) } : {};
+}

@@ -16,6 +16,11 @@ export interface OperationsRoutesOptions {
 const Status = Type.Object({
   status: Type.String({ description: '"ok", "ready" or "not ready"' }),
   reason: Type.Optional(Type.String({ description: 'Why the service is not ready' })),
+  session_store: Type.Optional(
+    Type.Enum(['up', 'down'], {
+      description: 'Readiness only: whether the session store answers. When down, session calls fail closed with 503 and calls without a session still work, so the service stays ready',
+    }),
+  ),
 });
 
 /** Health, readiness, metrics and the guard inventory: what operators and orchestrators call. */
@@ -75,9 +80,10 @@ export const probeRoutes: FastifyPluginAsyncTypebox<ProbeRoutesOptions> = async 
     },
     async (_request, reply) => {
       const state = readiness.check();
-      if (state.ready && isUnderPressure()) return reply.code(503).send({ status: 'not ready', reason: 'event loop under pressure' });
-      if (!state.ready) return reply.code(503).send({ status: 'not ready', reason: state.reason });
-      return { status: 'ready' };
+      const session_store = readiness.sessionStore;
+      if (state.ready && isUnderPressure()) return reply.code(503).send({ status: 'not ready', reason: 'event loop under pressure', session_store });
+      if (!state.ready) return reply.code(503).send({ status: 'not ready', reason: state.reason, session_store });
+      return { status: 'ready', session_store };
     },
   );
 

@@ -12,7 +12,27 @@ WebAssembly guards label agents, tool calls and tool results; the service applie
    \`resource\` from step 2, so the call is not labelled twice). Hand the reply's \`result\` to the agent only when
    \`decision\` is "allow", and use the reply's \`agent\` as the agent's labels from then on.
 
-The service keeps no session state: the gateway carries the agent's labels from one reply to the next request.
+Without a session the service keeps no state: the gateway carries the agent's labels from one reply to the next
+request, and \`operation\`/\`resource\` in step 3 are trusted as sent — only for a gateway that never forwards them
+from an agent.
+
+## Sessions (server-held labels)
+
+\`POST /v1/sessions\` with \`{guard, policy?, mode?, ttl_s?}\` runs label_agent once and stores the agent's labels
+(201 \`{session_id, agent, mode, guard, expires_at}\`). Then send \`session\` instead of \`agent\`, \`policy\` and
+\`mode\` (sending both is a 400 naming the fields) to \`/v1/evaluate\` and \`/v1/evaluate/response\`; in step 3 send
+the \`decision_id\` of step 2 instead of \`operation\`/\`resource\` (refused with a session): the service uses what it
+decided, and labels the call again when that record is gone (5 minutes) or was made for another session, tool or
+arguments. After a propagating read the new labels are merged into the store — secrecy ∪, integrity ∩, atomically —
+so no request can lower secrecy or raise integrity, and concurrent reads on any number of replicas lose no taint.
+\`GET /v1/sessions/{id}\` reads a session, \`DELETE\` ends it (the only reset). Idle sessions expire after their TTL
+(default 1 h, refreshed on use). The id is a bearer secret.
+
+## Authentication
+
+Off by default (the service listens on 127.0.0.1). With \`WASMGUARD_API_TOKENS_FILE\` every \`/v1\` route needs
+\`Authorization: Bearer <token>\` (401 \`WG_ERR_UNAUTHENTICATED\` otherwise); \`/healthz\`, \`/readyz\`, \`/metrics\`
+and this document stay open.
 
 ## Labels
 
@@ -44,13 +64,15 @@ Every error reply is \`{"error": {"code": "...", "message": "..."}, "decision": 
 | status | codes | when |
 |---|---|---|
 | 400 | WG_ERR_INVALID_REQUEST, WG_ERR_INVALID_JSON, WG_ERR_JSON_TOO_DEEP | invalid body; the message names the field |
-| 404 | WG_ERR_UNKNOWN_GUARD, WG_ERR_NOT_FOUND | unknown guard, unknown route |
+| 401 | WG_ERR_UNAUTHENTICATED | no valid bearer token (only with \`WASMGUARD_API_TOKENS_FILE\`) |
+| 403 | WG_ERR_POLICY_LOCKED | the guard's policy and mode are locked by the operator and the request sends another policy, mode or agent labels |
+| 404 | WG_ERR_UNKNOWN_GUARD, WG_ERR_UNKNOWN_SESSION, WG_ERR_NOT_FOUND | unknown guard, unknown or expired session, unknown route |
 | 413 | WG_ERR_BODY_TOO_LARGE, WG_ERR_INPUT_TOO_LARGE | body over the body limit (9 MiB by default), guard input over 8 MiB |
 | 415 | WG_ERR_UNSUPPORTED_MEDIA_TYPE | the body is not \`application/json\` |
 | 422 | WG_ERR_POLICY_REJECTED | the guard refused the policy; its reason is in the message |
 | 500 | WG_ERR_INTERNAL | unexpected service error |
 | 502 | WG_ERR_GUARD_TRAP, WG_ERR_GUARD_EXIT, WG_ERR_GUARD_REPORTED, WG_ERR_GUARD_OUTPUT, WG_ERR_BUFFER_LIMIT, other WG_ERR_GUARD_* | the guard failed |
-| 503 | WG_ERR_GUARD_OVERLOADED, WG_ERR_OVERLOADED, WG_ERR_GUARD_UNAVAILABLE, WG_ERR_POOL_CLOSED, WG_ERR_DRAINING | overloaded or shutting down; retry after \`Retry-After\` seconds |
+| 503 | WG_ERR_GUARD_OVERLOADED, WG_ERR_OVERLOADED, WG_ERR_GUARD_UNAVAILABLE, WG_ERR_POOL_CLOSED, WG_ERR_DRAINING, WG_ERR_SESSION_STORE_UNAVAILABLE | overloaded, shutting down, or the session store is unreachable (session calls only); retry after \`Retry-After\` seconds |
 | 504 | WG_ERR_GUARD_TIMEOUT | the guard call overran its deadline |
 
 ## Requests

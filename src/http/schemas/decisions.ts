@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox';
-import { Decision, DecisionId, errorResponses, GuardName, Labels, Mode, Operation, Policy, ResourceLabels, ToolName } from './common.js';
+import { Decision, DecisionId, GuardName, Labels, Mode, Operation, Policy, ResourceLabels, ToolName } from './common.js';
+import { SessionId, sessionErrors } from './sessions.js';
 
 // Examples are real exchanges with the github sample guard (guards/github), decision ids aside.
-const EXAMPLE_POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved' } };
+const EXAMPLE_POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
 const EXAMPLE_AGENT = { secrecy: ['private:octo-org'], integrity: ['unapproved:octo-org', 'approved:octo-org'] };
-const EXAMPLE_ARGS = { owner: 'octo-org', repo: 'app', state: 'open', private: false };
+const EXAMPLE_ARGS = { owner: 'octo-org', repo: 'app', state: 'open' };
 const EXAMPLE_ISSUES = {
   items: [
     { number: 101, title: 'Crash on startup', user: { login: 'alice' }, author_association: 'MEMBER' },
@@ -54,7 +55,11 @@ export const AgentLabelReply = Type.Object(
 );
 
 const evaluateFields = {
-  guard: GuardName,
+  guard: Type.Optional({ ...GuardName, description: 'Name of a loaded guard; required without a session, optional with one (it must then be the session\'s guard)' }),
+  session: Type.Optional({
+    ...SessionId,
+    description: 'A session from POST /v1/sessions: its labels, policy and mode are used, and agent, policy and mode may not be sent',
+  }),
   tool: ToolName,
   args: Type.Optional(Type.Unknown({ description: 'Tool arguments, passed to the guard as tool_args' })),
   agent: Type.Optional({ ...Labels, description: "The agent's current labels; default: what label_agent gives for the policy, else empty" }),
@@ -74,7 +79,7 @@ export const EvaluateBody = Type.Object(evaluateFields, {
       value: {
         guard: 'github',
         tool: 'create_issue',
-        args: { owner: 'other-org', repo: 'secret', title: 'Bug', private: true },
+        args: { owner: 'other-org', repo: 'secret', title: 'Bug' },
         agent: EXAMPLE_AGENT,
         policy: EXAMPLE_POLICY,
       },
@@ -132,8 +137,21 @@ export const EvaluateResponseBody = Type.Object(
   {
     ...evaluateFields,
     result: Type.Unknown({ description: 'The tool result, e.g. an MCP CallToolResult' }),
-    operation: Type.Optional({ ...Operation, description: 'As returned by /v1/evaluate; when omitted the resource is labelled again' }),
-    resource: Type.Optional({ ...ResourceLabels, description: 'As returned by /v1/evaluate; when omitted the resource is labelled again' }),
+    operation: Type.Optional({
+      ...Operation,
+      description:
+        'As returned by /v1/evaluate; when omitted the resource is labelled again. Not with a session; without one, only for a gateway that never forwards it from an agent',
+    }),
+    resource: Type.Optional({
+      ...ResourceLabels,
+      description:
+        'As returned by /v1/evaluate; when omitted the resource is labelled again. Not with a session; without one, only for a gateway that never forwards it from an agent',
+    }),
+    decision_id: Type.Optional({
+      ...DecisionId,
+      description:
+        "With a session: the decision_id /v1/evaluate returned for this call. The service uses the resource labels it kept for it (when made for this session, tool and arguments), else labels the call again",
+    }),
   },
   {
     additionalProperties: false,
@@ -150,6 +168,16 @@ export const EvaluateResponseBody = Type.Object(
           mode: 'filter',
           operation: 'read',
           resource: EXAMPLE_RESOURCE,
+        },
+      },
+      session: {
+        summary: 'With a session: the labels, policy and mode are the session\'s; the resource labels are what /v1/evaluate decided',
+        value: {
+          session: 'q3W9x1bK0fT7mZ2cYp4LsA',
+          tool: 'list_issues',
+          args: EXAMPLE_ARGS,
+          result: EXAMPLE_ISSUES,
+          decision_id: '6f1c2d1e-3b7a-4c55-9a43-0d6a8e1f2b10',
         },
       },
       propagate: {
@@ -258,4 +286,4 @@ export type AgentLabelBodyT = Static<typeof AgentLabelBody>;
 export type EvaluateBodyT = Static<typeof EvaluateBody>;
 export type EvaluateResponseBodyT = Static<typeof EvaluateResponseBody>;
 
-export const decisionErrors = errorResponses;
+export const decisionErrors = sessionErrors;

@@ -1,0 +1,101 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionStoreUnavailableError } from '../../src/session/errors.js';
+import { RedisSessionStore } from '../../src/session/redis-store.js';
+import { redisAvailableOrSkip, startRedis, type RedisServer } from '../support/redis.js';
+import { newRecord, storeContract } from './store-contract.js';
+
+const run = redisAvailableOrSkip();
+const logger = pino({ level: 'silent' });
+
+describe.runIf(run)('Redis session store (real redis-server)', () => {
+  let redis: RedisServer;
+  let store: RedisSessionStore;
+  const calls: Array<{ op: string; ok: boolean }> = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    store = new RedisSessionStore({ url: redis.url, logger, observer: { call: (op, _s, ok) => calls.push({ op, ok }) } });
+    await store.connect();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await redis?.stop();
+  });
+
+  storeContract('redis', () => store, 60);
+
+  it('keeps a session as wasmguard:session:{id} with its TTL, refreshed on use', async () => {
+    const record = newRecord({ secrecy: [], integrity: ['a'] }, 100);
+    await store.create(record);
+    expect(await redis.command('TYPE', `wasmguard:session:${record.id}`)).toBe('+hash');
+    await redis.command('EXPIRE', `wasmguard:session:${record.id}`, '5');
+    await store.get(record.id);
+    const ttl = Number((await redis.command('TTL', `wasmguard:session:${record.id}`)).slice(1));
+    expect(ttl).toBeGreaterThan(5);
+    expect(ttl).toBeLessThanOrEqual(100);
+    await redis.command('EXPIRE', `wasmguard:session:${record.id}`, '5');
+    await store.mergeLabels(record.id, { secrecy: ['s'], integrity: [] });
+    expect(Number((await redis.command('TTL', `wasmguard:session:${record.id}`)).slice(1))).toBeGreaterThan(5);
+  });
+
+  it('an expired key is an unknown session', async () => {
+    const record = newRecord({ secrecy: [], integrity: [] }, 1);
+    await store.create(record);
+    await redis.command('PEXPIRE', `wasmguard:session:${record.id}`, '1');
+    await expect.poll(() => store.get(record.id)).toBeUndefined();
+  });
+
+  it('decision records have their own short TTL', async () => {
+    await store.putDecision('11111111-1111-4111-8111-111111111111', { session: 's', guard: 'g', tool: 't', argsDigest: 'd', operation: 'read', resource: { secrecy: [], integrity: [] } }, 7);
+    const ttl = Number((await redis.command('TTL', 'wasmguard:decision:11111111-1111-4111-8111-111111111111')).slice(1));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(7);
+  });
+
+  it('many concurrent merges of one session through separate connections lose no taint', async () => {
+    const others = Array.from({ length: 4 }, () => new RedisSessionStore({ url: redis.url, logger }));
+    await Promise.all(others.map((o) => o.connect()));
+    try {
+      const record = newRecord({ secrecy: [], integrity: Array.from({ length: 40 }, (_, i) => `i${i}`) });
+      await store.create(record);
+      // Read n adds secrecy s{n} and drops integrity i{n}.
+      await Promise.all(
+        Array.from({ length: 40 }, (_, n) =>
+          others[n % others.length]!.mergeLabels(record.id, {
+            secrecy: [`s${n}`],
+            integrity: record.agent.integrity.filter((t) => t !== `i${n}`),
+          }),
+        ),
+      );
+      const final = (await store.get(record.id))!;
+      expect(final.agent.secrecy).toHaveLength(40);
+      expect(final.agent.integrity).toEqual([]);
+      expect(final.changes).toBe(40);
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+    }
+  });
+
+  it('counts live sessions with SCAN', async () => {
+    const live = await store.live();
+    expect(live).toBeGreaterThan(0);
+  });
+
+  it('fails fast with SessionStoreUnavailableError while Redis is down, and reconnects by itself', async () => {
+    const record = newRecord({ secrecy: [], integrity: [] });
+    await store.create(record);
+    await redis.stop();
+    await expect.poll(() => store.available).toBe(false);
+    await expect(store.get(record.id)).rejects.toBeInstanceOf(SessionStoreUnavailableError);
+    await expect(store.mergeLabels(record.id, { secrecy: ['x'], integrity: [] })).rejects.toMatchObject({ status: 503, code: 'WG_ERR_SESSION_STORE_UNAVAILABLE' });
+    expect(calls.some((c) => !c.ok)).toBe(true);
+    await redis.start();
+    await expect.poll(() => store.available, { timeout: 10_000 }).toBe(true);
+    // The restarted server has no data (persistence is off): the session is gone, and says so.
+    expect(await store.get(record.id)).toBeUndefined();
+    const again = newRecord({ secrecy: [], integrity: [] });
+    await store.create(again);
+    expect(await store.get(again.id)).toBeDefined();
+  });
+});
