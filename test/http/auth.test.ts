@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokens, parseTokens } from '../../src/http/plugins/auth.js';
 import { startServerProcess } from '../support/process.js';
+import { untilReady } from '../support/ready.js';
 import { errorOf, STATIC_GUARD, startService, type TestService } from '../support/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmguard-auth-'));
@@ -50,6 +51,7 @@ describe('the service with WASMGUARD_API_TOKENS_FILE', () => {
     const path = join(dir, 'tokens');
     writeFileSync(path, '# gateway\nsecret-token-1\n');
     s = await startService({ guards: [{ name: 'static', path: STATIC_GUARD }], server: { apiTokensFile: path } });
+    await untilReady(s.url);
   });
   afterAll(() => s?.close());
 
