@@ -2,11 +2,11 @@
  * The one entry point: configuration, guards, listen, and the shutdown
  * sequence on SIGTERM/SIGINT.
  */
-import closeWithGrace from 'close-with-grace';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './service/logger.js';
 import { createService } from './service/service.js';
+import { onShutdown } from './service/shutdown-signals.js';
 
 async function main(): Promise<void> {
   let config;
@@ -33,13 +33,9 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  // A second signal, or the grace period running out, ends the process with a non-zero code.
-  closeWithGrace({ delay: config.server.graceMs, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'shutdown: fatal error');
-    logger.info({ signal }, 'shutdown: started');
-    await service.close();
-    logger.info('shutdown: complete');
-  });
+  // SIGTERM/SIGINT only (see shutdown-signals.ts for why never the fault signals). A second signal,
+  // or the grace period running out, ends the process with a non-zero code.
+  onShutdown({ graceMs: config.server.graceMs, logger }, () => service.close());
 
   const address = await service.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(

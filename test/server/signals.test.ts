@@ -1,0 +1,51 @@
+/**
+ * Which signals the shipped process reacts to, checked on `node <image flags>
+ * dist/server.js` itself: no JS listener for a synchronous fault signal ever
+ * (V8's wasm trap handler needs SIGSEGV to itself), only SIGTERM and SIGINT
+ * shut the service down, SIGHUP and SIGUSR2 are logged and ignored.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SAMPLE_GUARDS_DIR } from '../support/fixtures.js';
+import { startServerProcess, type ServerProcess } from '../support/process.js';
+
+export const SIGNAL_PROBE = fileURLToPath(new URL('../support/signal-probe.mjs', import.meta.url));
+
+/** What the preloaded probe saw: fault-signal listeners ever added, and those still there at exit. */
+export function probeReport(server: ServerProcess): { added: string[]; now: string[] } {
+  const line = server.stderr().split('\n').find((l) => l.startsWith('signal-probe '));
+  if (!line) throw new Error(`the signal probe printed nothing; stderr: ${server.stderr()}`);
+  return JSON.parse(line.slice('signal-probe '.length)) as { added: string[]; now: string[] };
+}
+
+let server: ServerProcess | undefined;
+afterEach(() => {
+  server?.child.kill('SIGKILL');
+  server = undefined;
+});
+
+const healthy = async (url: string) => (await fetch(`${url}/readyz`)).status;
+
+describe('signals of the shipped process', () => {
+  it('never has a listener for SIGSEGV, SIGBUS, SIGFPE or SIGILL, and SIGINT shuts it down with exit 0', async () => {
+    server = await startServerProcess({ WASMGUARD_GUARDS_DIR: SAMPLE_GUARDS_DIR }, { nodeArgs: ['--import', SIGNAL_PROBE] });
+    expect(await healthy(server.url)).toBe(200);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(probeReport(server)).toEqual({ added: [], now: [] });
+    expect(server.logs.find((l) => l.msg === 'shutdown: started')?.signal).toBe('SIGINT');
+  });
+
+  it('logs and ignores SIGHUP and SIGUSR2, then still shuts down on SIGTERM', async () => {
+    server = await startServerProcess({ WASMGUARD_GUARDS_DIR: SAMPLE_GUARDS_DIR });
+    const s = server;
+    for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
+      s.child.kill(signal);
+      await expect.poll(() => s.logs.some((l) => l.signal === signal && String(l.msg).includes('ignored')), { timeout: 5000 }).toBe(true);
+      expect(await healthy(s.url)).toBe(200);
+    }
+    expect(s.logs.map((l) => l.msg)).not.toContain('shutdown: started');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+  });
+});
