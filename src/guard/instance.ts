@@ -22,7 +22,7 @@ import {
   type ResourceLabelling,
 } from './guard-json.js';
 import { createCallBackend, noBackend, type BackendCaller } from './host/backend.js';
-import { createHostLog } from './host/log.js';
+import { createHostLog, createLogBudget } from './host/log.js';
 import { createWasi } from './host/wasi.js';
 import { silentLogger, type GuardLogger } from './logger.js';
 import { classifyCallFailure } from './trap.js';
@@ -90,8 +90,10 @@ export class GuardInstance {
       memory,
       onCall: this.#observer.backendCall,
     });
+    // One budget of log lines per instance, whichever way the guard writes them.
+    const budget = createLogBudget({ guard: source.name, logger: this.#logger, maxMessagesPerSecond: source.limits.maxLogMessagesPerSecond });
     const wasi = (this.#wasi = source.shape.wasiImports.length > 0
-      ? createWasi({ guard: source.name, logger: this.#logger, memory, names: source.shape.wasiImports })
+      ? createWasi({ guard: source.name, logger: this.#logger, memory, names: source.shape.wasiImports, budget })
       : undefined);
     const imports: WebAssembly.Imports = {
       env: {
@@ -102,6 +104,7 @@ export class GuardInstance {
           maxMessageBytes: source.limits.maxLogMessageBytes,
           maxMessagesPerSecond: source.limits.maxLogMessagesPerSecond,
           memory,
+          budget,
         }),
       },
       ...(wasi ? { wasi_snapshot_preview1: wasi.imports } : {}),
