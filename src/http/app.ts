@@ -35,6 +35,25 @@ export interface AppOptions {
 export const API_VERSION = '1.0.0';
 
 /**
+ * Node's request timeout (headers and body) is enforced by a sweep every
+ * `connectionsCheckingInterval` (30 s by default): a tenth of the timeout
+ * makes a dripping client go within about 10% of it.
+ */
+function serverTimeouts(server: ServerConfig) {
+  return {
+    requestTimeout: server.requestTimeoutMs,
+    connectionTimeout: server.connectionTimeoutMs,
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    maxRequestsPerSocket: server.maxRequestsPerSocket,
+    http: {
+      requestTimeout: server.requestTimeoutMs,
+      headersTimeout: server.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.round(server.requestTimeoutMs / 10))),
+    },
+  };
+}
+
+/**
  * Builds the service as a Fastify instance without listening, so tests and
  * the OpenAPI generator get exactly what production serves.
  */
@@ -43,6 +62,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: server.bodyLimitBytes,
+    // Slow and silent clients are bounded (a socket dripping a byte at a time must not be held for ever).
+    ...serverTimeouts(server),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // One structured decision line per decision replaces the two generic lines per request.
@@ -54,6 +75,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, strict: false } },
     schemaErrorFormatter: formatValidationErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Past the cap Node closes new connections at accept: memory and file descriptors stay bounded.
+  app.server.maxConnections = server.maxConnections;
 
   useJsonBodyParser(app, server.maxJsonDepth);
 

@@ -4,7 +4,9 @@ import type { ResolvedConfig } from '../config/load.js';
 import { createBackends, type Backends } from '../backend/index.js';
 import { DecisionService } from '../decision/decision-service.js';
 import { CompilationCache } from '../guard/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp, type AppOptions } from '../http/app.js';
+import { closeHttpServer } from '../http/close-server.js';
 import { Readiness } from '../http/readiness.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { BackendHandler } from '../pool/index.js';
@@ -61,11 +63,17 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const graceMs = config.server.graceMs;
+      const { graceMs, drainMs } = config.server;
       logger.info('shutdown: readiness is now false');
       readiness.drain();
+      // Load balancers take a while to see readiness go false: until then requests still arrive,
+      // and each is served (its answer closing its connection) rather than refused.
+      if (drainMs > 0) {
+        logger.info({ drainMs }, 'shutdown: draining, still serving');
+        await sleep(drainMs);
+      }
       logger.info('shutdown: closing HTTP server, finishing in-flight requests');
-      await app.close();
+      await closeHttpServer(app);
       logger.info('shutdown: closing guard pools');
       await registry.close(graceMs);
       logger.info('shutdown: guard pools closed');

@@ -122,8 +122,13 @@ describe('precedence: CLI flag > environment > config file > default', () => {
         WASMGUARD_BODY_LIMIT_BYTES: '2048',
         WASMGUARD_MAX_JSON_DEPTH: '32',
         WASMGUARD_LOG_TOOL_DATA: 'yes',
+        WASMGUARD_DRAIN_MS: '100',
+        WASMGUARD_REQUEST_TIMEOUT_MS: '4000',
+        WASMGUARD_CONNECTION_TIMEOUT_MS: '5000',
+        WASMGUARD_KEEP_ALIVE_TIMEOUT_MS: '6000',
+        WASMGUARD_MAX_CONNECTIONS: '70',
       },
-      argv: ['--grace-ms', '600', '--log-tool-data', 'false'],
+      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--drain-ms', '200', '--max-requests-per-socket', '9'],
       cwd: dir(),
     });
     expect(config.server).toEqual({
@@ -136,7 +141,19 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       maxJsonDepth: 32,
       logToolData: false,
       logRedactPaths: [],
+      drainMs: 200,
+      requestTimeoutMs: 4000,
+      connectionTimeoutMs: 5000,
+      keepAliveTimeoutMs: 6000,
+      maxConnections: 70,
+      maxRequestsPerSocket: 9,
     });
+  });
+
+  it('refuses a drain window that does not fit in the grace period', () => {
+    expect(() => loadConfig({ env: { WASMGUARD_DRAIN_MS: '5000', WASMGUARD_GRACE_MS: '5000' }, cwd: dir() })).toThrow(
+      'server.drainMs (5000) must be less than server.graceMs (5000): the drain is part of the grace period',
+    );
   });
 });
 

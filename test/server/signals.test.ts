@@ -4,19 +4,10 @@
  * (V8's wasm trap handler needs SIGSEGV to itself), only SIGTERM and SIGINT
  * shut the service down, SIGHUP and SIGUSR2 are logged and ignored.
  */
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SAMPLE_GUARDS_DIR } from '../support/fixtures.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
-
-export const SIGNAL_PROBE = fileURLToPath(new URL('../support/signal-probe.mjs', import.meta.url));
-
-/** What the preloaded probe saw: fault-signal listeners ever added, and those still there at exit. */
-export function probeReport(server: ServerProcess): { added: string[]; now: string[] } {
-  const line = server.stderr().split('\n').find((l) => l.startsWith('signal-probe '));
-  if (!line) throw new Error(`the signal probe printed nothing; stderr: ${server.stderr()}`);
-  return JSON.parse(line.slice('signal-probe '.length)) as { added: string[]; now: string[] };
-}
+import { probeReport, SIGNAL_PROBE } from '../support/signals.js';
 
 let server: ServerProcess | undefined;
 afterEach(() => {
