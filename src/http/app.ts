@@ -134,7 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // While draining, each response closes its keep-alive connection: otherwise a client's idle
   // connection would hold the server open until its keep-alive timeout.
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (readiness.draining) reply.header('connection', 'close');
+    if (readiness.closeConnections) reply.header('connection', 'close');
     done(null, payload);
   });
   // Request duration by route pattern. The pattern is taken when each route is added: reading

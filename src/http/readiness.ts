@@ -3,12 +3,19 @@ import type { GuardRegistry } from '../service/guard-registry.js';
 /** Whether the service should get traffic: guards loaded, not draining, no guard failing outright. */
 export class Readiness {
   #draining = false;
+  /**
+   * While draining, answers carry `Connection: close` so clients move to
+   * another instance; cleared for a moment before the listener closes (see
+   * close-server.ts).
+   */
+  closeConnections = false;
 
   constructor(readonly registry: GuardRegistry) {}
 
   /** First step of shutdown: load balancers stop sending before the listener closes. */
   drain(): void {
     this.#draining = true;
+    this.closeConnections = true;
   }
 
   get draining(): boolean {

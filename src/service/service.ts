@@ -73,7 +73,7 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
         await sleep(drainMs);
       }
       logger.info('shutdown: closing HTTP server, finishing in-flight requests');
-      await closeHttpServer(app);
+      await closeHttpServer(app, readiness, { drained: drainMs > 0, log: (obj, msg) => logger.info(obj, msg) });
       logger.info('shutdown: closing guard pools');
       await registry.close(graceMs);
       logger.info('shutdown: guard pools closed');
