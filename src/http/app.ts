@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -13,6 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServerConfig } from '../config/schema.js';
 import type { DecisionService } from '../decision/decision-service.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { clientErrorHandler } from './client-errors.js';
 import { errorBody, formatValidationErrors, toHttpError } from './errors.js';
 import { useJsonBodyParser } from './json-body.js';
 import { API_DESCRIPTION } from './schemas/api.js';
@@ -33,6 +35,16 @@ export interface AppOptions {
 }
 
 export const API_VERSION = '1.0.0';
+
+/** Longest `x-request-id` taken from a client; a longer one (or one with other than visible ASCII) is replaced. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+const REQUEST_ID = /^[\x21-\x7e]+$/;
+
+/** The client's x-request-id when it is short and printable, else a fresh UUID (echoed back either way). */
+function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && given.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 /**
  * Node's request timeout (headers and body) is enforced by a sweep every
@@ -64,8 +76,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: server.bodyLimitBytes,
     // Slow and silent clients are bounded (a socket dripping a byte at a time must not be held for ever).
     ...serverTimeouts(server),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // x-request-id is read by requestId() below, which bounds it.
+    requestIdHeader: false,
+    genReqId: requestId,
+    clientErrorHandler: clientErrorHandler({ maxHeaderBytes: maxHeaderSize, requestTimeoutMs: server.requestTimeoutMs }),
+    // Errors the router meets before a route runs (a malformed URL) get the documented shape too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const mapped = toHttpError(error, server.bodyLimitBytes);
+      void reply.code(mapped.status).send(errorBody(mapped));
+    },
     // One structured decision line per decision replaces the two generic lines per request.
     logController: new LogController({ disableRequestLogging: true }),
     // In-flight requests finish on close; idle keep-alive connections are closed at once.
