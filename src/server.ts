@@ -4,6 +4,7 @@
  */
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
+import { createLogSink } from './service/log-sink.js';
 import { createLogger } from './service/logger.js';
 import { createService } from './service/service.js';
 import { onShutdown } from './service/shutdown-signals.js';
@@ -19,11 +20,12 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.server);
+  const logSink = createLogSink();
+  const logger = createLogger(config.server, logSink.stream);
   const startedAt = performance.now();
   let service;
   try {
-    service = await createService(config, { logger });
+    service = await createService(config, { logger, logSink });
   } catch (error) {
     // Problems found while building the service (a backend secret that is not set) are configuration errors too.
     if (error instanceof ConfigError) {
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
 
   // SIGTERM/SIGINT only (see shutdown-signals.ts for why never the fault signals). A second signal,
   // or the grace period running out, ends the process with a non-zero code.
-  onShutdown({ graceMs: config.server.graceMs, logger }, () => service.close());
+  onShutdown({ graceMs: config.server.graceMs, logger, flushLogs: () => logSink.flush(1000) }, () => service.close());
 
   const address = await service.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(

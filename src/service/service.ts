@@ -11,6 +11,7 @@ import { Readiness } from '../http/readiness.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { BackendHandler } from '../pool/index.js';
 import { GuardRegistry } from './guard-registry.js';
+import type { LogSink } from './log-sink.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 export interface Service {
@@ -28,6 +29,8 @@ export interface ServiceOptions {
   pressure?: AppOptions['pressure'];
   /** Replaces the backends built from config.backends (tests). */
   backendFor?: (guard: ResolvedGuard) => BackendHandler | undefined;
+  /** The logger's bounded output: its dropped lines are counted in the metrics. */
+  logSink?: Pick<LogSink, 'dropped'>;
   /** Where backend headers `env:NAME` are read; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -41,6 +44,7 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
   const metrics = new Metrics();
   const cache = new CompilationCache();
   metrics.watchCompilationCache(cache);
+  if (options.logSink) metrics.watchLogDrops(options.logSink.dropped);
   // Built first: a backend whose secret is missing stops the start before any guard is loaded.
   const backends: Backends | undefined = options.backendFor ? undefined : createBackends(config.backends, { logger, metrics, env: options.env });
   let registry: GuardRegistry;

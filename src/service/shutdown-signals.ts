@@ -35,13 +35,17 @@ export const IGNORED_SIGNALS = ['SIGHUP', 'SIGUSR2'] as const;
  * A second signal, or `graceMs` running out, exits 1. SIGHUP and SIGUSR2 are
  * logged and ignored; SIGQUIT and SIGABRT keep their default (a core dump).
  */
-export function onShutdown(options: { graceMs: number; logger: Logger }, shutdown: (reason: { signal?: string; err?: Error }) => Promise<void>): void {
+export function onShutdown(
+  options: { graceMs: number; logger: Logger; flushLogs?: () => Promise<unknown> },
+  shutdown: (reason: { signal?: string; err?: Error }) => Promise<void>): void {
   const { logger } = options;
   closeWithGrace({ delay: options.graceMs, logger, skip: Object.keys(NOT_SHUTDOWN) as closeWithGrace.Signals[] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutdown: fatal error');
     logger.info({ signal }, 'shutdown: started');
     await shutdown({ signal, err });
     logger.info('shutdown: complete');
+    // Every line out before the exit: a write still in flight could be overtaken by pino's flush at exit.
+    await options.flushLogs?.();
   });
   for (const signal of IGNORED_SIGNALS) {
     process.on(signal, () => logger.warn({ signal }, `${signal} ignored: only SIGTERM and SIGINT shut the service down`));
