@@ -249,10 +249,13 @@ export class GuardInstance {
   #allocate(alloc: (size: number) => number, size: number, fn: GuardFunction, what: string): number {
     const ptr = alloc(size) >>> 0;
     if (ptr === 0 || ptr + size > this.#exports.memory.buffer.byteLength) {
-      throw new GuardBufferLimitError(
+      const error = new GuardBufferLimitError(
         `guard ${this.guard}: alloc(${size}) for the ${fn} ${what} buffer returned ${ptr === 0 ? 'null' : `out-of-bounds pointer ${ptr}`}`,
         { guard: this.guard, fn },
       );
+      // A null from an allocator whose memory is at the cap: the instance has filled its memory.
+      if (ptr === 0 && this.#memoryAtCap()) error.placement = true;
+      throw error;
     }
     return ptr;
   }
@@ -284,11 +287,13 @@ export class GuardInstance {
     try {
       memory.grow(pages);
     } catch {
-      throw new GuardBufferLimitError(
+      const error = new GuardBufferLimitError(
         `guard ${this.guard}: cannot grow memory by ${pages * WASM_PAGE_BYTES} bytes for the ${fn} buffers ` +
           `within the memory limit of ${this.#source.limits.memoryLimitBytes} bytes`,
         { guard: this.guard, fn },
       );
+      error.placement = true;
+      throw error;
     }
     this.#region = { start: end, end: memory.buffer.byteLength };
     return end;
