@@ -151,6 +151,8 @@ initContainers with restartPolicy Always (native sidecar mode).
       value: {{ .Values.wasmguard.defaultMode | quote }}
     - name: WASMGUARD_GRACE_MS
       value: {{ int .Values.shutdown.graceMs | quote }}
+    - name: WASMGUARD_DRAIN_MS
+      value: {{ int .Values.shutdown.drainMs | quote }}
     - name: WASMGUARD_LOG_LEVEL
       value: {{ .Values.wasmguard.logLevel | quote }}
     {{- with .Values.extraEnv }}
