@@ -43,7 +43,17 @@ export type GuardOutput = Uint8Array | string;
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Caps on the labels a guard returns (and so on those a policy carries into
+ * label_agent's output): the same per-label bounds as a request's agent
+ * labels, and a total for one output, so a policy or a guard cannot make
+ * answers and decision logs of megabytes.
+ */
+export const LABEL_CAPS = Object.freeze({ tagsPerLabel: 4096, bytesPerTag: 1024, totalTagBytes: 256 * 1024 });
+
 class OutputReader {
+  #tagBytes = 0;
+
   constructor(
     readonly fn: GuardFunction,
     readonly guard: string,
@@ -70,9 +80,16 @@ class OutputReader {
   tags(value: unknown, path: string): string[] {
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) this.fail(`${path} is ${describe(value)}, expected an array of strings`);
+    if (value.length > LABEL_CAPS.tagsPerLabel) this.fail(`${path} has ${value.length} tags, over the limit of ${LABEL_CAPS.tagsPerLabel}`);
     value.forEach((tag, i) => {
       if (typeof tag !== 'string') this.fail(`${path}[${i}] is ${describe(tag)}, expected a string`);
+      const bytes = Buffer.byteLength(tag);
+      if (bytes > LABEL_CAPS.bytesPerTag) this.fail(`${path}[${i}] is ${bytes} bytes, over the limit of ${LABEL_CAPS.bytesPerTag} bytes per tag`);
+      this.#tagBytes += bytes;
     });
+    if (this.#tagBytes > LABEL_CAPS.totalTagBytes) {
+      this.fail(`its tags add up to more than ${LABEL_CAPS.totalTagBytes} bytes (at ${path})`);
+    }
     return value as string[];
   }
 
