@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { DecisionService } from '../../decision/decision-service.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { recordDecision } from '../decision-record.js';
+import { labelsForLog, recordDecision } from '../decision-record.js';
 import {
   AgentLabelBody,
   AgentLabelReply,
@@ -64,7 +64,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         tool,
         started,
         decision: evaluated,
-        details: () => ({ check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) }),
+        details: () => ({ check_response: evaluated.check_response, resource: labelsForLog(evaluated.resource), ...(logToolData ? { args } : {}) }),
       });
       return evaluated;
     },
