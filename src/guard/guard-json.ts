@@ -45,11 +45,12 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 
 /**
  * Caps on the labels a guard returns (and so on those a policy carries into
- * label_agent's output): the same per-label bounds as a request's agent
- * labels, and a total for one output, so a policy or a guard cannot make
- * answers and decision logs of megabytes.
+ * label_agent's output): the same per-list bounds as a request's agent
+ * labels, and a total for one label (secrecy and integrity together), so a
+ * policy or a guard cannot make answers and decision logs of megabytes. Not
+ * a total per output: a response may label tens of thousands of items.
  */
-export const LABEL_CAPS = Object.freeze({ tagsPerLabel: 4096, bytesPerTag: 1024, totalTagBytes: 256 * 1024 });
+export const LABEL_CAPS = Object.freeze({ tagsPerLabel: 4096, bytesPerTag: 1024, totalTagBytes: 64 * 1024 });
 
 class OutputReader {
   #tagBytes = 0;
@@ -88,13 +89,14 @@ class OutputReader {
       this.#tagBytes += bytes;
     });
     if (this.#tagBytes > LABEL_CAPS.totalTagBytes) {
-      this.fail(`its tags add up to more than ${LABEL_CAPS.totalTagBytes} bytes (at ${path})`);
+      this.fail(`${path.slice(0, path.lastIndexOf('.'))} has tags adding up to more than ${LABEL_CAPS.totalTagBytes} bytes`);
     }
     return value as string[];
   }
 
   labels(value: unknown, path: string): ResourceLabelsJson {
     if (!isObject(value)) this.fail(`${path} is ${describe(value)}, expected an object with secrecy and integrity`);
+    this.#tagBytes = 0;
     const labels: ResourceLabelsJson = {
       secrecy: this.tags(value.secrecy, `${path}.secrecy`),
       integrity: this.tags(value.integrity, `${path}.integrity`),

@@ -221,14 +221,16 @@ describe('label caps on guard output', () => {
     );
   });
 
-  it('refuses labels whose tags add up past the total, across all the labels of one output', () => {
-    // Each label is within its own caps; together they are not.
-    const label = { secrecy: tags(200, 1000), integrity: [] };
-    const paths = Array.from({ length: 2 }, (_, i) => ({ path: `/items/${i}`, labels: label }));
-    expect(outputError(() => parseResponseOutput(bytes({ labeled_paths: paths, items_path: '/items' }), 'g')).message).toBe(
-      `guard g label_response output: its tags add up to more than ${LABEL_CAPS.totalTagBytes} bytes (at labeled_paths[1].labels.secrecy)`,
+  it('refuses a label whose tags add up past the total, and counts each label on its own', () => {
+    // Each list is within its own caps; together they are not.
+    const big = { secrecy: tags(40, 1000), integrity: tags(40, 1000) };
+    expect(outputError(() => parseAgentOutput(bytes({ agent: big }), 'g')).message).toBe(
+      `guard g label_agent output: agent has tags adding up to more than ${LABEL_CAPS.totalTagBytes} bytes`,
     );
-    // Just under the caps is fine.
-    expect(parseResourceOutput(bytes({ resource: { secrecy: tags(200, 1000) } }), 'g').resource.secrecy).toHaveLength(200);
+    // Many labels, each under the total, are fine together (a response labels every item).
+    const label = { secrecy: tags(40, 1000), integrity: [] };
+    const paths = Array.from({ length: 4 }, (_, i) => ({ path: `/items/${i}`, labels: label }));
+    const out = parseResponseOutput(bytes({ labeled_paths: paths, items_path: '/items' }), 'g');
+    expect(out.kind === 'paths' && out.labeledPaths).toHaveLength(4);
   });
 });
