@@ -83,5 +83,5 @@ describe('SIGTERM under load (64 keep-alive connections)', () => {
       const messages = s.logs.map((l) => l.msg);
       expect(messages.indexOf('shutdown: draining, still serving')).toBeLessThan(messages.indexOf('shutdown: closing HTTP server, finishing in-flight requests'));
     }
-  });
+  }, 60_000);
 });
