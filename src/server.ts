@@ -2,12 +2,13 @@
  * The one entry point: configuration, guards, listen, and the shutdown
  * sequence on SIGTERM/SIGINT.
  */
-import closeWithGrace from 'close-with-grace';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { startDiagnostics, type DiagnosticsListener } from './http/diagnostics.js';
+import { createLogSink } from './service/log-sink.js';
 import { createLogger } from './service/logger.js';
 import { createService } from './service/service.js';
+import { onShutdown } from './service/shutdown-signals.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,13 +21,14 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.server);
+  const logSink = createLogSink();
+  const logger = createLogger(config.server, logSink.stream);
   // A memory limit too small for even one instance of each guard still starts, with a warning.
   if (config.poolSizing) logger[config.poolSizing.memoryAllows === 0 ? 'warn' : 'info'](config.poolSizing, 'pool size chosen');
   const startedAt = performance.now();
   let service;
   try {
-    service = await createService(config, { logger });
+    service = await createService(config, { logger, logSink });
   } catch (error) {
     // Problems found while building the service (a backend secret that is not set) are configuration errors too.
     if (error instanceof ConfigError) {
@@ -37,15 +39,12 @@ async function main(): Promise<void> {
   }
 
   let diagnostics: DiagnosticsListener | undefined;
-  // A second signal, or the grace period running out, ends the process with a non-zero code.
-  // SIGHUP is not a shutdown: it re-reads the API tokens file (DESIGN.md section 8).
-  closeWithGrace({ delay: config.server.graceMs, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'shutdown: fatal error');
-    logger.info({ signal }, 'shutdown: started');
+  // SIGTERM/SIGINT only (see shutdown-signals.ts for why never the fault signals). A second signal,
+  // or the grace period running out, ends the process with a non-zero code.
+  onShutdown({ graceMs: config.server.graceMs, logger, flushLogs: () => logSink.flush(1000) }, async () => {
     await service.close();
     // Last: the kubelet and Prometheus keep reading "draining" and the final metrics until here.
     await diagnostics?.close();
-    logger.info('shutdown: complete');
   });
 
   process.on('SIGHUP', () => service.reload());

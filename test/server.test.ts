@@ -71,6 +71,7 @@ describe('server process shutdown', () => {
       'shutdown: started',
       'shutdown: readiness is now false',
       'shutdown: closing HTTP server, finishing in-flight requests',
+      'shutdown: listener closed; connections still open after the last call are closed now',
       'shutdown: closing guard pools',
       'shutdown: guard pools closed',
       'shutdown: compilation cache closed',

@@ -172,6 +172,11 @@ export function loadConfig(
     problems.push(`server.diagnosticsPort (${String(server.diagnosticsPort)}) must differ from server.port`);
   }
 
+  // The drain is part of the grace period: past the grace the process is ended with exit 1.
+  if (typeof server.drainMs === 'number' && typeof server.graceMs === 'number' && server.drainMs > 0 && server.drainMs >= server.graceMs) {
+    problems.push(`server.drainMs (${server.drainMs}) must be less than server.graceMs (${server.graceMs}): the drain is part of the grace period`);
+  }
+
   const backends = file?.backends ?? {};
   const guardsDirSetting = top('guardsDir') ?? (file?.guardsDir && resolve(fileDir, file.guardsDir));
   const fileGuards = file?.guards ?? {};

@@ -19,6 +19,18 @@ export const ServerConfigSchema = Type.Object(
     defaultMode: Mode,
     bodyLimitBytes: Type.Integer({ minimum: 1024 }),
     graceMs: Type.Integer({ minimum: 0 }),
+    /** After SIGTERM: how long the service keeps serving (readiness false, every answer closing its connection) before the listener closes. */
+    drainMs: Type.Integer({ minimum: 0 }),
+    /** Longest a client may take to send one whole request (headers and body); past it the connection is closed. */
+    requestTimeoutMs: Type.Integer({ minimum: 1 }),
+    /** Longest a connection may stay silent in either direction (no request, no answer). */
+    connectionTimeoutMs: Type.Integer({ minimum: 1 }),
+    /** How long an idle keep-alive connection is kept open after an answer. */
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1 }),
+    /** Open connections at once; past it new ones are closed at accept. */
+    maxConnections: Type.Integer({ minimum: 1 }),
+    /** Requests served on one keep-alive connection before it is closed (0: no limit). */
+    maxRequestsPerSocket: Type.Integer({ minimum: 0 }),
     logLevel: LogLevel,
     /** Deepest JSON nesting accepted in a request body. */
     maxJsonDepth: Type.Integer({ minimum: 8, maximum: 10000 }),

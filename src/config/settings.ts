@@ -32,6 +32,12 @@ export const SETTINGS: readonly Setting[] = [
   { target: { guardDefault: 'memoryLimitMb' }, env: 'WASMGUARD_MEMORY_LIMIT_MB', flag: 'memory-limit-mb', kind: 'integer', help: 'linear memory cap per instance' },
   { target: { server: 'defaultMode' }, env: 'WASMGUARD_DEFAULT_MODE', flag: 'default-mode', kind: 'string', help: 'strict, filter or propagate' },
   { target: { server: 'graceMs' }, env: 'WASMGUARD_GRACE_MS', flag: 'grace-ms', kind: 'integer', help: 'shutdown grace period' },
+  { target: { server: 'drainMs' }, env: 'WASMGUARD_DRAIN_MS', flag: 'drain-ms', kind: 'integer', help: 'after SIGTERM, keep serving this long before closing' },
+  { target: { server: 'requestTimeoutMs' }, env: 'WASMGUARD_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'integer', help: 'longest time to receive one request' },
+  { target: { server: 'connectionTimeoutMs' }, env: 'WASMGUARD_CONNECTION_TIMEOUT_MS', flag: 'connection-timeout-ms', kind: 'integer', help: 'longest silence on a connection' },
+  { target: { server: 'keepAliveTimeoutMs' }, env: 'WASMGUARD_KEEP_ALIVE_TIMEOUT_MS', flag: 'keep-alive-timeout-ms', kind: 'integer', help: 'idle keep-alive connection lifetime' },
+  { target: { server: 'maxConnections' }, env: 'WASMGUARD_MAX_CONNECTIONS', flag: 'max-connections', kind: 'integer', help: 'open connections at once' },
+  { target: { server: 'maxRequestsPerSocket' }, env: 'WASMGUARD_MAX_REQUESTS_PER_SOCKET', flag: 'max-requests-per-socket', kind: 'integer', help: 'requests per connection (0: no limit)' },
   { target: { server: 'logLevel' }, env: 'WASMGUARD_LOG_LEVEL', flag: 'log-level', kind: 'string', help: 'pino log level' },
   { target: { server: 'bodyLimitBytes' }, env: 'WASMGUARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', kind: 'integer', help: 'largest request body' },
   { target: { server: 'maxJsonDepth' }, env: 'WASMGUARD_MAX_JSON_DEPTH', flag: 'max-json-depth', kind: 'integer', help: 'deepest JSON nesting in a request' },
@@ -54,6 +60,15 @@ export const SERVER_DEFAULTS: ServerConfig = {
   // A bit over the 8 MiB guard input limit, so the guard's own limit is what a big result meets.
   bodyLimitBytes: 9 * 1024 * 1024,
   graceMs: 10_000,
+  // 0 for a bare process; behind a load balancer set it to how long endpoints take to stop routing here (the Helm chart: 5000).
+  drainMs: 0,
+  // Generous for a gateway on the same network; what they bound is a client that drips bytes or sits silent.
+  requestTimeoutMs: 30_000,
+  connectionTimeoutMs: 120_000,
+  // Longer than the idle timeout of common gateways' and load balancers' connection pools (60 s), so they close first.
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 4096,
+  maxRequestsPerSocket: 0,
   logLevel: 'info',
   maxJsonDepth: 128,
   logToolData: false,

@@ -89,9 +89,19 @@ export class GuardOutputError extends GuardError {
   override readonly code = 'WG_ERR_GUARD_OUTPUT';
 }
 
-/** The guard needs a bigger output buffer than the limits allow. */
+/** The guard needs a bigger output buffer than the limits allow, or its memory has no room left for the call's buffers. */
 export class GuardBufferLimitError extends GuardError {
   override readonly code = 'WG_ERR_BUFFER_LIMIT';
+  /**
+   * The call's buffers could not be placed in this instance's memory (it
+   * is at the cap): a fresh instance may well have room. Set only then.
+   */
+  placement?: true;
+}
+
+/** The instance's memory has no room left for a call's buffers; a fresh instance may have it. */
+export function isPlacementFailure(error: unknown): boolean {
+  return error instanceof GuardBufferLimitError && error.placement === true;
 }
 
 /** The JSON input is over the input limit; refused before the guard sees it. */

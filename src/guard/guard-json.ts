@@ -43,7 +43,18 @@ export type GuardOutput = Uint8Array | string;
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Caps on the labels a guard returns (and so on those a policy carries into
+ * label_agent's output): the same per-list bounds as a request's agent
+ * labels, and a total for one label (secrecy and integrity together), so a
+ * policy or a guard cannot make answers and decision logs of megabytes. Not
+ * a total per output: a response may label tens of thousands of items.
+ */
+export const LABEL_CAPS = Object.freeze({ tagsPerLabel: 4096, bytesPerTag: 1024, totalTagBytes: 64 * 1024 });
+
 class OutputReader {
+  #tagBytes = 0;
+
   constructor(
     readonly fn: GuardFunction,
     readonly guard: string,
@@ -70,14 +81,22 @@ class OutputReader {
   tags(value: unknown, path: string): string[] {
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) this.fail(`${path} is ${describe(value)}, expected an array of strings`);
+    if (value.length > LABEL_CAPS.tagsPerLabel) this.fail(`${path} has ${value.length} tags, over the limit of ${LABEL_CAPS.tagsPerLabel}`);
     value.forEach((tag, i) => {
       if (typeof tag !== 'string') this.fail(`${path}[${i}] is ${describe(tag)}, expected a string`);
+      const bytes = Buffer.byteLength(tag);
+      if (bytes > LABEL_CAPS.bytesPerTag) this.fail(`${path}[${i}] is ${bytes} bytes, over the limit of ${LABEL_CAPS.bytesPerTag} bytes per tag`);
+      this.#tagBytes += bytes;
     });
+    if (this.#tagBytes > LABEL_CAPS.totalTagBytes) {
+      this.fail(`${path.slice(0, path.lastIndexOf('.'))} has tags adding up to more than ${LABEL_CAPS.totalTagBytes} bytes`);
+    }
     return value as string[];
   }
 
   labels(value: unknown, path: string): ResourceLabelsJson {
     if (!isObject(value)) this.fail(`${path} is ${describe(value)}, expected an object with secrecy and integrity`);
+    this.#tagBytes = 0;
     const labels: ResourceLabelsJson = {
       secrecy: this.tags(value.secrecy, `${path}.secrecy`),
       integrity: this.tags(value.integrity, `${path}.integrity`),

@@ -22,7 +22,7 @@ import {
   type ResourceLabelling,
 } from './guard-json.js';
 import { createCallBackend, noBackend, type BackendCaller } from './host/backend.js';
-import { createHostLog } from './host/log.js';
+import { createHostLog, createLogBudget } from './host/log.js';
 import { createWasi } from './host/wasi.js';
 import { silentLogger, type GuardLogger } from './logger.js';
 import { classifyCallFailure } from './trap.js';
@@ -90,8 +90,10 @@ export class GuardInstance {
       memory,
       onCall: this.#observer.backendCall,
     });
+    // One budget of log lines per instance, whichever way the guard writes them.
+    const budget = createLogBudget({ guard: source.name, logger: this.#logger, maxMessagesPerSecond: source.limits.maxLogMessagesPerSecond });
     const wasi = (this.#wasi = source.shape.wasiImports.length > 0
-      ? createWasi({ guard: source.name, logger: this.#logger, memory, names: source.shape.wasiImports })
+      ? createWasi({ guard: source.name, logger: this.#logger, memory, names: source.shape.wasiImports, budget })
       : undefined);
     const imports: WebAssembly.Imports = {
       env: {
@@ -102,6 +104,7 @@ export class GuardInstance {
           maxMessageBytes: source.limits.maxLogMessageBytes,
           maxMessagesPerSecond: source.limits.maxLogMessagesPerSecond,
           memory,
+          budget,
         }),
       },
       ...(wasi ? { wasi_snapshot_preview1: wasi.imports } : {}),
@@ -246,10 +249,13 @@ export class GuardInstance {
   #allocate(alloc: (size: number) => number, size: number, fn: GuardFunction, what: string): number {
     const ptr = alloc(size) >>> 0;
     if (ptr === 0 || ptr + size > this.#exports.memory.buffer.byteLength) {
-      throw new GuardBufferLimitError(
+      const error = new GuardBufferLimitError(
         `guard ${this.guard}: alloc(${size}) for the ${fn} ${what} buffer returned ${ptr === 0 ? 'null' : `out-of-bounds pointer ${ptr}`}`,
         { guard: this.guard, fn },
       );
+      // A null from an allocator whose memory is at the cap: the instance has filled its memory.
+      if (ptr === 0 && this.#memoryAtCap()) error.placement = true;
+      throw error;
     }
     return ptr;
   }
@@ -281,11 +287,13 @@ export class GuardInstance {
     try {
       memory.grow(pages);
     } catch {
-      throw new GuardBufferLimitError(
+      const error = new GuardBufferLimitError(
         `guard ${this.guard}: cannot grow memory by ${pages * WASM_PAGE_BYTES} bytes for the ${fn} buffers ` +
           `within the memory limit of ${this.#source.limits.memoryLimitBytes} bytes`,
         { guard: this.guard, fn },
       );
+      error.placement = true;
+      throw error;
     }
     this.#region = { start: end, end: memory.buffer.byteLength };
     return end;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -13,6 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServerConfig } from '../config/schema.js';
 import type { DecisionService } from '../decision/decision-service.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { clientErrorHandler } from './client-errors.js';
 import { errorBody, formatValidationErrors, toHttpError } from './errors.js';
 import { useJsonBodyParser } from './json-body.js';
 import { API_DESCRIPTION } from './schemas/api.js';
@@ -40,6 +42,35 @@ export interface AppOptions {
 
 export const API_VERSION = '1.0.0';
 
+/** Longest `x-request-id` taken from a client; a longer one (or one with other than visible ASCII) is replaced. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+const REQUEST_ID = /^[\x21-\x7e]+$/;
+
+/** The client's x-request-id when it is short and printable, else a fresh UUID (echoed back either way). */
+function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && given.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Node's request timeout (headers and body) is enforced by a sweep every
+ * `connectionsCheckingInterval` (30 s by default): a tenth of the timeout
+ * makes a dripping client go within about 10% of it.
+ */
+function serverTimeouts(server: ServerConfig) {
+  return {
+    requestTimeout: server.requestTimeoutMs,
+    connectionTimeout: server.connectionTimeoutMs,
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    maxRequestsPerSocket: server.maxRequestsPerSocket,
+    http: {
+      requestTimeout: server.requestTimeoutMs,
+      headersTimeout: server.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.round(server.requestTimeoutMs / 10))),
+    },
+  };
+}
+
 /**
  * Builds the service as a Fastify instance without listening, so tests and
  * the OpenAPI generator get exactly what production serves.
@@ -49,8 +80,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: server.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // Slow and silent clients are bounded (a socket dripping a byte at a time must not be held for ever).
+    ...serverTimeouts(server),
+    // x-request-id is read by requestId() below, which bounds it.
+    requestIdHeader: false,
+    genReqId: requestId,
+    clientErrorHandler: clientErrorHandler({ maxHeaderBytes: maxHeaderSize, requestTimeoutMs: server.requestTimeoutMs }),
+    // Errors the router meets before a route runs (a malformed URL) get the documented shape too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const mapped = toHttpError(error, server.bodyLimitBytes);
+      void reply.code(mapped.status).send(errorBody(mapped));
+    },
     // One structured decision line per decision replaces the two generic lines per request.
     logController: new LogController({ disableRequestLogging: true }),
     // In-flight requests finish on close; idle keep-alive connections are closed at once.
@@ -60,6 +100,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, strict: false } },
     schemaErrorFormatter: formatValidationErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Past the cap Node closes new connections at accept: memory and file descriptors stay bounded.
+  app.server.maxConnections = server.maxConnections;
 
   useJsonBodyParser(app, server.maxJsonDepth);
 
@@ -118,7 +160,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // While draining, each response closes its keep-alive connection: otherwise a client's idle
   // connection would hold the server open until its keep-alive timeout.
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (readiness.draining) reply.header('connection', 'close');
+    if (readiness.closeConnections) reply.header('connection', 'close');
     done(null, payload);
   });
   // Request duration by route pattern. The pattern is taken when each route is added: reading

@@ -52,6 +52,8 @@ export function toHttpError(error: unknown, bodyLimit: number): HttpError {
     case 'WG_ERR_JSON_TOO_DEEP':
     case 'WG_ERR_INVALID_JSON':
       return { status: 400, code: fst.code, message: fst.message };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: `the request URL is malformed: ${fst.message}` };
     case 'FST_ERR_NOT_FOUND':
       return { status: 404, code: 'WG_ERR_NOT_FOUND', message: fst.message };
   }

@@ -4,6 +4,12 @@ import type { SessionStore } from '../session/store.js';
 /** Whether the service should get traffic: guards loaded, not draining, no guard failing outright. */
 export class Readiness {
   #draining = false;
+  /**
+   * While draining, answers carry `Connection: close` so clients move to
+   * another instance; cleared for a moment before the listener closes (see
+   * close-server.ts).
+   */
+  closeConnections = false;
 
   constructor(
     readonly registry: GuardRegistry,
@@ -13,6 +19,7 @@ export class Readiness {
   /** First step of shutdown: load balancers stop sending before the listener closes. */
   drain(): void {
     this.#draining = true;
+    this.closeConnections = true;
   }
 
   get draining(): boolean {

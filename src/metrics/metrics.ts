@@ -223,6 +223,19 @@ export class Metrics {
     });
   }
 
+  /** `wasmguard_log_lines_dropped_total`: log lines the bounded log buffer had no room for. */
+  watchLogDrops(dropped: () => number): void {
+    new Counter({
+      name: 'wasmguard_log_lines_dropped_total',
+      help: 'Log lines dropped because the log buffer was full (stdout not read fast enough)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(dropped());
+      },
+    });
+  }
+
   watchCompilationCache(cache: CompilationCache): void {
     cache.onCompile(({ hit, compileMs }) => {
       this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });

@@ -4,7 +4,7 @@
  * overruns its deadline, which is the only way to stop a wasm loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { GuardError, GuardInstance, type GuardLogger, type InstanceSource } from '../guard/index.js';
+import { GuardError, GuardInstance, isPlacementFailure, type GuardLogger, type InstanceSource } from '../guard/index.js';
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
 import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, State, Status } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
@@ -94,17 +94,27 @@ function runCall(i: number, requests: Buffer): Outcome {
   const wantedPolicy = field(I.POLICY_ID);
   const policy = requests.subarray(field(I.POLICY_OFF), field(I.POLICY_OFF) + field(I.POLICY_LEN));
   const input = requests.subarray(field(I.INPUT_OFF), field(I.INPUT_OFF) + field(I.INPUT_LEN));
-  let current = instance && !instance.poisoned ? instance : fresh();
-  // "No policy" needs an instance that never ran label_agent.
-  if (wantedPolicy === 0 && policyId !== 0) current = fresh();
-  let agent: Uint8Array | undefined;
-  if (fn === 'label_agent' || (wantedPolicy !== 0 && wantedPolicy !== policyId)) {
-    policyId = REFUSED;
-    agent = current.applyPolicy(policy);
-    policyId = wantedPolicy;
-    if (fn === 'label_agent') return { status: Status.OK, out: agent };
+  let isFresh = !instance || instance.poisoned || (wantedPolicy === 0 && policyId !== 0);
+  let current = isFresh ? fresh() : instance!;
+  for (;;) {
+    try {
+      let agent: Uint8Array | undefined;
+      if (fn === 'label_agent' || (wantedPolicy !== 0 && wantedPolicy !== policyId)) {
+        policyId = REFUSED;
+        agent = current.applyPolicy(policy);
+        policyId = wantedPolicy;
+        if (fn === 'label_agent') return { status: Status.OK, out: agent };
+      }
+      return { status: Status.OK, agent, out: current.invoke(fn, input) };
+    } catch (error) {
+      // An instance whose memory earlier calls filled to the cap cannot place this call's buffers, nor any
+      // later one's: retire it and run the call once more on a fresh instance, which has the room.
+      if (isFresh || !isPlacementFailure(error)) throw error;
+      logger.warn({ guard: source.name, fn }, 'instance memory is full at the cap: replaced, and the call retried on a fresh instance');
+      current = fresh();
+      isFresh = true;
+    }
   }
-  return { status: Status.OK, agent, out: current.invoke(fn, input) };
 }
 
 /**

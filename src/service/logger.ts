@@ -8,7 +8,7 @@ export function createLogger(server: Pick<ServerConfig, 'logLevel' | 'logRedactP
     base: { service: 'wasmguard' },
     ...(server.logRedactPaths.length > 0 ? { redact: { paths: server.logRedactPaths, censor: '[redacted]' } } : {}),
   };
-  // Synchronous stdout: pino's default asynchronous writer can let a line still in flight be overtaken by
-  // the synchronous flush at process exit, and the shutdown steps must appear in the order they happened.
+  // Without a destination: synchronous stdout (tools and tests). The service passes its bounded asynchronous sink
+  // (log-sink.ts) and flushes it at the end of shutdown, so the shutdown steps still appear in order.
   return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }

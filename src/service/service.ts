@@ -4,7 +4,9 @@ import type { ResolvedConfig } from '../config/load.js';
 import { createBackends, type Backends } from '../backend/index.js';
 import { DecisionService } from '../decision/decision-service.js';
 import { CompilationCache } from '../guard/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp, type AppOptions } from '../http/app.js';
+import { closeHttpServer } from '../http/close-server.js';
 import { Readiness } from '../http/readiness.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { BackendHandler } from '../pool/index.js';
@@ -12,6 +14,7 @@ import { GuardRegistry } from './guard-registry.js';
 import { ApiTokens } from '../http/plugins/auth.js';
 import { ConfigError } from '../config/errors.js';
 import { createSessionStore, DEFAULT_DECISION_TTL_S, describeStore, SessionService } from '../session/index.js';
+import type { LogSink } from './log-sink.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 export interface Service {
@@ -32,6 +35,8 @@ export interface ServiceOptions {
   pressure?: AppOptions['pressure'];
   /** Replaces the backends built from config.backends (tests). */
   backendFor?: (guard: ResolvedGuard) => BackendHandler | undefined;
+  /** The logger's bounded output: its dropped lines are counted in the metrics. */
+  logSink?: Pick<LogSink, 'dropped'>;
   /** Where backend headers `env:NAME` are read; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -45,6 +50,7 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
   const metrics = new Metrics();
   const cache = new CompilationCache();
   metrics.watchCompilationCache(cache);
+  if (options.logSink) metrics.watchLogDrops(options.logSink.dropped);
   // Built first: a backend whose secret is missing stops the start before any guard is loaded.
   const backends: Backends | undefined = options.backendFor ? undefined : createBackends(config.backends, { logger, metrics, env: options.env });
   let registry: GuardRegistry;
@@ -97,11 +103,17 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const graceMs = config.server.graceMs;
+      const { graceMs, drainMs } = config.server;
       logger.info('shutdown: readiness is now false');
       readiness.drain();
+      // Load balancers take a while to see readiness go false: until then requests still arrive,
+      // and each is served (its answer closing its connection) rather than refused.
+      if (drainMs > 0) {
+        logger.info({ drainMs }, 'shutdown: draining, still serving');
+        await sleep(drainMs);
+      }
       logger.info('shutdown: closing HTTP server, finishing in-flight requests');
-      await app.close();
+      await closeHttpServer(app, readiness, { drained: drainMs > 0, log: (obj, msg) => logger.info(obj, msg) });
       // No request uses the session store once the listener is closed (the Redis store ends its connection).
       await store.close();
       logger.info('shutdown: closing guard pools');

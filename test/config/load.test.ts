@@ -130,8 +130,13 @@ describe('precedence: CLI flag > environment > config file > default', () => {
         WASMGUARD_MAX_JSON_DEPTH: '32',
         WASMGUARD_LOG_TOOL_DATA: 'yes',
         WASMGUARD_DIAGNOSTICS_HOST: '10.0.0.2',
+        WASMGUARD_DRAIN_MS: '100',
+        WASMGUARD_REQUEST_TIMEOUT_MS: '4000',
+        WASMGUARD_CONNECTION_TIMEOUT_MS: '5000',
+        WASMGUARD_KEEP_ALIVE_TIMEOUT_MS: '6000',
+        WASMGUARD_MAX_CONNECTIONS: '70',
       },
-      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090'],
+      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090', '--drain-ms', '200', '--max-requests-per-socket', '9'],
       cwd: dir(),
     });
     expect(config.server).toEqual({
@@ -150,9 +155,21 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       sessionMax: 50,
       sessionTtlS: 120,
       apiTokensFile: '/run/secrets/tokens',
+      drainMs: 200,
+      requestTimeoutMs: 4000,
+      connectionTimeoutMs: 5000,
+      keepAliveTimeoutMs: 6000,
+      maxConnections: 70,
+      maxRequestsPerSocket: 9,
     });
     // A store that is neither "memory" nor a Redis URL is a configuration error naming the variable.
     expect(() => loadConfig({ env: { WASMGUARD_SESSION_STORE: 'postgres://x' }, argv: [], cwd: dir() })).toThrow(/sessionStore.*WASMGUARD_SESSION_STORE/);
+  });
+
+  it('refuses a drain window that does not fit in the grace period', () => {
+    expect(() => loadConfig({ env: { WASMGUARD_DRAIN_MS: '5000', WASMGUARD_GRACE_MS: '5000' }, cwd: dir() })).toThrow(
+      'server.drainMs (5000) must be less than server.graceMs (5000): the drain is part of the grace period',
+    );
   });
 });
 

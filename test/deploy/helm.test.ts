@@ -103,6 +103,7 @@ const DESIGN_ENV = [
   'WASMGUARD_MEMORY_LIMIT_MB',
   'WASMGUARD_DEFAULT_MODE',
   'WASMGUARD_GRACE_MS',
+  'WASMGUARD_DRAIN_MS',
   'WASMGUARD_LOG_LEVEL',
 ];
 
@@ -397,6 +398,7 @@ describe('rendered chart (defaults)', () => {
       WASMGUARD_MEMORY_LIMIT_MB: '32',
       WASMGUARD_DEFAULT_MODE: 'strict',
       WASMGUARD_GRACE_MS: '10000',
+      WASMGUARD_DRAIN_MS: '5000',
       WASMGUARD_LOG_LEVEL: 'info',
     });
     const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, guardsDir: '/etc/wasmguard/guards' } }).docs));

@@ -5,6 +5,7 @@ import {
   GuardOutputError,
   GuardPolicyRejectedError,
   inputJson,
+  LABEL_CAPS,
   parseAgentOutput,
   parseResourceOutput,
   parseResponseOutput,
@@ -202,5 +203,34 @@ describe('label_response output', () => {
     expect(message({ result: [] })).toContain('has neither labeled_paths nor items (keys: result)');
     expect(message('"text"')).toContain('is a string, expected an object');
     expect(message('not json')).toMatch(/^guard g label_response output: not valid JSON/);
+  });
+});
+
+describe('label caps on guard output', () => {
+  const tags = (n: number, size = 8) => Array.from({ length: n }, (_, i) => `t${i}`.padEnd(size, 'x'));
+
+  it('refuses too many tags in one label, naming the field and the limit', () => {
+    expect(outputError(() => parseResourceOutput(bytes({ resource: { secrecy: tags(LABEL_CAPS.tagsPerLabel + 1) } }), 'g')).message).toBe(
+      `guard g label_resource output: resource.secrecy has ${LABEL_CAPS.tagsPerLabel + 1} tags, over the limit of ${LABEL_CAPS.tagsPerLabel}`,
+    );
+  });
+
+  it('refuses a tag over the byte limit', () => {
+    expect(outputError(() => parseAgentOutput(bytes({ agent: { integrity: ['ok', 'y'.repeat(LABEL_CAPS.bytesPerTag + 1)] } }), 'g')).message).toBe(
+      `guard g label_agent output: agent.integrity[1] is ${LABEL_CAPS.bytesPerTag + 1} bytes, over the limit of ${LABEL_CAPS.bytesPerTag} bytes per tag`,
+    );
+  });
+
+  it('refuses a label whose tags add up past the total, and counts each label on its own', () => {
+    // Each list is within its own caps; together they are not.
+    const big = { secrecy: tags(40, 1000), integrity: tags(40, 1000) };
+    expect(outputError(() => parseAgentOutput(bytes({ agent: big }), 'g')).message).toBe(
+      `guard g label_agent output: agent has tags adding up to more than ${LABEL_CAPS.totalTagBytes} bytes`,
+    );
+    // Many labels, each under the total, are fine together (a response labels every item).
+    const label = { secrecy: tags(40, 1000), integrity: [] };
+    const paths = Array.from({ length: 4 }, (_, i) => ({ path: `/items/${i}`, labels: label }));
+    const out = parseResponseOutput(bytes({ labeled_paths: paths, items_path: '/items' }), 'g');
+    expect(out.kind === 'paths' && out.labeledPaths).toHaveLength(4);
   });
 });

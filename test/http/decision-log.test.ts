@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../../src/config/load.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
 import { createLogger } from '../../src/service/logger.js';
 import { createService } from '../../src/service/service.js';
+import { LOG_TAGS_PER_LABEL } from '../../src/http/decision-record.js';
 import { RUST_GUARD } from '../support/fixtures.js';
 
 async function startLogged(logToolData: boolean) {
@@ -71,5 +72,20 @@ describe('decision logs', () => {
     const [request, response] = verbose.decisions();
     expect(request!.args).toEqual({ ...secretArgs, token: '[redacted]' });
     expect(response!.result).toEqual({ n: 1 });
+  });
+});
+
+describe('decision log lines stay small', () => {
+  it('cuts long label lists to the first tags and keeps their count', async () => {
+    const s = await startLogged(false);
+    try {
+      const secrecy = Array.from({ length: 500 }, (_, i) => `tag-${i}`);
+      const res = await post(s.url, '/v1/evaluate', { guard: 'rust', tool: 'get_issue', agent: { secrecy, integrity: ['approved:octo'] } });
+      expect(res.status).toBe(200);
+      const [line] = s.decisions();
+      expect(line!.agent).toEqual({ secrecy: secrecy.slice(0, LOG_TAGS_PER_LABEL), secrecy_count: 500, integrity: ['approved:octo'] });
+    } finally {
+      await s.service.close();
+    }
   });
 });

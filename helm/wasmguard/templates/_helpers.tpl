@@ -166,6 +166,8 @@ chart's pod, use the library chart helm/wasmguard-sidecar instead.
       value: {{ .Values.wasmguard.defaultMode | quote }}
     - name: WASMGUARD_GRACE_MS
       value: {{ int .Values.shutdown.graceMs | quote }}
+    - name: WASMGUARD_DRAIN_MS
+      value: {{ int .Values.shutdown.drainMs | quote }}
     - name: WASMGUARD_LOG_LEVEL
       value: {{ .Values.wasmguard.logLevel | quote }}
     {{- with .Values.sessions.ttlSeconds }}

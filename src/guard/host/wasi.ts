@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { WASI as WasiClass } from 'node:wasi';
 import type { GuardLogger } from '../logger.js';
+import type { LogBudget } from './log.js';
 import { readBytes } from './memory-view.js';
 
 let WASI: typeof WasiClass | undefined;
@@ -78,7 +79,14 @@ type WasiImports = Record<string, (...args: number[]) => number>;
  * with its import object costs about 0.1 ms to create and more to collect,
  * for every instance, and each trap makes a new instance.
  */
-export function createWasi(options: { guard: string; logger: GuardLogger; memory: () => WebAssembly.Memory; names: readonly string[] }) {
+export function createWasi(options: {
+  guard: string;
+  logger: GuardLogger;
+  memory: () => WebAssembly.Memory;
+  names: readonly string[];
+  /** Bounds the lines stdout and stderr may log (a guard printing in a loop would flood the service log). */
+  budget?: LogBudget;
+}) {
   const { guard, logger } = options;
   // The one argument, NUL-terminated; encoded when a guard first asks (most never do).
   let argBytes: Uint8Array | undefined;
@@ -108,7 +116,7 @@ export function createWasi(options: { guard: string; logger: GuardLogger; memory
   const pending: Record<1 | 2, string> = { 1: '', 2: '' };
   const emit = (fd: 1 | 2, text: string) => {
     const level = fd === 1 ? 'debug' : 'warn';
-    if (text.trim()) logger[level]({ guard, stream: fd === 1 ? 'stdout' : 'stderr' }, text.trimEnd().slice(0, MAX_LINE));
+    if (text.trim() && (options.budget?.take() ?? true)) logger[level]({ guard, stream: fd === 1 ? 'stdout' : 'stderr' }, text.trimEnd().slice(0, MAX_LINE));
   };
 
   const writeToLog = (fd: 1 | 2, iovs: number, iovsLen: number, nwritten: number): number => {

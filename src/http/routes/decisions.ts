@@ -3,7 +3,7 @@ import type { DecisionService } from '../../decision/decision-service.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { SessionService } from '../../session/index.js';
 import { SessionError } from '../../session/index.js';
-import { recordDecision } from '../decision-record.js';
+import { labelsForLog, recordDecision } from '../decision-record.js';
 import {
   AgentLabelBody,
   AgentLabelReply,
@@ -70,7 +70,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         tool,
         started,
         decision: evaluated,
-        details: () => ({ ...sessionField(body.session), check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args } : {}) }),
+        details: () => ({ ...sessionField(body.session), check_response: evaluated.check_response, resource: labelsForLog(evaluated.resource), ...(logToolData ? { args } : {}) }),
       });
       return evaluated;
     },

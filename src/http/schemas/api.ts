@@ -63,15 +63,17 @@ Every error reply is \`{"error": {"code": "...", "message": "..."}, "decision": 
 
 | status | codes | when |
 |---|---|---|
-| 400 | WG_ERR_INVALID_REQUEST, WG_ERR_INVALID_JSON, WG_ERR_JSON_TOO_DEEP | invalid body; the message names the field |
+| 400 | WG_ERR_INVALID_REQUEST, WG_ERR_INVALID_JSON, WG_ERR_JSON_TOO_DEEP | invalid body; the message names the field; a request the HTTP parser refuses (bad \`content-length\`, malformed URL) |
 | 401 | WG_ERR_UNAUTHENTICATED | no valid bearer token (only with \`WASMGUARD_API_TOKENS_FILE\`) |
 | 403 | WG_ERR_POLICY_LOCKED | the guard's policy and mode are locked by the operator and the request sends another policy, mode or agent labels |
 | 404 | WG_ERR_UNKNOWN_GUARD, WG_ERR_UNKNOWN_SESSION, WG_ERR_NOT_FOUND | unknown guard, unknown or expired session, unknown route |
+| 408 | WG_ERR_REQUEST_TIMEOUT | the request did not arrive in full within the request timeout; the connection is closed |
 | 413 | WG_ERR_BODY_TOO_LARGE, WG_ERR_INPUT_TOO_LARGE | body over the body limit (9 MiB by default), guard input over 8 MiB |
 | 415 | WG_ERR_UNSUPPORTED_MEDIA_TYPE | the body is not \`application/json\` |
 | 422 | WG_ERR_POLICY_REJECTED | the guard refused the policy; its reason is in the message |
+| 431 | WG_ERR_HEADERS_TOO_LARGE | request headers over 16 KiB |
 | 500 | WG_ERR_INTERNAL | unexpected service error |
-| 502 | WG_ERR_GUARD_TRAP, WG_ERR_GUARD_EXIT, WG_ERR_GUARD_REPORTED, WG_ERR_GUARD_OUTPUT, WG_ERR_BUFFER_LIMIT, other WG_ERR_GUARD_* | the guard failed |
+| 502 | WG_ERR_GUARD_TRAP, WG_ERR_GUARD_EXIT, WG_ERR_GUARD_REPORTED, WG_ERR_GUARD_OUTPUT, WG_ERR_BUFFER_LIMIT, other WG_ERR_GUARD_* | the guard failed (a trap or a non-zero WASI exit is WG_ERR_GUARD_TRAP, \`proc_exit(0)\` WG_ERR_GUARD_EXIT) |
 | 503 | WG_ERR_GUARD_OVERLOADED, WG_ERR_OVERLOADED, WG_ERR_GUARD_UNAVAILABLE, WG_ERR_POOL_CLOSED, WG_ERR_DRAINING, WG_ERR_SESSION_STORE_UNAVAILABLE | overloaded, shutting down, or the session store is unreachable (session calls only); retry after \`Retry-After\` seconds |
 | 504 | WG_ERR_GUARD_TIMEOUT | the guard call overran its deadline |
 
@@ -79,4 +81,4 @@ Every error reply is \`{"error": {"code": "...", "message": "..."}, "decision": 
 
 Bodies are JSON (\`Content-Type: application/json\`), nested at most 128 levels deep, without \`__proto__\` or
 \`constructor.prototype\` keys; unknown fields are refused. Every reply carries \`x-request-id\` (the request's own, when
-it sends one), which is also in the service's decision log.`;
+it sends one of at most 128 visible ASCII characters), which is also in the service's decision log.`;
