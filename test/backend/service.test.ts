@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../../src/config/load.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
 import { createService } from '../../src/service/service.js';
 import { startSdkMcpServer, type SdkMcpServer } from './helpers/sdk-mcp-server.js';
+import { TEST_PRESSURE } from '../support/server.js';
 
 const RUST_GUARD = fileURLToPath(new URL('../fixtures/rust-guard/rust_guard.wasm', import.meta.url));
 let mcp: SdkMcpServer | undefined;
@@ -23,7 +24,7 @@ it('shutdown closes the backends after the guard pools and the cache, ending the
   mcp = await startSdkMcpServer();
   const lines: Array<{ msg: string }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
-  const service = await createService(config(mcp.url), { logger });
+  const service = await createService(config(mcp.url), { logger, pressure: TEST_PRESSURE });
   const { output } = await service.registry.get('rust')!.pool.call({
     fn: 'label_resource',
     input: JSON.stringify({ tool_name: 'backend', tool_args: { tool: 'get_repository', args: { owner: 'o', repo: 'r' } } }),

@@ -11,6 +11,7 @@ import type { ResolvedConfig } from '../../src/config/load.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
 import { createService, type Service } from '../../src/service/service.js';
 import { startSdkMcpServer, type SdkMcpServer } from './helpers/sdk-mcp-server.js';
+import { TEST_PRESSURE } from '../support/server.js';
 
 const RUST_GUARD = fileURLToPath(new URL('../fixtures/rust-guard/rust_guard.wasm', import.meta.url));
 const GUARD_BUFFER = 64 * 1024; // the hook's first result buffer
@@ -53,7 +54,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     env: { WG_TEST_GITHUB_TOKEN: 'Bearer stack-token' },
     // Load shedding is not under test here; a busy CI machine must not turn these calls into 503s.
-    pressure: { maxEventLoopDelayMs: 60_000 },
+    pressure: TEST_PRESSURE,
   });
   base = await service.app.listen({ host: '127.0.0.1', port: 0 });
 });

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/service/logger.js';
 import { createService } from '../../src/service/service.js';
 import { LOG_TAGS_PER_LABEL } from '../../src/http/decision-record.js';
 import { RUST_GUARD } from '../support/fixtures.js';
+import { TEST_PRESSURE } from '../support/server.js';
 
 async function startLogged(logToolData: boolean) {
   const lines: string[] = [];
@@ -15,7 +16,7 @@ async function startLogged(logToolData: boolean) {
     guards: [{ name: 'rust', path: RUST_GUARD, poolSize: 1, timeoutMs: 2000, memoryLimitMb: 32 }],
     backends: {},
   };
-  const service = await createService(config, { logger });
+  const service = await createService(config, { logger, pressure: TEST_PRESSURE });
   const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
   const decisions = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'decision');
   return { service, url, decisions };

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../../src/config/load.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
 import { createService, type Service } from '../../src/service/service.js';
 import { RUST_GUARD } from '../support/fixtures.js';
+import { TEST_PRESSURE } from '../support/server.js';
 
 /** Drives each counted event through the real server and reads it back from /metrics. */
 describe('GET /metrics', () => {
@@ -16,7 +17,7 @@ describe('GET /metrics', () => {
       guards: [{ name: 'rust', path: RUST_GUARD, poolSize: 1, timeoutMs: 500, memoryLimitMb: 32 }],
       backends: {},
     };
-    service = await createService(config, { logger: pino({ level: 'silent' }) });
+    service = await createService(config, { logger: pino({ level: 'silent' }), pressure: TEST_PRESSURE });
     url = await service.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(() => service.close());

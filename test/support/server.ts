@@ -21,6 +21,8 @@ export interface StartOptions {
   guards: TestGuard[];
   server?: Partial<ServerConfig>;
   backendFor?: ServiceOptions['backendFor'];
+  /** Load shedding limits; by default far above any stall a busy test machine causes (see startService). */
+  pressure?: ServiceOptions['pressure'];
 }
 
 export interface TestService {
@@ -69,9 +71,17 @@ async function toReply(response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, body };
 }
 
+/**
+ * The service sheds decision traffic once its event loop stalls for 1 s. A test process sharing two
+ * cores with a neighbour that drives a child server under load stalls that long without anything
+ * being wrong, and its requests would get 503s; only the load-shedding tests want the real limit.
+ */
+export const TEST_PRESSURE: NonNullable<ServiceOptions['pressure']> = { maxEventLoopDelayMs: 60_000 };
+
 export async function startService(options: StartOptions): Promise<TestService> {
   const config = testConfig(options);
-  const service = await createService(config, { logger: pino({ level: 'silent' }), backendFor: options.backendFor });
+  const pressure = options.pressure ?? TEST_PRESSURE;
+  const service = await createService(config, { logger: pino({ level: 'silent' }), backendFor: options.backendFor, pressure });
   let url: string;
   try {
     url = await service.app.listen({ host: '127.0.0.1', port: 0 });
