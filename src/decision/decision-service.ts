@@ -47,6 +47,7 @@ export interface EvaluatedResponse {
   operation: Operation;
   mode: Mode;
   reason?: string;
+  notice?: string;
 }
 
 /** The context every decision starts from: guard, policy, agent labels, mode, with their fallbacks. */
@@ -130,6 +131,7 @@ export class DecisionService {
       agent: check.agent,
       labels: check.labels,
       ...(check.reason ? { reason: check.reason } : {}),
+      ...(check.notice ? { notice: check.notice } : {}),
     };
   }
 

@@ -50,6 +50,7 @@ describe('collections with items_path', () => {
     expect(out.decision).toBe('allow');
     expect(out.result).toEqual({ total_count: 3, incomplete_results: false, items: [{ id: 1 }, { id: 3 }] });
     expect(Object.keys(out.result as object)).toEqual(['total_count', 'incomplete_results', 'items']);
+    expect(out.notice).toBe(`[Filtered] 1 item(s) in this response were removed by secrecy policy and are not shown: private issue (${out.filtered[0]!.reason}).`);
     expect(out.filtered).toEqual([
       {
         path: '/items/1',
@@ -307,6 +308,8 @@ describe('the legacy items form on a single object (the github guard of the comp
       },
     ]);
     expect(out.reason).toBe(`response denied in filter mode: ${out.filtered[0]!.reason}`);
+    expect(out.notice).toBe(`[Filtered] untrusted comment exists but is not accessible — filtered by integrity policy (${out.filtered[0]!.reason})`);
+    expect(run({ result: issue, labelling: one(issue, UNTRUSTED), mode: 'strict' }).notice).toBeUndefined();
   });
 
   it('MCP-wrapped: the item labels the text document; other blocks and _meta are still judged by the resource labels', () => {
