@@ -250,6 +250,8 @@ async function overheadLongCall() {
 
 if (opts['real-only']) {
   const row = { date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), loadavgBefore: os.loadavg().map((l) => Math.round(l * 100) / 100), ...(await realGuard()) };
+  // The fixture guard's row at the same moment: what the machine's load does to dispatch, whatever the guard.
+  row.fixtureSameMoment = await overhead(rust, INPUT, Math.min(CALLS, 10000));
   row.loadavgAfter = os.loadavg().map((l) => Math.round(l * 100) / 100);
   await cache.close();
   console.log(JSON.stringify(row, null, 2));
