@@ -16,7 +16,7 @@
  * Options: --calls N (20000) --seconds S (3) --rounds N (3) --recoveries N (200) --spin N (auto: ~1 ms)
  * Writes bench/results/pool.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,8 @@ const { values: opts } = parseArgs({
     recoveries: { type: 'string', default: '200' },
     spin: { type: 'string' },
     rounds: { type: 'string', default: '3' },
+    // Only the real-guard row (written to results/pool-real-guard.json), for a quick run on a loaded machine.
+    'real-only': { type: 'boolean', default: false },
   },
 });
 const CALLS = Number(opts.calls);
@@ -52,14 +54,17 @@ const us = (ms) => Math.round(ms * 1000 * 10) / 10;
 
 // ---------------------------------------------------------------- 1. overhead
 const INPUT = JSON.stringify({ tool_name: 'get_issue', tool_args: { owner: 'octo-org', repo: 'r1', issue_number: 7 } });
-async function overhead(source = rust, input = INPUT, calls = CALLS) {
+async function overhead(source = rust, input = INPUT, calls = CALLS, policy = undefined) {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const instance = GuardInstance.create(source);
+  // A guard that keeps its policy as instance state gets it on both sides, once.
+  if (policy) instance.labelAgent(policy);
+  const policyRef = policy ? { key: JSON.stringify(policy), json: JSON.stringify(policy) } : undefined;
   // Same work as the pool's API: a string in, a string out.
   const inThread = () => decoder.decode(instance.invoke('label_resource', encoder.encode(input)));
   const pool = await GuardPool.start(source, { size: 1, logger });
-  const viaPool = () => pool.call({ fn: 'label_resource', input });
+  const viaPool = () => pool.call({ fn: 'label_resource', input, policy: policyRef });
   if ((await viaPool()).output !== inThread()) throw new Error('pool and in-thread outputs differ');
 
   const direct = [];
@@ -212,11 +217,47 @@ async function recovery(kind) {
   return { kind, samples: s.n, medianMs: Math.round(s.median * 1000) / 1000, maxMs: Math.round(s.max * 1000) / 1000, replacements, targetMs: 50 };
 }
 
+// ------------------------------------------------- 1b. the gateway's real guard
+/**
+ * The github guard of the compatible gateway (../shared/guards, or
+ * WASMGUARD_REAL_GUARDS_DIR): label_resource of a repository read, with the
+ * input the service builds (capabilities included) and a policy, through a
+ * one-worker pool (dispatch included) next to the same call in-thread (the
+ * runtime's floor). No backend on either side: the guard's visibility lookup
+ * gets -1 in both, so both do the same work. Skipped when the file is absent.
+ */
+async function realGuard() {
+  const dir = process.env.WASMGUARD_REAL_GUARDS_DIR ?? new URL('../../shared/guards/', import.meta.url).pathname;
+  const path = `${dir.replace(/\/$/, '')}/github-guard-db205411.wasm`;
+  if (!existsSync(path)) return { skipped: `${path} not found` };
+  const source = await cache.load(readFileSync(path), { name: 'github-real' });
+  const policy = { 'allow-only': { repos: 'public', 'min-integrity': 'approved' } };
+  const input = (tool, args) => JSON.stringify({ tool_name: tool, tool_args: args, capabilities: {} });
+  // search_code names no repository: no backend call, so the pool row is dispatch alone.
+  const search = await overhead(source, input('search_code', { query: 'wasm' }), Math.min(CALLS, 10000), policy);
+  // A repository read asks the backend for the repository's visibility: in the pool that call_backend
+  // crosses to the main thread and back (no backend: -1), in-thread it returns -1 at once.
+  const read = await overhead(source, input('get_file_contents', { owner: 'octo-org', repo: 'app', path: 'README.md' }), Math.min(CALLS, 10000), policy);
+  return { guard: 'github-guard-db205411', goalPoolMedianUs: 60, ...search, tool: 'search_code', repositoryRead: { tool: 'get_file_contents', ...read } };
+}
+
 // ---------------------------------------------------------------- run
 /** The same comparison for a guard call of ~100 µs: longer than the main thread's spin before it sleeps. */
 async function overheadLongCall() {
   const iterations = Math.round((await calibrate()) / 10);
   return { iterationsPerCall: iterations, ...(await overhead(await spinSource(iterations), '{}', Math.min(CALLS, 5000))) };
+}
+
+if (opts['real-only']) {
+  const row = { date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), loadavgBefore: os.loadavg().map((l) => Math.round(l * 100) / 100), ...(await realGuard()) };
+  // The fixture guard's row at the same moment: what the machine's load does to dispatch, whatever the guard.
+  row.fixtureSameMoment = await overhead(rust, INPUT, Math.min(CALLS, 10000));
+  row.loadavgAfter = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  await cache.close();
+  console.log(JSON.stringify(row, null, 2));
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/pool-real-guard.json', import.meta.url), `${JSON.stringify(row, null, 2)}\n`);
+  process.exit(0);
 }
 
 const results = {
@@ -226,18 +267,26 @@ const results = {
   cpuModel: os.cpus()[0]?.model,
   loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
   overhead: await overhead(),
+  realGuard: await realGuard(),
   overheadLongCall: await overheadLongCall(),
   scaling: await scaling(),
   recovery: [await recovery('trap'), await recovery('deadline')],
 };
 await cache.close();
 
-const { overhead: o, overheadLongCall: ol, scaling: sc, recovery: rc } = results;
+const { overhead: o, realGuard: rg, overheadLongCall: ol, scaling: sc, recovery: rc } = results;
 const pass = (ok) => (ok ? 'ok' : 'MISSED');
 const rows = [
   ['label_resource in-thread', `median ${o.inThread.medianUs} µs`, `p99 ${o.inThread.p99Us} µs`, ''],
   ['label_resource via pool (1 worker)', `median ${o.pool.medianUs} µs`, `p99 ${o.pool.p99Us} µs`, ''],
   ['pool overhead per call', `${o.overheadMedianUs} µs`, `target < ${o.targetUs} µs`, pass(o.overheadMedianUs < o.targetUs)],
+  ...(rg.skipped
+    ? [['real github guard (gateway)', `skipped: ${rg.skipped}`, '', '']]
+    : [
+        ['real github guard label_resource in-thread', `median ${rg.inThread.medianUs} µs`, `p99 ${rg.inThread.p99Us} µs`, ''],
+        ['real github guard label_resource via pool', `median ${rg.pool.medianUs} µs`, `p99 ${rg.pool.p99Us} µs`, `goal <= ${rg.goalPoolMedianUs} µs ${pass(rg.pool.medianUs <= rg.goalPoolMedianUs)}`],
+        ['  same, repository read (1 call_backend)', `in-thread ${rg.repositoryRead.inThread.medianUs} µs`, `pool ${rg.repositoryRead.pool.medianUs} µs`, ''],
+      ]),
   ['~100 µs guard call in-thread', `median ${ol.inThread.medianUs} µs`, `p99 ${ol.inThread.p99Us} µs`, ''],
   ['~100 µs guard call via pool', `median ${ol.pool.medianUs} µs`, `p99 ${ol.pool.p99Us} µs`, ''],
   ['pool overhead, ~100 µs call', `${ol.overheadMedianUs} µs`, '(no target)', ''],

@@ -100,10 +100,20 @@ export function createBackends(configs: Record<string, BackendConfig>, options: 
   let closing: Promise<void> | undefined;
   return {
     handlerFor(guard) {
-      if (!guard.backend) return undefined;
-      const backend = backends.get(guard.backend);
-      if (!backend) throw new ConfigError([`guards.${guard.name}.backend names unknown backend "${guard.backend}"`]);
-      return backend.handlerFor(guard.name);
+      const named = (backendName: string, setting: string) => {
+        const backend = backends.get(backendName);
+        if (!backend) throw new ConfigError([`guards.${guard.name}.${setting} names unknown backend "${backendName}"`]);
+        return backend.handlerFor(guard.name);
+      };
+      const main = guard.backend ? named(guard.backend, 'backend') : undefined;
+      const perTool = new Map(Object.entries(guard.toolBackends ?? {}).map(([tool, name]) => [tool, named(name, `toolBackends.${tool}`)]));
+      if (perTool.size === 0) return main;
+      // A tool the compatible gateway answers outside its MCP backend (get_collaborator_permission,
+      // from the GitHub REST API) can be served by another backend; every other tool goes to `backend`.
+      return (tool, argsJson, signal) => {
+        const handler = perTool.get(tool) ?? main;
+        return handler ? handler(tool, argsJson, signal) : Promise.resolve(undefined);
+      };
     },
     get: (name) => backends.get(name),
     close: () => (closing ??= Promise.all([...backends.values()].map((b) => b.close())).then(() => {})),

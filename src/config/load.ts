@@ -189,6 +189,9 @@ export function loadConfig(
   const guards: ResolvedGuard[] = [];
   for (const [name, guard] of entries) {
     if (guard.backend && !backends[guard.backend]) problems.push(`guards.${name}.backend names unknown backend "${guard.backend}"`);
+    for (const [tool, backend] of Object.entries(guard.toolBackends ?? {})) {
+      if (!backends[backend]) problems.push(`guards.${name}.toolBackends.${tool} names unknown backend "${backend}"`);
+    }
     const { initialOutputBytes, maxOutputBytes } = { ...DEFAULT_LIMITS, ...guard.limits };
     if (initialOutputBytes > maxOutputBytes) {
       problems.push(`guards.${name}.limits.initialOutputBytes (${initialOutputBytes}) is over maxOutputBytes (${maxOutputBytes})`);

@@ -77,6 +77,14 @@ export const GuardConfigSchema = Type.Object(
     backend: Type.Optional(Type.String({ minLength: 1 })),
     /** Requests may not send another policy, mode or agent labels than the configured ones (403 WG_ERR_POLICY_LOCKED). */
     lock: Type.Optional(Type.Boolean()),
+    /** Per-tool backends for call_backend: a tool named here goes to that backend instead of `backend`. */
+    toolBackends: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),
+    /**
+     * Extra bot logins the guard trusts, sent to label_agent as the top-level
+     * `trusted-bots` member next to the policy, as the compatible gateway
+     * passes its `trustedBots` setting (non-empty when present, as there).
+     */
+    trustedBots: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 1024 })),
   },
   { additionalProperties: false },
 );

@@ -48,6 +48,7 @@ export interface EvaluatedResponse {
   operation: Operation;
   mode: Mode;
   reason?: string;
+  notice?: string;
 }
 
 /**
@@ -136,6 +137,7 @@ export class DecisionService {
       agent: check.agent,
       labels: check.labels,
       ...(check.reason ? { reason: check.reason } : {}),
+      ...(check.notice ? { notice: check.notice } : {}),
     };
   }
 

@@ -266,8 +266,34 @@ function envelopeLabels(prepared: PreparedResult, labelling: Extract<ResponseLab
   return labelling.itemsPath === undefined ? labelled : labelled.slice(0, -1);
 }
 
+/**
+ * The older `items` form with one item on a result that is not a list: the
+ * compatible gateway's github guard answers single objects this way (the
+ * object itself, or its whole result when it found nothing finer). The item
+ * is the result, so the result is judged whole by the item's labels, as a
+ * paths-form "" label would be: kept whole, built from the host's parse, or
+ * withheld whole (a denial naming the item). Where its data is the guard's
+ * whole input the label covers the MCP envelope too; where it is the JSON
+ * text's document, the envelope's other parts are judged as always.
+ */
+function legacySingle(prepared: PreparedResult, labelling: Extract<ResponseLabelling, { kind: 'items' }>, resource: Labels): Layout | undefined {
+  const item = labelling.items[0];
+  if (labelling.items.length !== 1 || !item) return undefined;
+  const labelled = prepared.document ? prepared.document.value : prepared.original;
+  if (Array.isArray(labelled)) return undefined;
+  const labels = Labels.of(item.labels);
+  const whole = (space: PartSpace): Part => ({ path: '', tokens: [], space, kind: 'result', source: 'labeled', labels });
+  if (!prepared.envelope || !prepared.document || jsonEqual(item.data, prepared.forGuard)) {
+    return { parts: [whole('result')], items: 1, mirror: false };
+  }
+  const outer = envelopeParts(prepared, resource, []);
+  return { parts: [whole('document'), ...outer.parts], items: 1, mirror: outer.mirror };
+}
+
 export function layoutOf(prepared: PreparedResult, labelling: ResponseLabelling, resource: Labels): Layout {
   if (labelling.kind === 'items') {
+    const single = legacySingle(prepared, labelling, resource);
+    if (single) return single;
     // The legacy form carries its own copy of each item: what the agent gets
     // is the accessible items' data, and nothing else of the result.
     const parts = labelling.items.map((item, index): Part => {

@@ -2,6 +2,7 @@ import { evaluate, propagateRead, propagationReason, type Decision, type Evaluat
 import type { JsonPointer } from './json-pointer.js';
 import { Labels, type LabelsLike, type ResourceLabelsLike } from './labels.js';
 import { prepareResult, type PreparedResult } from './mcp.js';
+import { filteredNotice } from './notice.js';
 import { accumulatesReadLabels } from './pipeline.js';
 import { withoutPaths } from './prune.js';
 import { layoutOf, type LabelSource, type Layout, type Part, type PartKind } from './response-parts.js';
@@ -67,6 +68,8 @@ export interface ResponseCheck {
   labels: ItemLabels[];
   counts: ResponseCounts;
   reason?: string;
+  /** The gateway's one-line "[Filtered] …" notice for the agent, when something was withheld (notice.ts). */
+  notice?: string;
   /** Whether `result` holds less than the input result (parts withheld, or the legacy form's items only). */
   changed: boolean;
   /** Whether pointers applied to JSON unwrapped from an MCP text block. */
@@ -194,6 +197,8 @@ export function labelResponse(input: LabelResponseInput): ResponseCheck {
       changed: unlabelled.length > 0,
       mcp,
     };
+    const notice = filteredNotice('allow', check.filtered, false);
+    if (notice) check.notice = notice;
     if (added.length > 0 || dropped.length > 0) {
       check.reason = propagationReason('read', resource.withDescription(resource.description ?? 'tool result'), added, dropped);
     }
@@ -206,10 +211,14 @@ export function labelResponse(input: LabelResponseInput): ResponseCheck {
   if (blocking.length > 0) {
     const first = blocking[0] as (typeof blocking)[number];
     const scope = judged.length === 1 ? '' : ` (${violating.length} of ${judged.length} parts violate)`;
+    const filtered = violating.map((j) => filteredEntry(j.part, j.verdict));
+    // In filter mode only a whole result withheld denies: the gateway tells the agent it exists but is not accessible.
+    const notice = mode === 'filter' ? filteredNotice('deny', [filteredEntry(first.part, first.verdict)], true) : undefined;
     return {
       decision: 'deny',
       result: null,
-      filtered: violating.map((j) => filteredEntry(j.part, j.verdict)),
+      filtered,
+      ...(notice ? { notice } : {}),
       agent: agent.toLabelsJson(),
       labels,
       counts: counts(0, violating.filter((j) => isItem(j.part)).length),
@@ -222,10 +231,12 @@ export function labelResponse(input: LabelResponseInput): ResponseCheck {
   // filter: every violating part is withheld, wherever it is.
   const withheld = violating.map((j) => j.part);
   const removedItems = violating.filter((j) => j.part.kind === 'item').length;
+  const filtered = violating.map((j) => filteredEntry(j.part, j.verdict));
   return {
     decision: 'allow',
     result: buildReply(prepared, layout, withheld),
-    filtered: violating.map((j) => filteredEntry(j.part, j.verdict)),
+    filtered,
+    notice: filteredNotice('allow', filtered, false),
     agent: agent.toLabelsJson(),
     labels,
     counts: counts(layout.items - removedItems, violating.length),

@@ -24,14 +24,23 @@ export type GuardInput =
   | { fn: 'label_resource'; tool: string; args: unknown }
   | { fn: 'label_response'; tool: string; args: unknown; result: unknown };
 
+/**
+ * The `capabilities` member the compatible gateway adds to label_resource and
+ * label_response inputs. Its value there is a Go struct whose only fields are
+ * unexported, so it always serialises as `{}`; guards may test for the member
+ * but cannot read tags from it. Sent the same way so a guard that requires it
+ * sees what it sees under the gateway.
+ */
+const GATEWAY_CAPABILITIES = {};
+
 export function inputJson(input: GuardInput): string {
   switch (input.fn) {
     case 'label_agent':
       return JSON.stringify(input.policy ?? null);
     case 'label_resource':
-      return JSON.stringify({ tool_name: input.tool, tool_args: input.args ?? {} });
+      return JSON.stringify({ tool_name: input.tool, tool_args: input.args ?? {}, capabilities: GATEWAY_CAPABILITIES });
     case 'label_response':
-      return JSON.stringify({ tool_name: input.tool, tool_result: input.result ?? null, tool_args: input.args ?? {} });
+      return JSON.stringify({ tool_name: input.tool, tool_result: input.result ?? null, tool_args: input.args ?? {}, capabilities: GATEWAY_CAPABILITIES });
   }
 }
 

@@ -19,9 +19,17 @@ export interface PolicyRef {
 
 const AGENT_CACHE_LIMIT = 1024;
 
-function policyRef(policy: unknown): PolicyRef | undefined {
+/**
+ * The label_agent input for a policy. With configured trusted bots, the
+ * compatible gateway sends them as a top-level `trusted-bots` member beside
+ * `allow-only` (replacing one the policy carried); a policy that is not an
+ * object is sent as it is, as there. The bots are part of the JSON, so they
+ * are part of the policy's identity too.
+ */
+function policyRef(policy: unknown, trustedBots: readonly string[] | undefined): PolicyRef | undefined {
   if (policy === undefined || policy === null) return undefined;
-  const json = JSON.stringify(policy);
+  const isObject = typeof policy === 'object' && !Array.isArray(policy);
+  const json = JSON.stringify(trustedBots?.length && isObject ? { ...(policy as object), 'trusted-bots': trustedBots } : policy);
   return { key: json, json };
 }
 
@@ -41,7 +49,7 @@ export class GuardHandle {
     readonly compiled: CompiledGuard,
     readonly pool: GuardPool,
   ) {
-    this.#defaultPolicy = policyRef(config.policy);
+    this.#defaultPolicy = policyRef(config.policy, config.trustedBots);
   }
 
   get name(): string {
@@ -50,7 +58,7 @@ export class GuardHandle {
 
   /** The request's policy, else the configured default; undefined = the guard's built-in defaults. */
   policyFor(requestPolicy: unknown): PolicyRef | undefined {
-    return requestPolicy === undefined || requestPolicy === null ? this.#defaultPolicy : policyRef(requestPolicy);
+    return requestPolicy === undefined || requestPolicy === null ? this.#defaultPolicy : policyRef(requestPolicy, this.config.trustedBots);
   }
 
   labelAgent(policy: PolicyRef): Promise<AgentLabelling> {

@@ -113,4 +113,37 @@ describe('createBackends configuration', () => {
     expect(() => backends.handlerFor({ name: 'g', path: '', timeoutMs: 1, memoryLimitMb: 1, backend: 'nope' })).toThrow(/unknown backend "nope"/);
     return backends.close();
   });
+
+  it('toolBackends sends a named tool to its own backend and every other tool to `backend`', async () => {
+    const seen: string[] = [];
+    const { startRawServer, sendJson } = await import('./helpers/raw-server.js');
+    const servers = await Promise.all(
+      ['mcp-like', 'rest'].map((name) =>
+        startRawServer((req, res) => {
+          seen.push(`${name}:${(req.json as { tool: string }).tool}`);
+          sendJson(res, 200, { from: name });
+        }),
+      ),
+    );
+    const { logger } = memoryLogger();
+    const backends = createBackends(
+      { main: { type: 'http', url: servers[0]!.url }, rest: { type: 'http', url: servers[1]!.url } },
+      { logger },
+    );
+    try {
+      const guard = { name: 'g', path: '', timeoutMs: 1, memoryLimitMb: 1 };
+      const handler = backends.handlerFor({ ...guard, backend: 'main', toolBackends: { get_collaborator_permission: 'rest' } })!;
+      const call = async (tool: string) => String(await handler(tool, '{}', AbortSignal.timeout(10_000)));
+      expect(await call('search_repositories')).toBe('{"from":"mcp-like"}');
+      expect(await call('get_collaborator_permission')).toBe('{"from":"rest"}');
+      expect(seen).toEqual(['mcp-like:search_repositories', 'rest:get_collaborator_permission']);
+      // Only the mapped tool reaches anything when there is no main backend.
+      const only = backends.handlerFor({ ...guard, toolBackends: { get_collaborator_permission: 'rest' } })!;
+      expect(await only('search_repositories', '{}', AbortSignal.timeout(10_000))).toBeUndefined();
+      expect(() => backends.handlerFor({ ...guard, toolBackends: { x: 'nope' } })).toThrow(/toolBackends.x names unknown backend "nope"/);
+    } finally {
+      await backends.close();
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
 });

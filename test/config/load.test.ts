@@ -389,6 +389,29 @@ describe('validation: every problem at once, naming the setting and where it cam
     ]);
   });
 
+  it('toolBackends naming an unknown backend, and an empty trustedBots list (the gateway requires a non-empty one)', () => {
+    const base = dir({
+      'g.wasm': true,
+      'c.json': JSON.stringify({
+        guards: { g: { path: 'g.wasm', backend: 'github-mcp', toolBackends: { get_collaborator_permission: 'github-rst' }, trustedBots: [] } },
+        backends: { 'github-mcp': { type: 'mcp', url: 'http://127.0.0.1:3000/mcp' } },
+      }),
+    });
+    expect(problems(() => loadConfig({ env: { WASMGUARD_CONFIG: 'c.json' }, argv: [], cwd: base }))).toEqual([
+      'config.guards.g.trustedBots must NOT have fewer than 1 items',
+    ]);
+    const fixed = dir({
+      'g.wasm': true,
+      'c.json': JSON.stringify({
+        guards: { g: { path: 'g.wasm', toolBackends: { get_collaborator_permission: 'github-rst' }, trustedBots: ['helper-bot'] } },
+        backends: { 'github-rest': { type: 'http', url: 'http://127.0.0.1:3000/tools' } },
+      }),
+    });
+    expect(problems(() => loadConfig({ env: { WASMGUARD_CONFIG: 'c.json' }, argv: [], cwd: fixed }))).toEqual([
+      'guards.g.toolBackends.get_collaborator_permission names unknown backend "github-rst"',
+    ]);
+  });
+
   it('nonexistent guards directory', () => {
     const base = dir();
     expect(problems(() => loadConfig({ env: { WASMGUARD_GUARDS_DIR: 'nope' }, argv: [], cwd: base }))).toEqual([

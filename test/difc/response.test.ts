@@ -50,6 +50,7 @@ describe('collections with items_path', () => {
     expect(out.decision).toBe('allow');
     expect(out.result).toEqual({ total_count: 3, incomplete_results: false, items: [{ id: 1 }, { id: 3 }] });
     expect(Object.keys(out.result as object)).toEqual(['total_count', 'incomplete_results', 'items']);
+    expect(out.notice).toBe(`[Filtered] 1 item(s) in this response were removed by secrecy policy and are not shown: private issue (${out.filtered[0]!.reason}).`);
     expect(out.filtered).toEqual([
       {
         path: '/items/1',
@@ -278,6 +279,65 @@ describe('the legacy items form', () => {
     expect(run({ result: {}, labelling: items(PUBLIC, PRIVATE), mode: 'strict' }).decision).toBe('deny');
     const p = run({ result: {}, labelling: items(PUBLIC, PRIVATE, UNTRUSTED), mode: 'propagate' });
     expect(p.agent).toEqual(L(['private:octo/x'], []));
+  });
+});
+
+describe('the legacy items form on a single object (the github guard of the compatible gateway)', () => {
+  const issue = { number: 7, title: 'Crash', author_association: 'NONE' };
+  const one = (data: unknown, labels: ResourceLabelsJson): ResponseLabelling => ({ kind: 'items', items: [{ data, labels }] });
+
+  it('filter keeps the object whole, as an object at path "" (not an array, not /0)', () => {
+    const out = run({ result: issue, labelling: one(issue, PUBLIC) });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toEqual(issue);
+    expect(out.labels).toEqual([{ path: '', kind: 'result', source: 'labeled', allowed: true, ...PUBLIC }]);
+    expect(out.changed).toBe(false);
+  });
+
+  it('filter withholds the object whole: a denial naming the item and the reason, never allow with []', () => {
+    const out = run({ result: issue, labelling: one(issue, UNTRUSTED) });
+    expect(out.decision).toBe('deny');
+    expect(out.result).toBeNull();
+    expect(out.filtered).toEqual([
+      {
+        path: '',
+        reason: "read of 'untrusted comment' denied: resource integrity lacks [approved] (agent integrity must be a subset of resource integrity)",
+        secrecy_violation: false,
+        integrity_violation: true,
+        description: 'untrusted comment',
+      },
+    ]);
+    expect(out.reason).toBe(`response denied in filter mode: ${out.filtered[0]!.reason}`);
+    expect(out.notice).toBe(`[Filtered] untrusted comment exists but is not accessible — filtered by integrity policy (${out.filtered[0]!.reason})`);
+    expect(run({ result: issue, labelling: one(issue, UNTRUSTED), mode: 'strict' }).notice).toBeUndefined();
+  });
+
+  it('MCP-wrapped: the item labels the text document; other blocks and _meta are still judged by the resource labels', () => {
+    const result = mcp(issue, { _meta: { trace: 1 } });
+    const kept = run({ result, labelling: one(issue, PUBLIC), resource: REPO });
+    expect(kept.decision).toBe('allow');
+    expect(kept.result).toEqual(mcp(issue));
+    expect(kept.filtered.map((f) => f.path)).toEqual(['/_meta']);
+    expect(kept.labels.map((l) => [l.path, l.kind])).toEqual([
+      ['', 'result'],
+      ['/_meta', 'envelope'],
+    ]);
+  });
+
+  it('a fallback item holding the whole result the guard got labels the whole envelope', () => {
+    const result = mcp(issue, { _meta: { trace: 1 } });
+    const out = run({ result, labelling: one(result, PUBLIC), resource: REPO });
+    expect(out.decision).toBe('allow');
+    expect(out.result).toEqual(result);
+    expect(out.labels).toEqual([{ path: '', kind: 'result', source: 'labeled', allowed: true, ...PUBLIC }]);
+    expect(run({ result, labelling: one(result, PRIVATE), resource: REPO }).decision).toBe('deny');
+  });
+
+  it('strict denies and propagate absorbs the one item, keeping the object', () => {
+    expect(run({ result: issue, labelling: one(issue, PRIVATE), mode: 'strict' }).decision).toBe('deny');
+    const p = run({ result: issue, labelling: one(issue, PRIVATE), mode: 'propagate' });
+    expect(p.result).toEqual(issue);
+    expect(p.agent).toEqual(L(['private:octo/x'], ['approved']));
   });
 });
 

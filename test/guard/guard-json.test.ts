@@ -33,12 +33,14 @@ describe('inputJson', () => {
     expect(JSON.parse(inputJson({ fn: 'label_resource', tool: 'get_file', args: { path: 'a' } }))).toEqual({
       tool_name: 'get_file',
       tool_args: { path: 'a' },
+      capabilities: {},
     });
-    expect(JSON.parse(inputJson({ fn: 'label_resource', tool: 'list', args: undefined }))).toEqual({ tool_name: 'list', tool_args: {} });
+    expect(JSON.parse(inputJson({ fn: 'label_resource', tool: 'list', args: undefined }))).toEqual({ tool_name: 'list', tool_args: {}, capabilities: {} });
     expect(JSON.parse(inputJson({ fn: 'label_response', tool: 'list', args: { q: 1 }, result: [1, 2] }))).toEqual({
       tool_name: 'list',
       tool_result: [1, 2],
       tool_args: { q: 1 },
+      capabilities: {},
     });
   });
 });

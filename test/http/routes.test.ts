@@ -159,6 +159,7 @@ describe('POST /v1/evaluate/response', () => {
       operation: 'read',
       mode: 'filter',
       reason: 'filtered 2 of 3 parts the agent may not read',
+      notice: expect.stringMatching(/^\[Filtered\] 2 item\(s\) in this response were removed by integrity policy and are not shown: item 1 \(/),
     });
   });
 });

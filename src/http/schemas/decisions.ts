@@ -207,7 +207,7 @@ const FilteredItem = Type.Object({
   reason: Type.String(),
   secrecy_violation: Type.Boolean(),
   integrity_violation: Type.Boolean(),
-  description: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String({ description: "The guard's description of the withheld part (e.g. issue octo-org/app#8)" })),
 });
 
 const ItemLabels = Type.Object({
@@ -237,6 +237,16 @@ export const EvaluateResponseReply = Type.Object(
     operation: Operation,
     mode: Mode,
     reason: Type.Optional(Type.String({ description: 'What was denied, filtered or propagated, and why' })),
+    notice: Type.Optional(
+      Type.String({
+        description:
+          'Present when something was withheld: the one-line notice the compatible gateway shows the agent, worded as it words it ' +
+          '("[Filtered] N item(s) in this response were removed by integrity policy and are not shown: <description> (<reason>); …." for up to 5 parts, ' +
+          'the count alone past that; "[Filtered] <description> exists but is not accessible — filtered by <policy> (<reason>)" when a single result ' +
+          'is withheld whole in filter mode). A gateway appends it to what it shows the agent as a text block, so the agent can tell "nothing there" ' +
+          'from "withheld"; it carries no data of the result beyond the guard\'s descriptions',
+      }),
+    ),
   },
   {
     description: 'The decision on the result, and the result to hand to the agent',
@@ -262,6 +272,8 @@ export const EvaluateResponseReply = Type.Object(
           operation: 'read',
           mode: 'filter',
           reason: 'filtered 1 of 3 parts the agent may not read',
+          notice:
+            "[Filtered] 1 item(s) in this response were removed by integrity policy and are not shown: issue octo-org/app#102 by mallory (read of 'issue octo-org/app#102 by mallory' denied: resource integrity lacks [approved:octo-org, unapproved:octo-org] (agent integrity must be a subset of resource integrity)).",
         },
       },
       propagate: {

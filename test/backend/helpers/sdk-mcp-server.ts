@@ -37,10 +37,40 @@ export interface SdkMcpServer {
 
 const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 
-function mcpServer(state: SdkMcpServer): Server {
+/**
+ * What the GitHub tools answer: the two a github guard calls through
+ * call_backend. Replies have the shapes the GitHub MCP server and the
+ * compatible gateway give (search results as MCP text; the collaborator
+ * permission as the REST body in an MCP text block, as the gateway wraps it).
+ */
+export interface GithubFixture {
+  /** "owner/repo" → private? Repositories not listed are not found (an empty search). */
+  repos: Record<string, boolean>;
+  /** "owner/repo:login" → permission (admin, maintain, write, triage, read, none). */
+  permissions: Record<string, string>;
+}
+
+function githubTool(github: GithubFixture, name: string, args: Record<string, unknown>): CallToolResult | undefined {
+  if (name === 'search_repositories') {
+    const wanted = /^repo:(\S+)$/.exec(String(args.query ?? '').trim())?.[1]?.toLowerCase();
+    const items = Object.entries(github.repos)
+      .filter(([fullName]) => fullName.toLowerCase() === wanted)
+      .map(([fullName, isPrivate]) => ({ full_name: fullName, name: fullName.split('/')[1], private: isPrivate, visibility: isPrivate ? 'private' : 'public' }));
+    return text(JSON.stringify({ total_count: items.length, incomplete_results: false, items }));
+  }
+  if (name === 'get_collaborator_permission') {
+    const key = `${String(args.owner)}/${String(args.repo)}:${String(args.username)}`;
+    const permission = github.permissions[key] ?? 'none';
+    return text(JSON.stringify({ permission, role_name: permission, user: { login: String(args.username) } }));
+  }
+  return undefined;
+}
+
+function mcpServer(state: SdkMcpServer, github?: GithubFixture): Server {
   const server = new Server({ name: 'backend-test', version: '1.0.0' }, { capabilities: { tools: {} } });
+  const names = ['get_repository', 'slow', 'big', 'tool_error', 'rpc_error', ...(github ? ['search_repositories', 'get_collaborator_permission'] : [])];
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: ['get_repository', 'slow', 'big', 'tool_error', 'rpc_error'].map((name) => ({ name, inputSchema: { type: 'object' as const } })),
+    tools: names.map((name) => ({ name, inputSchema: { type: 'object' as const } })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
@@ -49,6 +79,8 @@ function mcpServer(state: SdkMcpServer): Server {
     state.active++;
     state.peak = Math.max(state.peak, state.active);
     try {
+      const answer = github ? githubTool(github, name, args) : undefined;
+      if (answer) return answer;
       switch (name) {
         case 'get_repository': {
           const result = { private: String(args.repo).startsWith('secret'), full_name: `${String(args.owner)}/${String(args.repo)}` };
@@ -75,8 +107,8 @@ function mcpServer(state: SdkMcpServer): Server {
   return server;
 }
 
-/** `json`: answer with application/json rather than an event stream. */
-export async function startSdkMcpServer(options: { json?: boolean } = {}): Promise<SdkMcpServer> {
+/** `json`: answer with application/json rather than an event stream. `github`: also serve the GitHub tools a github guard calls. */
+export async function startSdkMcpServer(options: { json?: boolean; github?: GithubFixture } = {}): Promise<SdkMcpServer> {
   const state: SdkMcpServer = {
     url: '',
     requests: [],
@@ -120,7 +152,7 @@ export async function startSdkMcpServer(options: { json?: boolean } = {}): Promi
       transport.onclose = () => {
         if (transport.sessionId) state.sessions.delete(transport.sessionId);
       };
-      await mcpServer(state).connect(transport);
+      await mcpServer(state, options.github).connect(transport);
       await transport.handleRequest(req, res, body);
       return;
     }
