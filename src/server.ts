@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './service/logger.js';
+import { reloadOnSighup } from './service/reload-signal.js';
 import { createService } from './service/service.js';
 
 async function main(): Promise<void> {
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   let service;
   try {
-    service = await createService(config, { logger });
+    // A reload reads the same flags and environment again, and the files they name.
+    service = await createService(config, { logger, readConfig: () => loadConfig({ argv: process.argv.slice(2), env: process.env }) });
   } catch (error) {
     // Problems found while building the service (a backend secret that is not set) are configuration errors too.
     if (error instanceof ConfigError) {
@@ -34,7 +36,9 @@ async function main(): Promise<void> {
   }
 
   // A second signal, or the grace period running out, ends the process with a non-zero code.
-  closeWithGrace({ delay: config.server.graceMs, logger }, async ({ signal, err }) => {
+  // SIGHUP reloads the guards instead of shutting down.
+  reloadOnSighup(service.reload, logger);
+  closeWithGrace({ delay: config.server.graceMs, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutdown: fatal error');
     logger.info({ signal }, 'shutdown: started');
     await service.close();

@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   backends: Record<string, BackendConfig>;
   /** The config file read, if any. */
   configFile?: string;
+  /** The guards folder read, if any. */
+  guardsDir?: string;
 }
 
 /** The sample guards shipped in the repository's guards/ folder, built by `npm run build:guards`. */
@@ -190,5 +192,5 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv; 
   }
   if (guards.length === 0 && problems.length === 0) problems.push(`no guards configured${dir ? ` and no *.wasm in ${dir}` : ''}`);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { server: server as ServerConfig, guards, backends, ...(configPath ? { configFile: configPath } : {}) };
+  return { server: server as ServerConfig, guards, backends, ...(configPath ? { configFile: configPath } : {}), ...(dir ? { guardsDir: dir } : {}) };
 }

@@ -23,6 +23,8 @@ export const ServerConfigSchema = Type.Object(
     logToolData: Type.Boolean(),
     /** pino redaction paths applied to every log line, e.g. "args.token" or "result.items[*].body". */
     logRedactPaths: Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 }),
+    /** Reload guards when the guards directory or the config file changes (hot reload). */
+    watch: Type.Boolean(),
   },
   { additionalProperties: false },
 );

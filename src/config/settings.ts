@@ -28,6 +28,7 @@ export const SETTINGS: readonly Setting[] = [
   { target: { server: 'bodyLimitBytes' }, env: 'WASMGUARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', kind: 'integer', help: 'largest request body' },
   { target: { server: 'maxJsonDepth' }, env: 'WASMGUARD_MAX_JSON_DEPTH', flag: 'max-json-depth', kind: 'integer', help: 'deepest JSON nesting in a request' },
   { target: { server: 'logToolData' }, env: 'WASMGUARD_LOG_TOOL_DATA', flag: 'log-tool-data', kind: 'boolean', help: 'log tool arguments and results' },
+  { target: { server: 'watch' }, env: 'WASMGUARD_WATCH', flag: 'watch', kind: 'boolean', help: 'reload guards when the guards folder or config file changes' },
 ];
 
 export const SERVER_DEFAULTS: ServerConfig = {
@@ -41,4 +42,5 @@ export const SERVER_DEFAULTS: ServerConfig = {
   maxJsonDepth: 128,
   logToolData: false,
   logRedactPaths: [],
+  watch: false,
 };

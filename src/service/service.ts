@@ -9,6 +9,9 @@ import { Readiness } from '../http/readiness.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { BackendHandler } from '../pool/index.js';
 import { GuardRegistry } from './guard-registry.js';
+import { GuardWatcher } from './guard-watcher.js';
+import { Reloader, type ReloadReport } from './reload.js';
+import { watchedFolders } from './watched-folders.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 export interface Service {
@@ -17,6 +20,8 @@ export interface Service {
   cache: CompilationCache;
   readiness: Readiness;
   metrics: Metrics;
+  /** Hot reload: reads the configuration again and swaps changed guards (SIGHUP, POST /v1/admin/reload, the watcher). */
+  reload(trigger: string): Promise<ReloadReport>;
   /** The shutdown sequence of DESIGN.md section 3; idempotent. */
   close(): Promise<void>;
 }
@@ -28,6 +33,8 @@ export interface ServiceOptions {
   backendFor?: (guard: ResolvedGuard) => BackendHandler | undefined;
   /** Where backend headers `env:NAME` are read; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Reads the configuration again for a reload (server.ts: the same flags and environment); default: the start configuration. */
+  readConfig?: () => ResolvedConfig;
 }
 
 /**
@@ -48,6 +55,7 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       logLevel: config.server.logLevel,
       observer: metrics.poolObserver(),
       backendFor: options.backendFor ?? ((guard) => backends!.handlerFor(guard)),
+      graceMs: config.server.graceMs,
     });
   } catch (error) {
     await backends?.close();
@@ -56,7 +64,13 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
   metrics.watchPools(registry);
   const readiness = new Readiness(registry);
   const decisions = new DecisionService(registry, config.server.defaultMode);
-  const app = await buildApp({ server: config.server, decisions, metrics, readiness, logger, pressure: options.pressure });
+  const readConfig = options.readConfig ?? (() => config);
+  const reloader = new Reloader({ registry, logger, metrics, readConfig });
+  const reload = (trigger: string) => reloader.reload(trigger);
+  const app = await buildApp({ server: config.server, decisions, metrics, readiness, logger, pressure: options.pressure, reload });
+  const watcher = config.server.watch
+    ? new GuardWatcher({ folders: () => watchedFolders(safeRead(readConfig) ?? config), onChange: () => reload('watch'), logger })
+    : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -64,6 +78,8 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       const graceMs = config.server.graceMs;
       logger.info('shutdown: readiness is now false');
       readiness.drain();
+      await watcher?.close();
+      await reloader.settled();
       logger.info('shutdown: closing HTTP server, finishing in-flight requests');
       await app.close();
       logger.info('shutdown: closing guard pools');
@@ -76,5 +92,14 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
         logger.info('shutdown: backends closed');
       }
     })());
-  return { app, registry, cache, readiness, metrics, close };
+  return { app, registry, cache, readiness, metrics, reload, close };
+}
+
+/** The configuration as it is now, or undefined while it cannot be read (the watcher keeps its folders). */
+function safeRead(readConfig: () => ResolvedConfig): ResolvedConfig | undefined {
+  try {
+    return readConfig();
+  } catch {
+    return undefined;
+  }
 }

@@ -136,6 +136,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       maxJsonDepth: 32,
       logToolData: false,
       logRedactPaths: [],
+      watch: false,
     });
   });
 });
