@@ -38,9 +38,13 @@ export interface ReloaderOptions {
   metrics: Metrics;
 }
 
-/** Settings of a guard that need a new pool when they change (the module itself is compared by digest). */
+/** Settings of a guard that need a new pool when they change (the module itself is compared by digest); key order does not count. */
 function settingsOf(guard: ResolvedGuard): string {
-  return JSON.stringify(guard, Object.keys(guard).sort());
+  return JSON.stringify(guard, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
 }
 
 /**

@@ -21,6 +21,10 @@ export interface StartOptions {
   guards: TestGuard[];
   server?: Partial<ServerConfig>;
   backendFor?: ServiceOptions['backendFor'];
+  /** What a reload reads as the configuration (hot reload tests). */
+  readConfig?: ServiceOptions['readConfig'];
+  /** Load shedding thresholds (maxEventLoopDelayMs 0: off, for tests whose own work stalls the loop). */
+  pressure?: ServiceOptions['pressure'];
 }
 
 export interface TestService {
@@ -71,7 +75,12 @@ async function toReply(response: Response): Promise<Reply> {
 
 export async function startService(options: StartOptions): Promise<TestService> {
   const config = testConfig(options);
-  const service = await createService(config, { logger: pino({ level: 'silent' }), backendFor: options.backendFor });
+  const service = await createService(config, {
+    logger: pino({ level: 'silent' }),
+    backendFor: options.backendFor,
+    readConfig: options.readConfig,
+    pressure: options.pressure,
+  });
   let url: string;
   try {
     url = await service.app.listen({ host: '127.0.0.1', port: 0 });
