@@ -153,6 +153,10 @@ initContainers with restartPolicy Always (native sidecar mode).
       value: {{ int .Values.shutdown.graceMs | quote }}
     - name: WASMGUARD_LOG_LEVEL
       value: {{ .Values.wasmguard.logLevel | quote }}
+    {{- if .Values.wasmguard.watch }}
+    - name: WASMGUARD_WATCH
+      value: "true"
+    {{- end }}
     {{- with .Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
