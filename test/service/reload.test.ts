@@ -172,6 +172,16 @@ describe('POST /v1/admin/reload', () => {
     await drained();
   });
 
+  it('runs overlapping reloads one at a time: the change is applied once', async () => {
+    await start();
+    writeFileSync(join(dir, 'swap.wasm'), B);
+    const replies = await Promise.all([1, 2, 3].map(() => s!.post('/v1/admin/reload', undefined, {})));
+    const results = replies.map((r) => r.body.guards[0].result).sort();
+    expect(results).toEqual(['unchanged', 'unchanged', 'updated'].sort());
+    expect(await describeOf('swap')).toMatchObject({ version: 2, digest: sha256(B) });
+    await drained();
+  });
+
   it('refuses a reload whose configuration cannot be read, changing nothing', async () => {
     await start();
     writeFileSync(join(dir, 'config.json'), '{"guards": {"swap": {"path": "missing.wasm"}}}');
