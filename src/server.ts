@@ -7,6 +7,7 @@ import { loadConfig } from './config/load.js';
 import { startDiagnostics, type DiagnosticsListener } from './http/diagnostics.js';
 import { createLogSink } from './service/log-sink.js';
 import { createLogger } from './service/logger.js';
+import { reloadOnSighup } from './service/reload-signal.js';
 import { createService } from './service/service.js';
 import { onShutdown } from './service/shutdown-signals.js';
 
@@ -28,7 +29,8 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   let service;
   try {
-    service = await createService(config, { logger, logSink });
+    // A reload reads the same flags and environment again, and the files they name.
+    service = await createService(config, { logger, logSink, readConfig: () => loadConfig({ argv: process.argv.slice(2), env: process.env }) });
   } catch (error) {
     // Problems found while building the service (a backend secret that is not set) are configuration errors too.
     if (error instanceof ConfigError) {
@@ -41,13 +43,13 @@ async function main(): Promise<void> {
   let diagnostics: DiagnosticsListener | undefined;
   // SIGTERM/SIGINT only (see shutdown-signals.ts for why never the fault signals). A second signal,
   // or the grace period running out, ends the process with a non-zero code.
+  // SIGHUP reloads (the API tokens file and the guards) instead of shutting down.
+  reloadOnSighup(service.reload, logger);
   onShutdown({ graceMs: config.server.graceMs, logger, flushLogs: () => logSink.flush(1000) }, async () => {
     await service.close();
     // Last: the kubelet and Prometheus keep reading "draining" and the final metrics until here.
     await diagnostics?.close();
   });
-
-  process.on('SIGHUP', () => service.reload());
 
   const address = await service.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(

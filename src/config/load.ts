@@ -28,6 +28,8 @@ export interface ResolvedConfig {
   configFile?: string;
   /** How the default pool size was chosen, when some guard sets none. */
   poolSizing?: PoolSizing;
+  /** The guards folder read, if any. */
+  guardsDir?: string;
 }
 
 /** The sample guards shipped in the repository's guards/ folder, built by `npm run build:guards`. */
@@ -218,5 +220,6 @@ export function loadConfig(
     backends,
     ...(configPath ? { configFile: configPath } : {}),
     ...(poolSizing ? { poolSizing } : {}),
+    ...(dir ? { guardsDir: dir } : {}),
   };
 }

@@ -46,6 +46,8 @@ export const ServerConfigSchema = Type.Object(
     sessionTtlS: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
     /** One bearer token per line (# comments); unset: no authentication (DESIGN.md section 8). */
     apiTokensFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Reload guards when the guards directory or the config file changes (hot reload). */
+    watch: Type.Boolean(),
   },
   { additionalProperties: false },
 );

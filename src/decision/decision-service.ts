@@ -29,6 +29,8 @@ export interface EvaluateResponseRequest extends EvaluateRequest {
 
 export interface Evaluated {
   decision_id: string;
+  /** SHA-256 of the guard version that decided: a reload may change the guard between two requests. */
+  guard_digest: string;
   decision: 'allow' | 'deny';
   operation: Operation;
   resource: ResourceLabelsJson;
@@ -40,6 +42,7 @@ export interface Evaluated {
 
 export interface EvaluatedResponse {
   decision_id: string;
+  guard_digest: string;
   decision: 'allow' | 'deny';
   result: unknown;
   filtered: FilteredItem[];
@@ -82,22 +85,54 @@ export class DecisionService {
     return guard;
   }
 
-  async labelAgent(request: AgentLabelRequest): Promise<{ agent: LabelsJson; mode: Mode; normalized_policy: unknown }> {
-    const guard = this.guard(request.guard);
+  /**
+   * Runs one decision on the guard version serving now, start to end: a reload
+   * that swaps the guard meanwhile lets this request finish on this version.
+   */
+  async #with<T>(name: string, decide: (guard: GuardHandle) => Promise<T>): Promise<T> {
+    const guard = this.guard(name);
+    guard.enter();
+    try {
+      return await decide(guard);
+    } finally {
+      guard.leave();
+    }
+  }
+
+  labelAgent(request: AgentLabelRequest): Promise<{ agent: LabelsJson; mode: Mode; normalized_policy: unknown; guard_digest: string }> {
+    return this.#with(request.guard, (guard) => this.#labelAgent(guard, request));
+  }
+
+  /** `given`: what a session holds (src/session/session-service.ts); the guard is always the version serving now. */
+  evaluate(request: EvaluateRequest, given?: DecisionContext): Promise<Evaluated> {
+    return this.#with(request.guard, (guard) => this.#evaluate(guard, request, given));
+  }
+
+  evaluateResponse(request: EvaluateResponseRequest, given?: DecisionContext): Promise<EvaluatedResponse> {
+    return this.#with(request.guard, (guard) => this.#evaluateResponse(guard, request, given));
+  }
+
+  async #labelAgent(guard: GuardHandle, request: AgentLabelRequest) {
     assertNotLocked(guard, { policy: request.policy });
     const policy = guard.policyFor(request.policy);
     // The route schema requires a policy object; this keeps a direct caller from reaching the pool without one.
     if (!policy) throw new TypeError('labelAgent needs a policy');
     const labelling = await guard.labelAgent(policy);
-    return { agent: labelling.agent, mode: this.modeFor(undefined, guard, labelling), normalized_policy: labelling.normalizedPolicy ?? null };
+    return {
+      agent: labelling.agent,
+      mode: this.modeFor(undefined, guard, labelling),
+      normalized_policy: labelling.normalizedPolicy ?? null,
+      guard_digest: guard.compiled.digest,
+    };
   }
 
-  async evaluate(request: EvaluateRequest, given?: DecisionContext): Promise<Evaluated> {
-    const ctx = given ?? (await this.#context(request));
+  async #evaluate(guard: GuardHandle, request: EvaluateRequest, given?: DecisionContext): Promise<Evaluated> {
+    const ctx = given ? { ...given, guard } : await this.#context(guard, request);
     const { resource, operation } = await ctx.guard.labelResource(request.tool, request.args, ctx.policy);
     const coarse = coarseCheck({ agent: ctx.agent, resource, operation, mode: ctx.mode });
     const evaluated: Evaluated = {
       decision_id: randomUUID(),
+      guard_digest: guard.compiled.digest,
       decision: coarse.decision,
       operation,
       resource,
@@ -110,15 +145,15 @@ export class DecisionService {
     return evaluated;
   }
 
-  async evaluateResponse(request: EvaluateResponseRequest, given?: DecisionContext): Promise<EvaluatedResponse> {
-    const ctx = given ?? (await this.#context(request));
+  async #evaluateResponse(guard: GuardHandle, request: EvaluateResponseRequest, given?: DecisionContext): Promise<EvaluatedResponse> {
+    const ctx = given ? { ...given, guard } : await this.#context(guard, request);
     let { operation, resource } = request;
     if (!operation || !resource) {
       const labelled = await ctx.guard.labelResource(request.tool, request.args, ctx.policy);
       operation ??= labelled.operation;
       resource ??= labelled.resource;
     }
-    const base = { decision_id: randomUUID(), operation, mode: ctx.mode };
+    const base = { decision_id: randomUUID(), guard_digest: guard.compiled.digest, operation, mode: ctx.mode };
     const coarse = coarseCheck({ agent: ctx.agent, resource, operation, mode: ctx.mode });
     if (coarse.outcome === 'deny') {
       // The call should not have happened; its result is not shown either.
@@ -141,8 +176,7 @@ export class DecisionService {
     };
   }
 
-  async #context(request: EvaluateRequest): Promise<DecisionContext> {
-    const guard = this.guard(request.guard);
+  async #context(guard: GuardHandle, request: EvaluateRequest): Promise<DecisionContext> {
     assertNotLocked(guard, request);
     const policy = guard.policyFor(request.policy);
     // label_agent results are cached per policy: after the first request this costs no guard call.

@@ -30,6 +30,11 @@ export interface LoadOptions {
   expectedSha256?: string;
 }
 
+/** The memory cap is written into the binary, so it is part of what was compiled. */
+function cacheKey(digest: string, memoryLimitBytes: number): string {
+  return `${digest}:${Math.floor(memoryLimitBytes / WASM_PAGE_BYTES)}`;
+}
+
 type CompileListener = (event: { hit: boolean; compileMs: number }) => void;
 
 /**
@@ -39,6 +44,8 @@ type CompileListener = (event: { hit: boolean; compileMs: number }) => void;
  */
 export class CompilationCache {
   #entries = new Map<string, Promise<{ module: WebAssembly.Module; shape: GuardShape }>>();
+  /** Loads not yet released, by key: a module leaves the cache when its last user releases it (hot reload). */
+  #users = new Map<string, number>();
   #closed = false;
   #stats = { hits: 0, misses: 0, compileMsTotal: 0 };
   #listeners: CompileListener[] = [];
@@ -66,17 +73,19 @@ export class CompilationCache {
         { guard: name },
       );
     }
-    const maxPages = Math.floor(limits.memoryLimitBytes / WASM_PAGE_BYTES);
-    const key = `${digest}:${maxPages}`;
+    const key = cacheKey(digest, limits.memoryLimitBytes);
     let entry = this.#entries.get(key);
     const hit = entry !== undefined;
     if (!entry) {
-      entry = this.#compile(bytes, name, maxPages);
+      entry = this.#compile(bytes, name, Math.floor(limits.memoryLimitBytes / WASM_PAGE_BYTES));
       this.#entries.set(key, entry);
       // A module that failed to load must not stay cached as a failure.
-      entry.catch(() => this.#entries.delete(key));
+      entry.catch(() => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      });
     }
     const { module, shape } = await entry;
+    this.#users.set(key, (this.#users.get(key) ?? 0) + 1);
     if (hit) {
       this.#stats.hits++;
       for (const l of this.#listeners) l({ hit: true, compileMs: 0 });
@@ -111,10 +120,26 @@ export class CompilationCache {
     return { module, shape };
   }
 
+  /**
+   * Gives back one load of `guard`: when no load of its module is left (its
+   * last pool has closed), the module leaves the cache and can be collected.
+   */
+  release(guard: CompiledGuard): void {
+    const key = cacheKey(guard.digest, guard.limits.memoryLimitBytes);
+    const users = (this.#users.get(key) ?? 0) - 1;
+    if (users > 0) {
+      this.#users.set(key, users);
+      return;
+    }
+    this.#users.delete(key);
+    this.#entries.delete(key);
+  }
+
   /** Drops every compiled module; later loads fail with CompilationCacheClosedError. */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled(this.#entries.values());
     this.#entries.clear();
+    this.#users.clear();
   }
 }

@@ -20,6 +20,8 @@ import { useJsonBodyParser } from './json-body.js';
 import { API_DESCRIPTION } from './schemas/api.js';
 import { internalError } from './schemas/common.js';
 import type { Readiness } from './readiness.js';
+import type { ReloadReport } from '../service/reload.js';
+import { adminRoutes } from './routes/admin.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { useBearerAuth, type ApiTokens } from './plugins/auth.js';
@@ -38,6 +40,8 @@ export interface AppOptions {
   logger: FastifyServerOptions['loggerInstance'] | false;
   /** Event-loop delay past which decision requests are shed with 503. */
   pressure?: { maxEventLoopDelayMs?: number; maxHeapUsedBytes?: number };
+  /** Hot reload of the guards (POST /v1/admin/reload). */
+  reload: (trigger: string) => Promise<ReloadReport>;
 }
 
 export const API_VERSION = '1.0.0';
@@ -192,6 +196,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.tokens) useBearerAuth(app, options.tokens);
   await app.register(decisionRoutes, { decisions, sessions, metrics, logToolData: server.logToolData });
   await app.register(sessionRoutes, { sessions });
+  await app.register(adminRoutes, { reload: options.reload });
   await app.register(operationsRoutes, {
     registry: decisions.registry,
     readiness,

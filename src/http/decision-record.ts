@@ -8,7 +8,7 @@ export interface DecisionRecord {
   tool: string;
   /** performance.now() when the request's decision work started. */
   started: number;
-  decision: { decision_id: string; decision: 'allow' | 'deny'; operation: Operation; mode: Mode; agent: LabelsJson; reason?: string };
+  decision: { decision_id: string; guard_digest: string; decision: 'allow' | 'deny'; operation: Operation; mode: Mode; agent: LabelsJson; reason?: string };
   /** Stage-specific fields (resource, filtered count, and tool data when enabled), built only when the line is written. */
   details: () => Record<string, unknown>;
 }
@@ -42,6 +42,8 @@ export function recordDecision(log: FastifyBaseLogger, metrics: Metrics, record:
       decision_id: d.decision_id,
       stage,
       guard,
+      // Which version of the guard decided: hot reload can change it between two lines.
+      guard_digest: d.guard_digest,
       tool,
       operation: d.operation,
       mode: d.mode,

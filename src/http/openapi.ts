@@ -7,6 +7,7 @@ import { DecisionService } from '../decision/decision-service.js';
 import { CompilationCache } from '../guard/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { GuardRegistry } from '../service/guard-registry.js';
+import { Reloader } from '../service/reload.js';
 import { buildApp } from './app.js';
 import { Readiness } from './readiness.js';
 import { MemorySessionStore } from '../session/memory-store.js';
@@ -26,13 +27,16 @@ export async function generateOpenApi(): Promise<Record<string, unknown>> {
   const registry = await GuardRegistry.load([], cache, { logger, logLevel: 'silent' });
   const decisions = new DecisionService(registry, SERVER_DEFAULTS.defaultMode);
   const store = new MemorySessionStore({ maxSessions: 1, sweepIntervalMs: 0 });
+  const metrics = new Metrics();
+  const reloader = new Reloader({ registry, logger, metrics, readConfig: () => ({ server: SERVER_DEFAULTS, guards: [], backends: {} }) });
   const app = await buildApp({
     server: SERVER_DEFAULTS,
     decisions,
     sessions: new SessionService(store, decisions, { ttlS: SERVER_DEFAULTS.sessionTtlS, decisionTtlS: DEFAULT_DECISION_TTL_S }),
-    metrics: new Metrics(),
+    metrics,
     readiness: new Readiness(registry),
     logger: false,
+    reload: (trigger) => reloader.reload(trigger),
   });
   try {
     await app.ready();

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompilationCache } from '../guard/index.js';
 import { HotCounter, HotHistogram } from './hot-series.js';
-import type { PoolObserver } from '../pool/index.js';
+import { WorkerHost, type PoolObserver } from '../pool/index.js';
 import type { GuardRegistry } from '../service/guard-registry.js';
 import type { SessionStore, SessionStoreObserver } from '../session/store.js';
 
@@ -152,6 +152,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly guardReloads = new Counter({
+    name: 'wasmguard_guard_reloads_total',
+    help: 'Guards considered by a reload, by guard and result (added, updated, unchanged, removed, failed)',
+    labelNames: ['guard', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerThreads = new Gauge({
+    name: 'wasmguard_worker_threads',
+    help: 'Guard worker threads alive, in every pool (serving, or draining after a reload)',
+    registers: [this.registry],
+    collect() {
+      this.set(WorkerHost.live);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -185,6 +201,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         for (const g of guards.list()) this.set({ guard: g.name }, g.pool.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'wasmguard_guard_versions_draining',
+      help: 'Guard versions replaced or removed by a reload whose pools are still finishing their calls',
+      registers: [this.registry],
+      collect() {
+        this.set(guards.retiring().length);
       },
     });
   }
@@ -237,6 +261,14 @@ export class Metrics {
   }
 
   watchCompilationCache(cache: CompilationCache): void {
+    new Gauge({
+      name: 'wasmguard_compilation_cache_modules',
+      help: 'Compiled guard modules held by the compilation cache (a module leaves when its last pool closes)',
+      registers: [this.registry],
+      collect() {
+        this.set(cache.stats().entries);
+      },
+    });
     cache.onCompile(({ hit, compileMs }) => {
       this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
       if (!hit) this.compileDuration.observe(compileMs / 1000);

@@ -1,3 +1,3 @@
 export { GuardPool, type PoolCall, type PoolOptions, type PoolResult, type PoolState } from './guard-pool.js';
 export type { PoolObserver, EvictionReason } from './observer.js';
-export type { BackendHandler } from './worker-host.js';
+export { WorkerHost, type BackendHandler } from './worker-host.js';

@@ -85,6 +85,12 @@ function workerSpec(): { file: URL; extra: Record<string, string> } {
  * batch at a time through its channel, enforces deadlines by terminating it.
  */
 export class WorkerHost {
+  /** Worker threads started and not yet exited, across every pool: what shows a leak after reloads. */
+  static #live = 0;
+  static get live(): number {
+    return WorkerHost.#live;
+  }
+
   readonly channel: Channel;
   readonly ready: Promise<void>;
   readonly #worker: Worker;
@@ -102,6 +108,7 @@ export class WorkerHost {
     const data: GuardWorkerData & Record<string, unknown> = { source, sab, logLevel: options.logLevel, ...extra };
     this.#worker = new Worker(file, { workerData: data, stdout: false, stderr: false });
     this.#worker.unref();
+    WorkerHost.#live++;
     this.ready = new Promise<void>((resolve, reject) => {
       let instantiating: NodeJS.Timeout | undefined;
       this.#worker.on('message', (message: WorkerStartMessage) => {
@@ -125,6 +132,7 @@ export class WorkerHost {
       this.#worker.once('error', (error) => reject(error));
       this.#worker.once('exit', (code) => {
         clearTimeout(instantiating);
+        WorkerHost.#live--;
         this.#exited = true;
         this.wakeWaiters();
         reject(new Error(`guard worker exited with code ${code} before it was ready`));

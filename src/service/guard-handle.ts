@@ -43,13 +43,50 @@ export class GuardHandle {
   readonly #agents = new Map<string, Promise<AgentLabelling>>();
   /** The configured default policy, serialised once: most requests carry no policy of their own. */
   readonly #defaultPolicy: PolicyRef | undefined;
+  /** Requests deciding with this version right now: a replaced version closes its pool only when none is left. */
+  #leases = 0;
+  #idle: (() => void) | undefined;
+  readonly loadedAt = new Date();
 
   constructor(
     readonly config: ResolvedGuard,
     readonly compiled: CompiledGuard,
     readonly pool: GuardPool,
+    /** 1 when first loaded; each reload that replaces the guard counts one more. */
+    readonly version = 1,
   ) {
     this.#defaultPolicy = policyRef(config.policy, config.trustedBots);
+  }
+
+  /** A request starts deciding with this version; pair with leave(). */
+  enter(): void {
+    this.#leases++;
+  }
+
+  leave(): void {
+    if (--this.#leases === 0) this.#idle?.();
+  }
+
+  get leases(): number {
+    return this.#leases;
+  }
+
+  /**
+   * After a reload replaced or removed this version: waits for the requests
+   * still deciding with it, then drains and closes its pool (calls in flight
+   * finish; at most `graceMs` in all).
+   */
+  async retire(graceMs: number): Promise<void> {
+    const started = performance.now();
+    if (this.#leases > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#idle = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.pool.close(Math.max(0, graceMs - (performance.now() - started)));
   }
 
   get name(): string {
@@ -102,6 +139,8 @@ export class GuardHandle {
     return {
       name: this.name,
       digest: compiled.digest,
+      version: this.version,
+      loaded_at: this.loadedAt.toISOString(),
       size_bytes: compiled.sizeBytes,
       exports: compiled.shape.exports,
       imports: { wasi: compiled.shape.wasiImports.length > 0, call_backend: compiled.shape.usesBackend, host_log: compiled.shape.usesLog },

@@ -15,6 +15,9 @@ import { ApiTokens } from '../http/plugins/auth.js';
 import { ConfigError } from '../config/errors.js';
 import { createSessionStore, DEFAULT_DECISION_TTL_S, describeStore, SessionService } from '../session/index.js';
 import type { LogSink } from './log-sink.js';
+import { GuardWatcher } from './guard-watcher.js';
+import { Reloader, type ReloadReport } from './reload.js';
+import { watchedFolders } from './watched-folders.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 export interface Service {
@@ -24,8 +27,8 @@ export interface Service {
   readiness: Readiness;
   metrics: Metrics;
   sessions: SessionService;
-  /** SIGHUP: re-reads what can change without a restart (the API tokens file). */
-  reload(): void;
+  /** Hot reload: reads the configuration again and swaps changed guards (SIGHUP, POST /v1/admin/reload, the watcher). */
+  reload(trigger: string): Promise<ReloadReport>;
   /** The shutdown sequence of DESIGN.md section 3; idempotent. */
   close(): Promise<void>;
 }
@@ -39,6 +42,8 @@ export interface ServiceOptions {
   logSink?: Pick<LogSink, 'dropped'>;
   /** Where backend headers `env:NAME` are read; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Reads the configuration again for a reload (server.ts: the same flags and environment); default: the start configuration. */
+  readConfig?: () => ResolvedConfig;
 }
 
 /**
@@ -60,6 +65,7 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       logLevel: config.server.logLevel,
       observer: metrics.poolObserver(),
       backendFor: options.backendFor ?? ((guard) => backends!.handlerFor(guard)),
+      graceMs: config.server.graceMs,
     });
   } catch (error) {
     await backends?.close();
@@ -91,14 +97,17 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
     decisionTtlS: DEFAULT_DECISION_TTL_S,
     onCreated: () => metrics.sessionsCreated.inc(),
   });
-  const app = await buildApp({ server: config.server, decisions, sessions, tokens, metrics, readiness, logger, pressure: options.pressure });
-  const reload = () => {
-    if (!tokens) {
-      logger.info('SIGHUP: nothing to reload (no WASMGUARD_API_TOKENS_FILE)');
-      return;
-    }
-    if (tokens.reload()) logger.info({ tokens: tokens.count }, 'SIGHUP: api tokens reloaded');
+  const readConfig = options.readConfig ?? (() => config);
+  const reloader = new Reloader({ registry, logger, metrics, readConfig });
+  // Everything that changes without a restart: the API tokens file, then the guards.
+  const reload = (trigger: string) => {
+    if (tokens?.reload()) logger.info({ tokens: tokens.count, trigger }, 'api tokens reloaded');
+    return reloader.reload(trigger);
   };
+  const app = await buildApp({ server: config.server, decisions, sessions, tokens, metrics, readiness, logger, pressure: options.pressure, reload });
+  const watcher = config.server.watch
+    ? new GuardWatcher({ folders: () => watchedFolders(safeRead(readConfig) ?? config), onChange: () => reload('watch'), logger })
+    : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -106,6 +115,8 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       const { graceMs, drainMs } = config.server;
       logger.info('shutdown: readiness is now false');
       readiness.drain();
+      await watcher?.close();
+      await reloader.settled();
       // Load balancers take a while to see readiness go false: until then requests still arrive,
       // and each is served (its answer closing its connection) rather than refused.
       if (drainMs > 0) {
@@ -127,4 +138,13 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
       }
     })());
   return { app, registry, cache, readiness, metrics, sessions, reload, close };
+}
+
+/** The configuration as it is now, or undefined while it cannot be read (the watcher keeps its folders). */
+function safeRead(readConfig: () => ResolvedConfig): ResolvedConfig | undefined {
+  try {
+    return readConfig();
+  } catch {
+    return undefined;
+  }
 }

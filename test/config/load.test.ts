@@ -161,6 +161,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       keepAliveTimeoutMs: 6000,
       maxConnections: 70,
       maxRequestsPerSocket: 9,
+      watch: false,
     });
     // A store that is neither "memory" nor a Redis URL is a configuration error naming the variable.
     expect(() => loadConfig({ env: { WASMGUARD_SESSION_STORE: 'postgres://x' }, argv: [], cwd: dir() })).toThrow(/sessionStore.*WASMGUARD_SESSION_STORE/);

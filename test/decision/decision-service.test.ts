@@ -61,7 +61,7 @@ describe('label_agent', () => {
     await decisions.labelAgent({ guard: 'rust', policy });
     await decisions.evaluate({ guard: 'rust', tool: 'get_issue', policy });
     expect(called()).toEqual(['label_agent', 'label_resource']);
-    for (const answer of answers) expect(answer).toEqual({ agent: { secrecy: ['private:acme/once'], integrity: [] }, mode: 'filter', normalized_policy: expect.any(Object) });
+    for (const answer of answers) expect(answer).toEqual({ agent: { secrecy: ['private:acme/once'], integrity: [] }, mode: 'filter', normalized_policy: expect.any(Object), guard_digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('is run again after the guard refused a policy: refusals are not cached', async () => {

@@ -502,6 +502,17 @@ describe('rendered chart (settings)', () => {
     expect(sum({ config: { server: { bodyLimitBytes: 1 } } })).not.toBe(sum({}));
   });
 
+  it('watch: WASMGUARD_WATCH set and no config checksum, so config and guard updates reload in place instead of restarting pods', () => {
+    const docs = renderChart({ wasmguard: { watch: true } }).docs;
+    expect(envOf(wasmguardContainer(docs)).WASMGUARD_WATCH).toBe('true');
+    expect(dig(byKind(docs, 'Deployment')[0], 'spec.template.metadata.annotations.checksum/config')).toBeUndefined();
+    // Off (the default): no variable, and a config change rolls the pods as before.
+    expect(envOf(wasmguardContainer(renderChart({}).docs)).WASMGUARD_WATCH).toBeUndefined();
+    // The guards folder and the config are whole-folder ConfigMap mounts (no subPath), which the kubelet updates in place.
+    const mounts = (wasmguardContainer(renderChart({ wasmguard: { watch: true }, customGuards: { x: 'AGFzbQEAAAA=' } }).docs) as Obj).volumeMounts as Obj[];
+    for (const m of mounts.filter((m) => m.name === 'config' || m.name === 'guards')) expect(m.subPath).toBeUndefined();
+  });
+
   it('fullnameOverride and a release name containing the chart name', () => {
     expect(dig(byKind(renderChart({ fullnameOverride: 'pdp' }).docs, 'Deployment')[0], 'metadata.name')).toBe('pdp');
     const docs = renderChart({}, { name: 'wasmguard-prod', namespace: 'x' }).docs;

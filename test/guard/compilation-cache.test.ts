@@ -109,6 +109,21 @@ describe('CompilationCache', () => {
     expect(cache.stats()).toMatchObject({ hits: 0, misses: 0, entries: 0 });
   });
 
+  it('drops a module when its last load is released, and compiles it again after', async () => {
+    const cache = new CompilationCache();
+    const bytes = await wat(guardModule({}));
+    const first = await cache.load(bytes, { name: 'a' });
+    const second = await cache.load(bytes, { name: 'b' });
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 1 });
+    cache.release(first);
+    // One pool still uses it.
+    expect(cache.stats().entries).toBe(1);
+    cache.release(second);
+    expect(cache.stats().entries).toBe(0);
+    await cache.load(bytes, { name: 'a' });
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, entries: 1 });
+  });
+
   it('refuses loads after close() and releases its entries', async () => {
     const cache = new CompilationCache();
     const bytes = await wat(guardModule({}));

@@ -105,7 +105,7 @@ describe('node dist/server.js: tokens re-read on SIGHUP', () => {
       server.child.kill('SIGHUP');
       await expect.poll(() => evaluate('new-token'), { timeout: 10_000 }).toBe(200);
       expect(await evaluate('old-token')).toBe(401);
-      expect(server.logs.some((l) => l.msg === 'SIGHUP: api tokens reloaded')).toBe(true);
+      expect(server.logs.some((l) => l.msg === 'api tokens reloaded')).toBe(true);
       expect(server.child.exitCode).toBeNull();
     } finally {
       server.child.kill('SIGKILL');

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedConfig } from '../../src/config/load.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
@@ -42,7 +44,9 @@ describe('decision logs', () => {
   it('writes one JSON line per decision with the decision fields and without tool data', async () => {
     const res = await post(quiet.url, '/v1/evaluate', { guard: 'rust', tool: 'get_file', args: secretArgs }, { 'x-request-id': 'req-42' });
     expect(res.headers.get('x-request-id')).toBe('req-42');
-    const body = (await res.json()) as { decision_id: string };
+    const body = (await res.json()) as { decision_id: string; guard_digest: string };
+    // The digest of the one module loaded: the line says which guard version decided.
+    expect(body.guard_digest).toBe(createHash('sha256').update(readFileSync(RUST_GUARD)).digest('hex'));
     const result = { items: [{ id: 1, author_association: 'OWNER', secret: 'do-not-log-me' }] };
     await post(quiet.url, '/v1/evaluate/response', { guard: 'rust', tool: 'get_file', args: secretArgs, result });
 
@@ -51,6 +55,7 @@ describe('decision logs', () => {
     expect(request).toMatchObject({
       reqId: 'req-42',
       decision_id: body.decision_id,
+      guard_digest: body.guard_digest,
       stage: 'request',
       guard: 'rust',
       tool: 'get_file',
@@ -63,7 +68,7 @@ describe('decision logs', () => {
     });
     expect(typeof request!.reason).toBe('string');
     expect(typeof request!.duration_ms).toBe('number');
-    expect(response).toMatchObject({ stage: 'response', guard: 'rust', tool: 'get_file', decision: 'deny', operation: 'read', filtered: 1 });
+    expect(response).toMatchObject({ stage: 'response', guard: 'rust', guard_digest: body.guard_digest, tool: 'get_file', decision: 'deny', operation: 'read', filtered: 1 });
     expect(JSON.stringify(quiet.decisions())).not.toContain('do-not-log-me');
   });
 

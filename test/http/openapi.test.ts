@@ -67,6 +67,7 @@ describe('openapi/openapi.json', () => {
         'POST /v1/sessions',
         'GET /v1/sessions/{id}',
         'DELETE /v1/sessions/{id}',
+        'POST /v1/admin/reload',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',
@@ -164,7 +165,10 @@ describe('the served document and the examples, against the real service', () =>
     }
   });
 
-  it('the reply examples are real: each request example gives the matching reply example, decision_id aside', async () => {
+  // The digest changes whenever the sample guard is rebuilt from changed sources.
+  const ANY_DIGEST = expect.stringMatching(/^[0-9a-f]{64}$/);
+
+  it('the reply examples are real: each request example gives the matching reply example, decision_id and guard_digest aside', async () => {
     const pairs: Array<[string, string]> = [
       ['/v1/evaluate', 'read'],
       ['/v1/evaluate', 'write'],
@@ -174,13 +178,13 @@ describe('the served document and the examples, against the real service', () =>
     for (const [path, name] of pairs) {
       const op = committed.paths[path].post as Json;
       const request = op.requestBody.content['application/json'].examples[name].value;
-      const expected = { ...op.responses['200'].content['application/json'].examples[name].value, decision_id: expect.any(String) };
+      const expected = { ...op.responses['200'].content['application/json'].examples[name].value, decision_id: expect.any(String), guard_digest: ANY_DIGEST };
       const reply = await s.post(path, request);
       // On failure: update the examples in src/http/schemas/decisions.ts to the real reply, then run `npm run openapi`.
       expect(reply.body, `${path} example "${name}" is not what the service answers`).toEqual(expected);
     }
     const label = committed.paths['/v1/agents/label'].post as Json;
     const reply = await s.post('/v1/agents/label', label.requestBody.content['application/json'].example);
-    expect(reply.body).toEqual(label.responses['200'].content['application/json'].example);
+    expect(reply.body).toEqual({ ...label.responses['200'].content['application/json'].example, guard_digest: ANY_DIGEST });
   });
 });

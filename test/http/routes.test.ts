@@ -10,6 +10,8 @@ import { RUST_GUARD, STATIC_GUARD, startService, type TestService } from '../sup
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const POLICY = { 'allow-only': { repos: ['acme/x', 'acme/y'], 'min-integrity': 'approved' }, difc_mode: 'propagate' };
 
+const RUST_DIGEST = createHash('sha256').update(readFileSync(RUST_GUARD)).digest('hex');
+
 let s: TestService;
 
 beforeAll(async () => {
@@ -38,6 +40,8 @@ describe('POST /v1/agents/label', () => {
       agent: { secrecy: ['private:acme/x', 'private:acme/y'], integrity: ['approved:acme'] },
       mode: 'propagate',
       normalized_policy: { 'allow-only': { 'min-integrity': 'approved', repos: ['acme/x', 'acme/y'] }, difc_mode: 'propagate' },
+      // The digest of the module that decided: here the one file loaded.
+      guard_digest: RUST_DIGEST,
     });
   });
 
@@ -63,6 +67,7 @@ describe('POST /v1/evaluate', () => {
     const { decision_id, ...rest } = reply.body;
     expect(decision_id).toMatch(UUID);
     expect(rest).toEqual({
+      guard_digest: RUST_DIGEST,
       decision: 'allow',
       operation: 'read',
       resource: {
@@ -131,6 +136,7 @@ describe('POST /v1/evaluate/response', () => {
     const { decision_id, ...rest } = reply.body;
     expect(decision_id).toMatch(UUID);
     expect(rest).toEqual({
+      guard_digest: RUST_DIGEST,
       decision: 'allow',
       // "total" is outside the collection and unlabelled: it carries the resource labels, which the agent may not read.
       result: { items: [{ id: 1, author_association: 'MEMBER' }] },
@@ -173,6 +179,9 @@ describe('GET /v1/guards', () => {
     const [rust, stat] = guards as [Record<string, any>, Record<string, any>];
     expect(rust.digest).toBe(createHash('sha256').update(readFileSync(RUST_GUARD)).digest('hex'));
     expect(rust.size_bytes).toBe(readFileSync(RUST_GUARD).length);
+    // Version 1 until a reload replaces it; loaded_at is when this version was loaded.
+    expect(rust.version).toBe(1);
+    expect(Date.parse(rust.loaded_at)).toBeLessThanOrEqual(Date.now());
     expect(rust.exports).toEqual(expect.arrayContaining(['memory', 'label_agent', 'label_resource', 'label_response', 'alloc', 'dealloc']));
     expect(rust.imports).toEqual({ wasi: true, call_backend: true, host_log: true });
     expect(rust.alloc_dealloc).toBe(true);

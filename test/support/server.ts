@@ -21,6 +21,8 @@ export interface StartOptions {
   guards: TestGuard[];
   server?: Partial<ServerConfig>;
   backendFor?: ServiceOptions['backendFor'];
+  /** What a reload reads as the configuration (hot reload tests). */
+  readConfig?: ServiceOptions['readConfig'];
   /** Load shedding limits; by default far above any stall a busy test machine causes (see startService). */
   pressure?: ServiceOptions['pressure'];
 }
@@ -81,7 +83,12 @@ export const TEST_PRESSURE: NonNullable<ServiceOptions['pressure']> = { maxEvent
 export async function startService(options: StartOptions): Promise<TestService> {
   const config = testConfig(options);
   const pressure = options.pressure ?? TEST_PRESSURE;
-  const service = await createService(config, { logger: pino({ level: 'silent' }), backendFor: options.backendFor, pressure });
+  const service = await createService(config, {
+    logger: pino({ level: 'silent' }),
+    backendFor: options.backendFor,
+    readConfig: options.readConfig,
+    pressure,
+  });
   let url: string;
   try {
     url = await service.app.listen({ host: '127.0.0.1', port: 0 });

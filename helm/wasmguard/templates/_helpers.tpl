@@ -185,6 +185,10 @@ chart's pod, use the library chart helm/wasmguard-sidecar instead.
     - name: WASMGUARD_API_TOKENS_FILE
       value: /etc/wasmguard/tokens/{{ .key }}
     {{- end }}{{ end }}
+    {{- if .Values.wasmguard.watch }}
+    - name: WASMGUARD_WATCH
+      value: "true"
+    {{- end }}
     {{- with .Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

@@ -43,6 +43,11 @@ export const Policy = Type.Object({}, {
 
 export const Decision = Type.Enum(['allow', 'deny']);
 
+export const GuardDigest = Type.String({
+  pattern: '^[0-9a-f]{64}$',
+  description: 'SHA-256 (hex) of the guard version that made this decision (hot reload can change the guard between two requests)',
+});
+
 export const DecisionId = Type.String({ format: 'uuid', description: 'Unique id of this decision, also in the decision log' });
 
 export const ErrorBody = Type.Object(

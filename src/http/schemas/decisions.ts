@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Decision, DecisionId, GuardName, Labels, Mode, Operation, Policy, ResourceLabels, ToolName } from './common.js';
+import { Decision, DecisionId, GuardDigest, errorResponses, GuardName, Labels, Mode, Operation, Policy, ResourceLabels, ToolName } from './common.js';
 import { SessionId, sessionErrors } from './sessions.js';
 
 // Examples are real exchanges with the github sample guard (guards/github), decision ids aside.
@@ -35,6 +35,7 @@ const EXAMPLE_ITEM_LABELS = [
     description: 'GitHub total_count',
   },
 ];
+const EXAMPLE_DIGEST = '5ee812ec4e46fa1c9446482a6283c3bee53a9575247df81b21900281a97c148a';
 const mcpText = (value: unknown) => ({ content: [{ type: 'text', text: JSON.stringify(value) }] });
 
 export const AgentLabelBody = Type.Object(
@@ -47,10 +48,11 @@ export const AgentLabelReply = Type.Object(
     agent: { ...Labels, description: "The agent's starting labels under the policy: send them as `agent` in later calls" },
     mode: { ...Mode, description: "The guard's configured mode, else label_agent's difc_mode, else the server default" },
     normalized_policy: Type.Unknown({ description: 'The policy as the guard understood it (null when the guard returns none)' }),
+    guard_digest: GuardDigest,
   },
   {
     description: 'The agent labels for the policy',
-    examples: [{ agent: EXAMPLE_AGENT, mode: 'filter', normalized_policy: EXAMPLE_POLICY }],
+    examples: [{ agent: EXAMPLE_AGENT, mode: 'filter', normalized_policy: EXAMPLE_POLICY, guard_digest: EXAMPLE_DIGEST }],
   },
 );
 
@@ -90,6 +92,7 @@ export const EvaluateBody = Type.Object(evaluateFields, {
 export const EvaluateReply = Type.Object(
   {
     decision_id: DecisionId,
+    guard_digest: GuardDigest,
     decision: { ...Decision, description: 'allow: the gateway may make the call; deny: it must not' },
     operation: { ...Operation, description: 'As the guard labelled the call; missing or unknown is write, the most restrictive' },
     resource: { ...ResourceLabels, description: 'Resource labels from label_resource; send back with operation to /v1/evaluate/response' },
@@ -105,6 +108,7 @@ export const EvaluateReply = Type.Object(
         summary: 'Read allowed, result to be checked item by item',
         value: {
           decision_id: '6f1c2d1e-3b7a-4c55-9a43-0d6a8e1f2b10',
+          guard_digest: EXAMPLE_DIGEST,
           decision: 'allow',
           operation: 'read',
           resource: EXAMPLE_RESOURCE,
@@ -119,6 +123,7 @@ export const EvaluateReply = Type.Object(
         summary: 'Write denied',
         value: {
           decision_id: '0b9e5c4a-8d2f-4e61-b7a3-5c1d9f0e2a47',
+          guard_digest: EXAMPLE_DIGEST,
           decision: 'deny',
           operation: 'write',
           resource: { secrecy: ['private:other-org/secret'], integrity: ['unapproved:other-org', 'approved:other-org'], description: 'repo other-org/secret' },
@@ -223,6 +228,7 @@ const ItemLabels = Type.Object({
 export const EvaluateResponseReply = Type.Object(
   {
     decision_id: DecisionId,
+    guard_digest: GuardDigest,
     decision: { ...Decision, description: 'allow: hand `result` to the agent; deny: hand it nothing' },
     result: Type.Unknown({
       description:
@@ -255,6 +261,7 @@ export const EvaluateResponseReply = Type.Object(
         summary: 'filter: the untrusted issue is removed',
         value: {
           decision_id: 'c3a7e9d2-5f14-4b8e-a0c6-7d2e1b9f4a38',
+          guard_digest: EXAMPLE_DIGEST,
           decision: 'allow',
           result: { items: [EXAMPLE_ISSUES.items[0]], total_count: 2 },
           filtered: [
@@ -280,6 +287,7 @@ export const EvaluateResponseReply = Type.Object(
         summary: 'propagate: everything is returned, the agent loses its integrity',
         value: {
           decision_id: '9d4b2f7e-1c3a-4e8b-b5d6-2a0f8c7e1b93',
+          guard_digest: EXAMPLE_DIGEST,
           decision: 'allow',
           result: mcpText(EXAMPLE_ISSUES),
           filtered: [],

@@ -30,6 +30,8 @@ export const GuardInfo = Type.Object(
   {
     name: Type.String({ description: 'The name requests use in `guard`' }),
     digest: Type.String({ description: 'SHA-256 (hex) of the .wasm file' }),
+    version: Type.Integer({ minimum: 1, description: 'Loaded version of this guard: 1 at start, one more each time a reload replaced it' }),
+    loaded_at: Type.String({ format: 'date-time', description: 'When this version was loaded (start or reload)' }),
     size_bytes: Type.Integer({ minimum: 0 }),
     exports: Type.Array(Type.String(), { description: 'Exported names of the module' }),
     imports: Type.Object(
@@ -70,6 +72,8 @@ export const GuardList = Type.Object(
           {
             name: 'github',
             digest: '3aba8060d8dbd0939f98f1fce6d78b84263d3d35f498247a94fa08112b15a94e',
+            version: 1,
+            loaded_at: '2026-12-02T15:30:00.000Z',
             size_bytes: 44188,
             exports: ['label_agent', 'label_resource', 'label_response', 'alloc', 'dealloc', 'memory'],
             imports: { wasi: false, call_backend: true, host_log: true },
