@@ -49,7 +49,7 @@ describe('diagnostics listener (in process)', () => {
       await sleep(100);
       ready = await fetch(`${diag.address}/readyz`);
     }
-    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready', session_store: 'up' }]);
     const metrics = await fetch(`${diag.address}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(await metrics.text()).toContain('wasmguard_pool_instances');
@@ -132,7 +132,7 @@ describe('diagnostics listener (node dist/server.js)', () => {
         if (r.status === 503) draining = await r.json();
         else await sleep(20);
       }
-      expect(draining).toEqual({ status: 'not ready', reason: 'draining' });
+      expect(draining).toEqual({ status: 'not ready', reason: 'draining', session_store: 'up' });
       expect((await fetch(`${diag}/healthz`)).status).toBe(200);
       expect((await slow).status).toBe(200);
 

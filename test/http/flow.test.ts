@@ -179,10 +179,11 @@ describe.each([false, true])('three-step flow (MCP text form: %s)', (wrapped) =>
 describe('writes', () => {
   it('a write inside the policy is allowed; outside it, denied naming the missing tags', async () => {
     const { agent } = await before('filter');
+    // A repository the policy does not list as public is private (the guard never takes visibility from arguments).
     const inside = await s.post('/v1/evaluate', {
       guard: 'github',
       tool: 'create_issue',
-      args: { owner: 'octo-org', repo: 'app', private: true },
+      args: { owner: 'octo-org', repo: 'internal' },
       agent,
       policy: POLICY,
     });
@@ -190,7 +191,7 @@ describe('writes', () => {
     const outside = await s.post('/v1/evaluate', {
       guard: 'github',
       tool: 'create_issue',
-      args: { owner: 'other-org', repo: 'secret', private: true },
+      args: { owner: 'other-org', repo: 'secret' },
       agent,
       policy: POLICY,
     });

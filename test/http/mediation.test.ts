@@ -22,7 +22,7 @@ afterAll(async () => {
   await server.exited;
 });
 
-const POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved' } };
+const POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved', 'public-repos': ['octo/app'] } };
 const APPROVED = ['approved:github', 'unapproved:github'];
 const ARGS = { owner: 'octo', repo: 'app', private: false };
 type Mode = 'filter' | 'strict' | 'propagate';
