@@ -982,7 +982,7 @@ function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
       resetItemCaches();
       const w = output(outPtr, outCap);
       w.raw('{"labeled_paths":[');
-      if (writeItem(w, rdoc, result, "", -1, true, repoFromArgs(args), args.visibility())) {
+      if (writeItem(w, rdoc, result, "", -1, true, repoFromArgs(args))) {
         w.raw("]}");
         out = emit("label_response", w, outPtr, outCap);
       } else {
