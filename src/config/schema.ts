@@ -34,6 +34,8 @@ export const ServerConfigSchema = Type.Object(
     sessionTtlS: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
     /** One bearer token per line (# comments); unset: no authentication (DESIGN.md section 8). */
     apiTokensFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Most calls in one POST /v1/evaluate/batch or /access/v1/evaluations request. */
+    batchMax: Type.Integer({ minimum: 1, maximum: 10_000 }),
   },
   { additionalProperties: false },
 );

@@ -23,6 +23,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { useBearerAuth, type ApiTokens } from './plugins/auth.js';
 import type { SessionService } from '../session/index.js';
 import { operationsRoutes } from './routes/operations.js';
+import { batchRoutes } from './routes/batch.js';
+import { BatchEvaluator } from '../batch/batch-evaluator.js';
 
 export interface AppOptions {
   server: ServerConfig;
@@ -150,6 +152,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.tokens) useBearerAuth(app, options.tokens);
   await app.register(decisionRoutes, { decisions, sessions, metrics, logToolData: server.logToolData });
   await app.register(sessionRoutes, { sessions });
+  const batch = new BatchEvaluator(decisions, sessions);
+  await app.register(batchRoutes, { batch, metrics, batchMax: server.batchMax, bodyLimitBytes: server.bodyLimitBytes, logToolData: server.logToolData });
   await app.register(operationsRoutes, {
     registry: decisions.registry,
     readiness,

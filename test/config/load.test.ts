@@ -130,8 +130,9 @@ describe('precedence: CLI flag > environment > config file > default', () => {
         WASMGUARD_MAX_JSON_DEPTH: '32',
         WASMGUARD_LOG_TOOL_DATA: 'yes',
         WASMGUARD_DIAGNOSTICS_HOST: '10.0.0.2',
+        WASMGUARD_BATCH_MAX: '7',
       },
-      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090'],
+      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090', '--batch-max', '12'],
       cwd: dir(),
     });
     expect(config.server).toEqual({
@@ -150,6 +151,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       sessionMax: 50,
       sessionTtlS: 120,
       apiTokensFile: '/run/secrets/tokens',
+      batchMax: 12,
     });
     // A store that is neither "memory" nor a Redis URL is a configuration error naming the variable.
     expect(() => loadConfig({ env: { WASMGUARD_SESSION_STORE: 'postgres://x' }, argv: [], cwd: dir() })).toThrow(/sessionStore.*WASMGUARD_SESSION_STORE/);

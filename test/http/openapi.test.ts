@@ -63,6 +63,7 @@ describe('openapi/openapi.json', () => {
         'POST /v1/agents/label',
         'POST /v1/evaluate',
         'POST /v1/evaluate/response',
+        'POST /v1/evaluate/batch',
         'GET /v1/guards',
         'POST /v1/sessions',
         'GET /v1/sessions/{id}',
