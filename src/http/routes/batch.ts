@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { BatchCall, BatchEvaluator, CallOutcome } from '../../batch/batch-evaluator.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { recordDecision } from '../decision-record.js';
@@ -55,17 +56,34 @@ export const batchRoutes: FastifyPluginAsyncTypebox<BatchRoutesOptions> = async 
           if (error.status >= 500) request.log.warn({ err: outcome.error, code: error.code, call: id }, 'batch call failed');
           return { id, error: { code: error.code, message: error.message }, decision: 'deny' as const };
         }
-        const { evaluated, guard } = outcome;
-        recordDecision(request.log, metrics, {
-          stage: 'request',
-          guard,
-          tool: call.tool,
-          started,
-          decision: evaluated,
-          details: () => ({ batch: true, call: id, ...sessionField(call.session), check_response: evaluated.check_response, resource: evaluated.resource, ...(logToolData ? { args: call.args } : {}) }),
-        });
+        recordCall(request, metrics, { started, id, call, outcome, logToolData });
+        const { evaluated } = outcome;
         return { id, ...evaluated };
       }
     },
   );
 };
+
+/** The decision log line and metrics of one call of a batch (or of an AuthZEN evaluation). */
+export function recordCall(
+  request: FastifyRequest,
+  metrics: Metrics,
+  entry: { started: number; id: string | undefined; call: BatchCall; outcome: CallOutcome & { ok: true }; logToolData: boolean },
+): void {
+  const { started, id, call, outcome, logToolData } = entry;
+  const { evaluated, guard } = outcome;
+  recordDecision(request.log, metrics, {
+    stage: 'request',
+    guard,
+    tool: call.tool,
+    started,
+    decision: evaluated,
+    details: () => ({
+      ...(id === undefined ? {} : { call: id }),
+      ...sessionField(call.session),
+      check_response: evaluated.check_response,
+      resource: evaluated.resource,
+      ...(logToolData ? { args: call.args } : {}),
+    }),
+  });
+}
