@@ -14,7 +14,7 @@ import type { BatchEvaluator, CallOutcome } from '../../batch/batch-evaluator.js
 import type { Metrics } from '../../metrics/metrics.js';
 import { RequestError, toHttpError, type HttpError } from '../errors.js';
 import { authzenErrors, EvaluationBody, EvaluationReply, EvaluationsBody, EvaluationsReply, Metadata } from '../schemas/authzen.js';
-import { recordCall } from './batch.js';
+import { plainJson, recordCall } from './batch.js';
 
 export interface AuthzenRoutesOptions {
   batch: BatchEvaluator;
@@ -100,6 +100,7 @@ export const authzenRoutes: FastifyPluginAsyncTypebox<AuthzenRoutesOptions> = as
     '/access/v1/evaluations',
     {
       errorHandler,
+      serializerCompiler: plainJson,
       schema: {
         summary: 'AuthZEN: decide before many tool calls',
         description:

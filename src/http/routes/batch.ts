@@ -22,6 +22,9 @@ export const batchRoutes: FastifyPluginAsyncTypebox<BatchRoutesOptions> = async 
   app.post(
     '/v1/evaluate/batch',
     {
+      // The reply is built by the service, never from request data as is; the union schema documents it, but serialising
+      // through it checks every entry against both branches (measured: a third of the batch's CPU at 10 calls).
+      serializerCompiler: plainJson,
       schema: {
         summary: 'Decide before many tool calls at once',
         description:
@@ -87,3 +90,6 @@ export function recordCall(
     }),
   });
 }
+
+/** Serialises a reply with JSON.stringify, for replies whose documented schema is a union. */
+export const plainJson = () => (data: unknown) => JSON.stringify(data);
