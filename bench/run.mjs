@@ -11,7 +11,7 @@
  * connection count, and writes bench/results/latest.{json,md}.
  *
  * Scenarios (BENCH_SCENARIOS selects, in this order): startup, evaluate,
- * sensitivity, response, flow, cpu, trap, sessions. Settings: see bench/lib/options.mjs.
+ * sensitivity, response, flow, cpu, trap, sessions, batch. Settings: see bench/lib/options.mjs.
  * Needs a build first (npm run bench does it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
 import { alternate } from './lib/runner.mjs';
 import { REPO_ROOT, SERVICE_NODE_FLAGS, startService } from './lib/service-process.mjs';
 import { inThreadCallMs, watToWasm } from './lib/wat.mjs';
+import * as batch from './scenarios/batch.mjs';
 import * as cpu from './scenarios/cpu.mjs';
 import * as evaluate from './scenarios/evaluate.mjs';
 import * as flow from './scenarios/flow.mjs';
@@ -34,7 +35,7 @@ import * as sessions from './scenarios/sessions.mjs';
 import * as startup from './scenarios/startup.mjs';
 import * as trap from './scenarios/trap.mjs';
 
-const SCENARIOS = [startup, evaluate, sensitivity, response, flow, cpu, trap, sessions];
+const SCENARIOS = [startup, evaluate, sensitivity, response, flow, cpu, trap, sessions, batch];
 const MiB = 1024 * 1024;
 /** The bench's own servers, measured for comparison: not rows of the service. */
 const BASELINES = ['floor', 'http-layer', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];

@@ -48,6 +48,8 @@ export const ServerConfigSchema = Type.Object(
     apiTokensFile: Type.Optional(Type.String({ minLength: 1 })),
     /** Reload guards when the guards directory or the config file changes (hot reload). */
     watch: Type.Boolean(),
+    /** Most calls in one POST /v1/evaluate/batch or /access/v1/evaluations request. */
+    batchMax: Type.Integer({ minimum: 1, maximum: 10_000 }),
   },
   { additionalProperties: false },
 );

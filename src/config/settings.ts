@@ -47,6 +47,7 @@ export const SETTINGS: readonly Setting[] = [
   { target: { server: 'sessionTtlS' }, env: 'WASMGUARD_SESSION_TTL_S', flag: 'session-ttl-s', kind: 'integer', help: 'idle session time to live' },
   { target: { server: 'apiTokensFile' }, env: 'WASMGUARD_API_TOKENS_FILE', flag: 'api-tokens-file', kind: 'string', help: 'bearer tokens, one per line' },
   { target: { server: 'watch' }, env: 'WASMGUARD_WATCH', flag: 'watch', kind: 'boolean', help: 'reload guards when the guards folder or config file changes' },
+  { target: { server: 'batchMax' }, env: 'WASMGUARD_BATCH_MAX', flag: 'batch-max', kind: 'integer', help: 'most calls in one batch request' },
 ];
 
 export const SERVER_DEFAULTS: ServerConfig = {
@@ -78,6 +79,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   sessionMax: 100_000,
   sessionTtlS: 3600,
   watch: false,
+  batchMax: 100,
 };
 
 /** Defaults of the guard-wide settings (the config file's per-guard entries win); the pool size defaults to the cores. */

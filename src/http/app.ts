@@ -24,9 +24,12 @@ import type { ReloadReport } from '../service/reload.js';
 import { adminRoutes } from './routes/admin.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { useBearerAuth, type ApiTokens } from './plugins/auth.js';
+import { needsToken, useBearerAuth, type ApiTokens } from './plugins/auth.js';
 import type { SessionService } from '../session/index.js';
 import { operationsRoutes } from './routes/operations.js';
+import { batchRoutes } from './routes/batch.js';
+import { authzenRoutes } from './routes/authzen.js';
+import { BatchEvaluator } from '../batch/batch-evaluator.js';
 
 export interface AppOptions {
   server: ServerConfig;
@@ -120,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       tags: [
         { name: 'decisions', description: 'Decisions around a tool call' },
         { name: 'sessions', description: "Server-held agent labels: one record per agent session" },
+        { name: 'authzen', description: 'The OpenID AuthZEN Authorization API 1.0 on the same decisions' },
         { name: 'guards', description: 'Loaded guards' },
         { name: 'operations', description: 'Health, readiness, metrics and this document' },
       ],
@@ -134,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     retryAfter: 1,
     // Shed only decision traffic: health, readiness and metrics must still answer under pressure.
     pressureHandler: (request, reply) => {
-      if (!request.url.startsWith('/v1/')) return;
+      if (!needsToken(request.url)) return;
       void reply
         .code(503)
         .header('retry-after', '1')
@@ -151,7 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     // Requests that reach a closing server (on a busy keep-alive connection) are refused, failing closed.
-    if (closing && request.url.startsWith('/v1/')) {
+    if (closing && needsToken(request.url)) {
       void reply
         .code(503)
         .header('retry-after', '1')
@@ -197,6 +201,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(decisionRoutes, { decisions, sessions, metrics, logToolData: server.logToolData });
   await app.register(sessionRoutes, { sessions });
   await app.register(adminRoutes, { reload: options.reload });
+  const batch = new BatchEvaluator(decisions, sessions);
+  const batchOptions = { batch, metrics, batchMax: server.batchMax, bodyLimitBytes: server.bodyLimitBytes, logToolData: server.logToolData };
+  await app.register(batchRoutes, batchOptions);
+  await app.register(authzenRoutes, batchOptions);
   await app.register(operationsRoutes, {
     registry: decisions.registry,
     readiness,

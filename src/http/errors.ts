@@ -19,6 +19,18 @@ export interface HttpError {
   retryAfterSeconds?: number;
 }
 
+/** A refusal of the request as a whole, with its status and code (e.g. a batch over WASMGUARD_BATCH_MAX). */
+export class RequestError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
 /** Body of every error reply: a gateway that reads only `decision` fails closed. */
 export function errorBody(error: HttpError) {
   return { error: { code: error.code, message: error.message }, decision: 'deny' as const };

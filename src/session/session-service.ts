@@ -46,6 +46,12 @@ export interface SessionServiceOptions {
   onCreated?: () => void;
 }
 
+/** A session's record and the decision context it gives; read once and shared by the calls of a batch. */
+export interface SessionContext {
+  record: SessionRecord;
+  ctx: DecisionContext;
+}
+
 /** Kept for five minutes: long enough for a tool call, short enough that the store does not fill with them. */
 export const DEFAULT_DECISION_TTL_S = 300;
 
@@ -97,15 +103,13 @@ export class SessionService {
 
   /**
    * The session's context for one decision: its guard, policy, labels and
-   * mode. Batch routes call this once per batch and pass the context to every
-   * decision in it.
+   * mode. Batch routes call this once per batch and pass it to evaluate for
+   * every call in it.
    */
-  async context(id: string, guardName: string | undefined): Promise<{ record: SessionRecord; ctx: DecisionContext }> {
+  async context(id: string, guardName: string | undefined): Promise<SessionContext> {
     const record = await this.store.get(id);
     if (!record) throw new UnknownSessionError(id);
-    if (guardName !== undefined && guardName !== record.guard) {
-      throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', `body.guard "${guardName}" is not the session's guard "${record.guard}"`);
-    }
+    assertSessionGuard(record, guardName);
     const guard = this.decisions.guard(record.guard);
     return {
       record,
@@ -114,9 +118,10 @@ export class SessionService {
   }
 
   /** The decision, and the session's guard (for the decision log and metrics). */
-  async evaluate(request: SessionEvaluateRequest): Promise<{ evaluated: Evaluated; guard: string }> {
+  async evaluate(request: SessionEvaluateRequest, given?: SessionContext): Promise<{ evaluated: Evaluated; guard: string }> {
     refuse(request, ['agent', 'policy', 'mode']);
-    const { record, ctx } = await this.context(request.session, request.guard);
+    if (given) assertSessionGuard(given.record, request.guard);
+    const { record, ctx } = given ?? (await this.context(request.session, request.guard));
     const evaluated = await this.decisions.evaluate({ ...request, guard: record.guard }, ctx);
     const kept: DecisionRecord = {
       session: record.id,
@@ -160,6 +165,12 @@ export class SessionService {
       evaluated.agent = merged.record.agent;
     }
     return { evaluated, guard: record.guard };
+  }
+}
+
+function assertSessionGuard(record: SessionRecord, guardName: string | undefined): void {
+  if (guardName !== undefined && guardName !== record.guard) {
+    throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', `body.guard "${guardName}" is not the session's guard "${record.guard}"`);
   }
 }
 

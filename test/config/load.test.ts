@@ -135,8 +135,9 @@ describe('precedence: CLI flag > environment > config file > default', () => {
         WASMGUARD_CONNECTION_TIMEOUT_MS: '5000',
         WASMGUARD_KEEP_ALIVE_TIMEOUT_MS: '6000',
         WASMGUARD_MAX_CONNECTIONS: '70',
+        WASMGUARD_BATCH_MAX: '7',
       },
-      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090', '--drain-ms', '200', '--max-requests-per-socket', '9'],
+      argv: ['--grace-ms', '600', '--log-tool-data', 'false', '--diagnostics-port', '9090', '--drain-ms', '200', '--max-requests-per-socket', '9', '--batch-max', '12'],
       cwd: dir(),
     });
     expect(config.server).toEqual({
@@ -162,6 +163,7 @@ describe('precedence: CLI flag > environment > config file > default', () => {
       maxConnections: 70,
       maxRequestsPerSocket: 9,
       watch: false,
+      batchMax: 12,
     });
     // A store that is neither "memory" nor a Redis URL is a configuration error naming the variable.
     expect(() => loadConfig({ env: { WASMGUARD_SESSION_STORE: 'postgres://x' }, argv: [], cwd: dir() })).toThrow(/sessionStore.*WASMGUARD_SESSION_STORE/);

@@ -3,6 +3,7 @@ import type { DecisionService } from '../../decision/decision-service.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { SessionService } from '../../session/index.js';
 import { SessionError } from '../../session/index.js';
+import { stateless } from '../../session/stateless.js';
 import { labelsForLog, recordDecision } from '../decision-record.js';
 import {
   AgentLabelBody,
@@ -115,16 +116,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
   );
 };
 
-/** A request without a session: guard is required, decision_id has no meaning. */
-function stateless<T extends { guard?: string; decision_id?: string }>(body: T): T & { guard: string } {
-  if (body.guard === undefined) throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', 'body is missing required field "guard" (or send "session")');
-  if (body.decision_id !== undefined) {
-    throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', 'body.decision_id is only accepted with body.session; without one, send operation and resource or neither');
-  }
-  return body as T & { guard: string };
-}
-
 /** The session in a decision log line: its first 8 characters only, since the id is a bearer secret. */
-function sessionField(session: string | undefined): Record<string, string> {
+export function sessionField(session: string | undefined): Record<string, string> {
   return session ? { session: session.slice(0, 8) } : {};
 }

@@ -28,11 +28,43 @@ so no request can lower secrecy or raise integrity, and concurrent reads on any 
 \`GET /v1/sessions/{id}\` reads a session, \`DELETE\` ends it (the only reset). Idle sessions expire after their TTL
 (default 1 h, refreshed on use). The id is a bearer secret.
 
+## Batch
+
+\`POST /v1/evaluate/batch\` with \`{defaults?, calls: [{id?, tool, ...}]}\`: many pre-call checks in one round trip
+(a tool list to filter, a plan of calls). Each call is a \`/v1/evaluate\` body; \`defaults\` (guard, session, agent,
+policy, mode) fills what a call does not set. The calls run concurrently over the guards' pools; the reply lists one
+decision per call, in order, as \`/v1/evaluate\` answers it, plus the call's \`id\` (default: its position). A call
+that fails gets its own \`{id, error, decision: "deny"}\`. A session is read once per batch. At most
+\`WASMGUARD_BATCH_MAX\` calls (default 100; more is 413 \`WG_ERR_BATCH_TOO_LARGE\`).
+
+## OpenID AuthZEN Authorization API 1.0
+
+\`GET /.well-known/authzen-configuration\`, \`POST /access/v1/evaluation\` and \`POST /access/v1/evaluations\`
+answer the standard's requests on the same pipeline:
+
+| AuthZEN | WasmGuard |
+|---|---|
+| \`subject.type: "session"\`, \`subject.id\` | \`session\` |
+| \`subject.properties.secrecy\`, \`.integrity\` (any other subject type) | \`agent\` labels (absent: label_agent's) |
+| \`action.name\` | \`tool\` |
+| \`resource.type\` | \`guard\` |
+| \`resource.properties\` | \`args\` |
+| \`context.policy\`, \`context.mode\` | \`policy\`, \`mode\` |
+| \`decision: true / false\` | \`decision: "allow" / "deny"\` |
+| \`context\` of the decision | \`decision_id\`, \`operation\`, \`check_response\`, \`mode\`, \`resource\` (labels), \`reason\` |
+
+\`subject.id\` of other types, \`resource.id\` and \`action.properties\` are required or allowed by the standard but
+take no part in the decision; unknown fields are ignored. \`check_response: true\` means the tool result must go through
+\`/v1/evaluate/response\`. \`options.evaluations_semantic\`: \`execute_all\` (default, concurrent),
+\`deny_on_first_deny\`, \`permit_on_first_permit\` (in order, stopping after the first deny — an error counts as one —
+or permit). Errors use the standard's form: the status code and a message string (\`text/plain\`); in an evaluations
+reply a failed evaluation is \`{decision: false, context: {error: {status, code, message}}}\`.
+
 ## Authentication
 
-Off by default (the service listens on 127.0.0.1). With \`WASMGUARD_API_TOKENS_FILE\` every \`/v1\` route needs
+Off by default (the service listens on 127.0.0.1). With \`WASMGUARD_API_TOKENS_FILE\` every \`/v1\` and \`/access/v1\` route needs
 \`Authorization: Bearer <token>\` (401 \`WG_ERR_UNAUTHENTICATED\` otherwise); \`/healthz\`, \`/readyz\`, \`/metrics\`
-and this document stay open.
+\`/.well-known/authzen-configuration\` and this document stay open.
 
 ## Labels
 
@@ -68,7 +100,7 @@ Every error reply is \`{"error": {"code": "...", "message": "..."}, "decision": 
 | 403 | WG_ERR_POLICY_LOCKED | the guard's policy and mode are locked by the operator and the request sends another policy, mode or agent labels |
 | 404 | WG_ERR_UNKNOWN_GUARD, WG_ERR_UNKNOWN_SESSION, WG_ERR_NOT_FOUND | unknown guard, unknown or expired session, unknown route |
 | 408 | WG_ERR_REQUEST_TIMEOUT | the request did not arrive in full within the request timeout; the connection is closed |
-| 413 | WG_ERR_BODY_TOO_LARGE, WG_ERR_INPUT_TOO_LARGE | body over the body limit (9 MiB by default), guard input over 8 MiB |
+| 413 | WG_ERR_BODY_TOO_LARGE, WG_ERR_INPUT_TOO_LARGE, WG_ERR_BATCH_TOO_LARGE | body over the body limit (9 MiB by default), guard input over 8 MiB, more batch calls than \`WASMGUARD_BATCH_MAX\` |
 | 415 | WG_ERR_UNSUPPORTED_MEDIA_TYPE | the body is not \`application/json\` |
 | 422 | WG_ERR_POLICY_REJECTED | the guard refused the policy; its reason is in the message |
 | 431 | WG_ERR_HEADERS_TOO_LARGE | request headers over 16 KiB |

@@ -56,7 +56,7 @@ export const AgentLabelReply = Type.Object(
   },
 );
 
-const evaluateFields = {
+export const evaluateFields = {
   guard: Type.Optional({ ...GuardName, description: 'Name of a loaded guard; required without a session, optional with one (it must then be the session\'s guard)' }),
   session: Type.Optional({
     ...SessionId,
