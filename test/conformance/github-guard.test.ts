@@ -85,6 +85,7 @@ describe.skipIf(!('path' in located))('the real github guard of the compatible g
         agent: { secrecy: [], integrity: ['none:public', 'unapproved:public', 'approved:public'] },
         mode: 'filter',
         normalized_policy: { scope_kind: 'Public', 'min-integrity': 'approved' },
+        guard_digest: expect.stringMatching(/^[0-9a-f]{64}$/),
       });
       const scoped = await post('/v1/agents/label', { guard: 'github', policy: { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'none' } } });
       expect(scoped.status).toBe(200);
