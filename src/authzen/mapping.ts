@@ -121,6 +121,7 @@ export function toDecision(outcome: CallOutcome, describe: (error: unknown) => {
   const e = outcome.evaluated;
   const context: Record<string, unknown> = {
     decision_id: e.decision_id,
+    guard_digest: e.guard_digest,
     operation: e.operation,
     check_response: e.check_response,
     mode: e.mode,

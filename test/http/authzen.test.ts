@@ -80,6 +80,7 @@ describe('POST /access/v1/evaluation (the specification section "Access Evaluati
       decision: true,
       context: {
         decision_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        guard_digest: expect.stringMatching(/^[0-9a-f]{64}$/),
         operation: 'read',
         check_response: expect.any(Boolean),
         mode: 'strict',

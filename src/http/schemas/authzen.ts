@@ -96,6 +96,7 @@ export const EvaluationsBody = Type.Object(
 const DecisionContext = Type.Object(
   {
     decision_id: Type.Optional(Type.String()),
+    guard_digest: Type.Optional(Type.String({ description: 'SHA-256 of the guard version that decided' })),
     operation: Type.Optional(Type.String()),
     check_response: Type.Optional(
       Type.Boolean({ description: 'true: the PEP must send the tool result to POST /v1/evaluate/response before the agent sees it' }),
