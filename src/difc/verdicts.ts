@@ -1,4 +1,4 @@
-import { checkFlow, denialReason, evaluate, type Evaluation, type RuleCheck } from './flow.js';
+import { checkFlow, denialWith, describeViolations, evaluate, type Evaluation } from './flow.js';
 import type { Labels } from './labels.js';
 import type { Part } from './response-parts.js';
 
@@ -53,24 +53,35 @@ const keyOf = (labels: Labels): string => `${labels.secrecy.tags.join('\0')}\u00
 
 const ALLOWED: Verdict = Object.freeze({ allowed: true, reason: '', secrecy: false, integrity: false });
 
+/** What one label set's flow check says, whichever part carries it. */
+interface SetVerdict {
+  allowed: boolean;
+  /** The violations, described once for every part refused with them. */
+  described: string;
+  secrecy: boolean;
+  integrity: boolean;
+}
+
+function judgeSet(agent: Labels, labels: Labels): SetVerdict {
+  const violations = checkFlow(agent, labels, 'read').filter((c) => !c.ok);
+  return {
+    allowed: violations.length === 0,
+    described: violations.length === 0 ? '' : describeViolations(violations),
+    secrecy: violations.some((v) => v.dimension === 'secrecy'),
+    integrity: violations.some((v) => v.dimension === 'integrity'),
+  };
+}
+
 /** The flow check per distinct label set; the reason per refused part. */
 export const judgeParts: JudgeParts = (parts, agent, resource) => {
-  const violationsBySet = new Map<string, RuleCheck[]>();
+  const bySet = new Map<string, SetVerdict>();
   return parts.map((part) => {
     const labels = part.labels;
     if (!labels) return unlabelled(part);
     const key = keyOf(labels);
-    let violations = violationsBySet.get(key);
-    if (!violations) {
-      violations = checkFlow(agent, labels, 'read').filter((c) => !c.ok);
-      violationsBySet.set(key, violations);
-    }
-    if (violations.length === 0) return ALLOWED;
-    return {
-      allowed: false,
-      reason: denialReason('read', named(part, labels, resource), violations),
-      secrecy: violations.some((v) => v.dimension === 'secrecy'),
-      integrity: violations.some((v) => v.dimension === 'integrity'),
-    };
+    let set = bySet.get(key);
+    if (!set) bySet.set(key, (set = judgeSet(agent, labels)));
+    if (set.allowed) return ALLOWED;
+    return { allowed: false, reason: denialWith('read', named(part, labels, resource), set.described), secrecy: set.secrecy, integrity: set.integrity };
   });
 };
