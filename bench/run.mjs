@@ -3,14 +3,15 @@
  * `npm run bench`: the service against its own physical limit (issue 8).
  *
  * Starts, each as its own process: the real service (node dist/server.js,
- * WASMGUARD_PORT=0, log level warn, a config file in a temp dir), the floor
- * (bare Fastify, one JSON POST route with a fixed decision-sized body) and the
+ * WASMGUARD_PORT=0, the default log level info, a config file in a temp dir), the floor
+ * (bare Fastify, one JSON POST route with a fixed decision-sized body, and the
+ * echo route the response rows are judged against) and the
  * naive baseline (a route that instantiates the guard per request on the event
  * loop) and the service's own HTTP layer with a fixed decision and no guard
  * (how fast the service could be with a free guard runtime). Loads them with autocannon over 127.0.0.1, alternating targets at each
  * connection count, and writes bench/results/latest.{json,md}.
  *
- * Scenarios (BENCH_SCENARIOS selects, in this order): startup, evaluate,
+ * Scenarios (BENCH_SCENARIOS selects, in this order): startup, memory, evaluate,
  * sensitivity, response, flow, cpu, trap, sessions, batch. Settings: see bench/lib/options.mjs.
  * Needs a build first (npm run bench does it).
  */
@@ -29,13 +30,14 @@ import * as batch from './scenarios/batch.mjs';
 import * as cpu from './scenarios/cpu.mjs';
 import * as evaluate from './scenarios/evaluate.mjs';
 import * as flow from './scenarios/flow.mjs';
+import * as memoryScenario from './scenarios/memory.mjs';
 import * as response from './scenarios/response.mjs';
 import * as sensitivity from './scenarios/sensitivity.mjs';
 import * as sessions from './scenarios/sessions.mjs';
 import * as startup from './scenarios/startup.mjs';
 import * as trap from './scenarios/trap.mjs';
 
-const SCENARIOS = [startup, evaluate, sensitivity, response, flow, cpu, trap, sessions, batch];
+const SCENARIOS = [startup, memoryScenario, evaluate, sensitivity, response, flow, cpu, trap, sessions, batch];
 const MiB = 1024 * 1024;
 /** The bench's own servers, measured for comparison: not rows of the service. */
 const BASELINES = ['floor', 'http-layer', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
@@ -128,10 +130,16 @@ try {
     const serviceRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => !BASELINES.includes(r.target));
     const floorRows = Object.values(results.scenarios).flatMap((s) => s.rows ?? []).filter((r) => r.target === 'floor');
     memory.loadMaxMB = Math.max(0, ...serviceRows.map((r) => r.rssMaxMB ?? 0));
+    const scenarioMaxMB = (name) => Math.max(0, ...serviceRows.filter((r) => r.scenario === name).map((r) => r.rssMaxMB ?? 0));
+    memory.evaluateLoadMaxMB = scenarioMaxMB('evaluate');
+    memory.responseLoadMaxMB = scenarioMaxMB('response');
     memory.floorLoadMaxMB = Math.max(0, ...floorRows.map((r) => r.rssMaxMB ?? 0));
     memory.afterMB = service.rss() / MiB;
     results.memory = Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, typeof v === 'number' && k.endsWith('MB') ? Math.round(v * 10) / 10 : v]));
-    const warnings = readFileSync(service.logFile, 'utf8').split('\n').filter(Boolean).length;
+    // The service logs at info (a decision line per request): count what it logged at warn and above.
+    const warnings = readFileSync(service.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => /"level":(?:[4-9]\d)\b/.test(line)).length;
     results.notes.push(`service log lines at warn level and above during the run: ${warnings} (each trap logs an eviction and a failed request)`);
   }
 } finally {

@@ -5,6 +5,10 @@
  * body like any Fastify route and returns a fixed, decision-sized body. Run as
  * its own process by bench/run.mjs.
  *
+ * /echo is the echo floor of the response rows: it parses the body like any
+ * Fastify route and sends the parsed value back, so it pays for parsing and
+ * serialising the same bytes the response check reads and returns.
+ *
  * With an argument N (µs), the route first busy-waits N µs: the sensitivity
  * scenario's "floor plus N µs of work", which shows what a little work per
  * request costs in throughput on this machine.
@@ -26,4 +30,5 @@ const withWork = async () => {
   return DECISION;
 };
 app.post('/floor', workUs > 0 ? withWork : async () => DECISION);
+app.post('/echo', async (request) => request.body);
 await listenAndReport(app);

@@ -49,6 +49,24 @@ export function judgeTargets(results) {
       met: service.vsFloor.p99 <= 2,
     });
   }
+  // Issue 20: the same ratios with the decision log on (the service runs at its default level).
+  const evaluate64 = evaluate.find((r) => r.target === 'service' && r.connections === 64);
+  if (evaluate64?.vsFloor) {
+    targets.push(ratioTarget(`/v1/evaluate throughput at 64 connections, vs the floor, decision log at info`, evaluate64.vsFloor, 'rps', '>= 0.75', (v) => v >= 0.75));
+    targets.push(ratioTarget(`/v1/evaluate p99 at 64 connections, vs the floor, decision log at info`, evaluate64.vsFloor, 'p99', '<= 1.5', (v) => v <= 1.5));
+  }
+  const response = results.scenarios.response;
+  for (const row of response?.rows ?? []) {
+    if (row.target !== 'service' || row.items !== response.info?.items || !row.vsFloor || ![16, 64].includes(row.connections)) continue;
+    targets.push(ratioTarget(`/v1/evaluate/response, ${row.items} items, throughput at ${row.connections} connections, vs the echo floor`, row.vsFloor, 'rps', '>= 0.6', (v) => v >= 0.6));
+    targets.push(ratioTarget(`/v1/evaluate/response, ${row.items} items, p99 at ${row.connections} connections, vs the echo floor`, row.vsFloor, 'p99', '<= 2.0', (v) => v <= 2));
+  }
+  const memory = results.scenarios.memory?.info;
+  if (memory) {
+    targets.push({ name: 'RSS idle, default config and pool sizes', measured: `${memory.idleMB} MB`, threshold: '<= 150 MB', met: memory.idleMB <= 150 });
+    const responseMax = Math.max(0, ...memory.underLoad.filter((l) => l.what === 'response').map((l) => l.rssMaxMB ?? 0));
+    targets.push({ name: 'RSS under /v1/evaluate/response load, default config and pool sizes', measured: `${responseMax} MB`, threshold: '<= 250 MB', met: responseMax <= 250 });
+  }
   const trap = results.scenarios.trap?.info;
   if (trap) {
     targets.push({
@@ -75,6 +93,11 @@ export function judgeTargets(results) {
     });
   }
   return targets;
+}
+
+function ratioTarget(name, vsFloor, key, threshold, met) {
+  const measured = vsFloor[key];
+  return { name, measured, byRound: vsFloor[`${key}ByRound`], threshold, met: met(measured) };
 }
 
 const fmt = (v, digits = 2) => (v === null || v === undefined ? '—' : typeof v === 'number' ? String(Math.round(v * 10 ** digits) / 10 ** digits) : String(v));
@@ -176,9 +199,9 @@ export function toMarkdown(results) {
     '',
   );
   lines.push(
-    '## Targets (issue 8)',
+    '## Targets (issues 8 and 20)',
     '',
-    'Measured on the means of the rounds; "by round" compares each run with the run of the same round it is judged against.',
+    'Measured on the medians of the rounds; "by round" compares each run with the run of the same round it is judged against.',
     '',
     '| target | measured | by round | required | |',
     '|---|---|---|---|---|',
@@ -225,11 +248,37 @@ export function toMarkdown(results) {
       '',
     );
   }
+  if (s.response?.info?.perItem) {
+    const r = s.response.info;
+    const one = r.perItem.find((p) => p.items === 1);
+    lines.push('## /v1/evaluate/response: cost per item', '');
+    lines.push(
+      `list_issues results in MCP text form, filter mode (half the items removed), ${r.sizeConnections} connections, against the echo floor on the same bodies. ` +
+        'CPU is the server process (all threads) per request; "per item" is the CPU beyond the 1-item request, divided by the items beyond the first.',
+      '',
+    );
+    lines.push('| items | request bytes | service req/s | echo floor req/s | ÷ floor | service CPU µs/req | per item µs | echo CPU µs/req | echo per item µs |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const p of r.perItem) {
+      const extra = (cpu, base) => (p.items > 1 && cpu !== undefined && base !== undefined ? (cpu - base) / (p.items - 1) : undefined);
+      lines.push(
+        `| ${p.items} | ${p.requestBytes} | ${fmt(p.serviceRps, 0)} | ${fmt(p.floorRps, 0)} | ${fmt(p.vsFloor)} | ${fmt(p.serviceCpuUs, 0)} | ${fmt(extra(p.serviceCpuUs, one?.serviceCpuUs), 1)} | ${fmt(p.floorCpuUs, 0)} | ${fmt(extra(p.floorCpuUs, one?.floorCpuUs), 1)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (s.memory?.info) {
+    const mem = s.memory.info;
+    lines.push('## Memory with the default config (RSS of `node dist/server.js`, no config file, worker threads included)', '');
+    lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (default pool sizes: ${mem.guards})`);
+    for (const l of mem.underLoad) lines.push(`- under ${l.what === 'response' ? '/v1/evaluate/response (100 items)' : '/v1/evaluate'} load at ${l.connections} connections: ${fmt(l.rssMaxMB, 1)} MB (${fmt(l.rps, 0)} req/s)`);
+    lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB`, '');
+  }
   if (results.memory) {
     const mem = results.memory;
-    lines.push('## Memory (RSS of the service process, worker threads included)', '');
+    lines.push('## Memory of the bench service (its config: every guard of the scenarios; RSS, worker threads included)', '');
     lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (guard instances, one per worker thread: ${mem.guards})`);
     lines.push(`- under load (max sampled every 250 ms during the runs): ${fmt(mem.loadMaxMB, 1)} MB`);
+    if (mem.evaluateLoadMaxMB) lines.push(`- under /v1/evaluate load: ${fmt(mem.evaluateLoadMaxMB, 1)} MB; under /v1/evaluate/response load: ${fmt(mem.responseLoadMaxMB, 1)} MB`);
     lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB`);
     lines.push(`- floor server, for comparison: ${fmt(mem.floorIdleMB, 1)} MB idle, ${fmt(mem.floorLoadMaxMB, 1)} MB under load`, '');
   }
@@ -262,7 +311,8 @@ export function toMarkdown(results) {
   const notes = [...(results.notes ?? [])];
   if (s.response?.info) {
     const r = s.response.info;
-    notes.unshift(`response: request ${r.requestBytes} bytes, reply ${r.replyBytes} bytes, ${r.filtered} of ${r.items} items filtered. The floor answers its fixed small body to the same request.`);
+    const sizes = (r.sizes ?? []).map((z) => `${z.items} items: request ${z.requestBytes} bytes, reply ${z.replyBytes} bytes, ${z.filtered} filtered`).join('; ');
+    notes.unshift(`response: ${sizes}. The response rows are judged against the echo floor (a bare Fastify route that parses the same body and sends it back).`);
   }
   if (notes.length) lines.push('## Notes', '', ...notes.map((n) => `- ${n}`));
   lines.push('');

@@ -6,7 +6,13 @@ import { load } from './load.mjs';
 import { machineBusyMs, threadSchedMs } from './proc.mjs';
 
 const MiB = 1024 * 1024;
-const mean = (xs) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+/** The middle run (the mean of the middle two): one disturbed round moves it less than the mean. */
+const median = (xs) => {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const round = (v, digits = 3) => (v === null || v === undefined ? v : Math.round(v * 10 ** digits) / 10 ** digits);
 
 /**
@@ -59,9 +65,9 @@ export async function measure(target, connections, duration) {
   }
 }
 
-/** Mean of the runs of one target at one connection count (each run is kept in `runs`). */
+/** Median of the runs of one target at one connection count (each run is kept in `runs`). */
 function combine(runs) {
-  const pick = (f) => round(mean(runs.map(f).filter((v) => v !== null && v !== undefined)));
+  const pick = (f) => round(median(runs.map(f).filter((v) => v !== null && v !== undefined)));
   const kindNames = [...new Set(runs.flatMap((r) => Object.keys(r.kinds)))];
   const kinds = Object.fromEntries(
     kindNames.map((k) => [
@@ -80,7 +86,7 @@ function combine(runs) {
     ]),
   );
   return {
-    rps: round(mean(runs.map((r) => r.rps)), 1),
+    rps: round(median(runs.map((r) => r.rps)), 1),
     p50: pick((r) => r.latencyMs.p50),
     p99: pick((r) => r.latencyMs.p99),
     ok: runs.reduce((n, r) => n + r.ok, 0),

@@ -1,6 +1,7 @@
 /**
  * The real service as a separate process: `node dist/server.js` with
- * WASMGUARD_PORT=0 (any free port, found through /proc), a quiet log level and
+ * WASMGUARD_PORT=0 (any free port, found through /proc), the default log level
+ * (info: a decision log line per request, as a user runs it; issue 20) and
  * a config file. Measures the time from spawn to the first 200 on /readyz.
  */
 import { spawn } from 'node:child_process';
@@ -47,7 +48,6 @@ export async function startService({ config, env = {}, logFile, cpuProfDir, node
     env: cleanEnv({
       WASMGUARD_HOST: '127.0.0.1',
       WASMGUARD_PORT: '0',
-      WASMGUARD_LOG_LEVEL: 'warn',
       WASMGUARD_GRACE_MS: '3000',
       ...(config ? { WASMGUARD_CONFIG: config } : {}),
       ...env,

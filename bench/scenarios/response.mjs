@@ -1,34 +1,79 @@
 /**
- * /v1/evaluate/response on a 100-item list_issues result (MCP text form, about
- * 70 KB) in filter mode: label_response plus per-item filtering; half the
- * items come from authors below the policy's integrity and are removed.
- * operation and resource are sent back as a gateway does, so label_resource
- * does not run again. The floor gets the same request body.
+ * /v1/evaluate/response on list_issues results (MCP text form) of 1, 100 and
+ * 1,000 issues (about 0.7 KB, 70 KB and 710 KB of request) in filter mode:
+ * label_response plus per-item filtering; half the items come from authors
+ * below the policy's integrity and are removed. operation and resource are
+ * sent back as a gateway does, so label_resource does not run again.
+ *
+ * Against the echo floor: a bare Fastify route that parses the same body and
+ * sends it back (bench/lib/floor-server.mjs /echo), i.e. what receiving and
+ * returning these bytes costs any Node server. 100 items run at every
+ * connection count, alternated for the configured rounds (the judged rows);
+ * 1 and 1,000 items at 16 connections, for the cost per item.
  */
 import { LIST_ISSUES_ARGS, listIssuesResult } from '../lib/payloads.mjs';
 
 export const name = 'response';
 
+/** Items of the judged rows, and the sizes of the cost-per-item table. */
+export const ITEMS = 100;
+export const SIZES = [1, 100, 1000];
+export const SIZE_CONNECTIONS = 16;
+
 export async function run(ctx) {
   const evaluated = await ctx.post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS });
-  const body = JSON.stringify({
-    guard: 'github',
-    tool: 'list_issues',
-    args: LIST_ISSUES_ARGS,
-    mode: 'filter',
-    operation: evaluated.operation,
-    resource: evaluated.resource,
-    result: listIssuesResult(100),
+  const bodyOf = (items) =>
+    JSON.stringify({
+      guard: 'github',
+      tool: 'list_issues',
+      args: LIST_ISSUES_ARGS,
+      mode: 'filter',
+      operation: evaluated.operation,
+      resource: evaluated.resource,
+      result: listIssuesResult(items),
+    });
+  const sizes = {};
+  for (const items of SIZES) {
+    const body = bodyOf(items);
+    const check = await ctx.post('/v1/evaluate/response', body);
+    if (check.decision !== 'allow' || !Array.isArray(check.filtered)) throw new Error(`response check of ${items} items did not filter: ${JSON.stringify(check).slice(0, 300)}`);
+    sizes[items] = { items, body, requestBytes: body.length, replyBytes: JSON.stringify(check).length, filtered: check.filtered.length };
+    ctx.log(`  response: ${items} items, request ${body.length} B, reply ${sizes[items].replyBytes} B, ${check.filtered.length}/${items} items filtered`);
+  }
+  const targets = (items) => [
+    { name: 'floor', label: `echo floor (bare Fastify, parses the body and sends it back), ${items} items`, server: ctx.floor, path: '/echo', body: sizes[items].body },
+    { name: 'service', label: `WasmGuard /v1/evaluate/response, ${items} items`, server: ctx.service, path: '/v1/evaluate/response', body: sizes[items].body },
+  ];
+  const rows = [];
+  for (const items of SIZES) {
+    const judged = items === ITEMS;
+    const sizeRows = await ctx.alternate({
+      scenario: name,
+      targets: targets(items),
+      connections: judged ? ctx.opts.connections : [SIZE_CONNECTIONS],
+      rounds: judged ? ctx.opts.rounds : 1,
+    });
+    for (const row of sizeRows) rows.push({ ...row, items });
+  }
+  const perItem = SIZES.map((items) => {
+    const at = (target) => rows.find((r) => r.items === items && r.target === target && r.connections === SIZE_CONNECTIONS);
+    const service = at('service');
+    const floor = at('floor');
+    return {
+      items,
+      requestBytes: sizes[items].requestBytes,
+      serviceCpuUs: service?.cpuUsPerRequest,
+      floorCpuUs: floor?.cpuUsPerRequest,
+      serviceRps: service?.rps,
+      floorRps: floor?.rps,
+      vsFloor: service?.vsFloor?.rps,
+    };
   });
-  const check = await ctx.post('/v1/evaluate/response', body);
-  const info = { requestBytes: body.length, replyBytes: JSON.stringify(check).length, filtered: check.filtered.length, items: 100 };
-  ctx.log(`  response: request ${info.requestBytes} B, reply ${info.replyBytes} B, ${info.filtered}/100 items filtered`);
-  const rows = await ctx.alternate({
-    scenario: name,
-    targets: [
-      { name: 'floor', server: ctx.floor, path: '/floor', body },
-      { name: 'service', label: 'WasmGuard /v1/evaluate/response', server: ctx.service, path: '/v1/evaluate/response', body },
-    ],
-  });
+  const info = {
+    items: ITEMS,
+    sizes: Object.values(sizes).map(({ body, ...rest }) => rest),
+    perItem,
+    sizeConnections: SIZE_CONNECTIONS,
+  };
   return { rows, info };
 }

@@ -53,26 +53,36 @@ function wsAt(base: usize, len: i32, pos: i32): i32 {
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
-/** Whether any byte of `w` is `b` (exact as a yes/no answer). */
+/**
+ * High bit of each byte of `w` equal to `b`. A borrow only starts at a match,
+ * so the lowest set bit is exact (bytes above it may be false positives):
+ * ctz(mask) >> 3 is the offset of the first match in little-endian `w`.
+ */
 // @ts-ignore: decorator
-@inline function hasByte(w: u64, b: u64): bool {
+@inline function byteMask(w: u64, b: u64): u64 {
   const x = w ^ (ONES * b);
-  return ((x - ONES) & ~x & HIGHS) != 0;
+  return (x - ONES) & ~x & HIGHS;
 }
 
-/** Whether any byte of `w` is below 0x20 (exact as a yes/no answer). */
+/** High bit of each byte of `w` below 0x20, the lowest set bit exact as in byteMask. */
 // @ts-ignore: decorator
-@inline function hasControl(w: u64): bool {
-  return ((w - ONES * 0x20) & ~w & HIGHS) != 0;
+@inline function controlMask(w: u64): u64 {
+  return (w - ONES * 0x20) & ~w & HIGHS;
 }
 
 /** Offset just past the string starting at `pos` (no validation). */
 function skipStringAt(base: usize, len: i32, pos: i32): i32 {
   let p = pos + 1;
   while (true) {
+    // Straight to the first quote or backslash of the word: JSON text inside
+    // a string (an MCP text block) has an escape every few bytes.
     while (p + 8 <= len) {
       const w = load<u64>(base + <usize>p);
-      if (hasByte(w, QUOTE) || hasByte(w, BACKSLASH)) break;
+      const m = byteMask(w, QUOTE) | byteMask(w, BACKSLASH);
+      if (m != 0) {
+        p += <i32>(ctz(m) >> 3);
+        break;
+      }
       p += 8;
     }
     if (p >= len) return len;
@@ -151,7 +161,11 @@ function checkStringAt(base: usize, len: i32, pos: i32): i32 {
   while (p < len) {
     while (p + 8 <= len) {
       const w = load<u64>(base + <usize>p);
-      if (hasByte(w, QUOTE) || hasByte(w, BACKSLASH) || hasControl(w)) break;
+      const m = byteMask(w, QUOTE) | byteMask(w, BACKSLASH) | controlMask(w);
+      if (m != 0) {
+        p += <i32>(ctz(m) >> 3);
+        break;
+      }
       p += 8;
     }
     if (p >= len) return -1;
@@ -445,7 +459,7 @@ export class JsonDoc {
     }
     if (!escaped) return String.UTF8.decodeUnsafe(this.base + <usize>start, <usize>(end - start));
     const tmp = heap.alloc(<usize>max(end - start, 1));
-    const n = this.unescapeInto(pos, tmp);
+    const n = this.unescapeInto(pos, end, tmp);
     const s = String.UTF8.decodeUnsafe(tmp, <usize>n);
     heap.free(tmp);
     return s;
@@ -465,7 +479,7 @@ export class JsonDoc {
     if (!this.isString(pos)) return null;
     const end = this.skipString(pos) - 1;
     const buf = heap.alloc(<usize>max(end - pos - 1, 1));
-    const n = this.unescapeInto(pos, buf);
+    const n = this.unescapeInto(pos, end, buf);
     const doc = new JsonDoc(buf, n);
     doc.owned = true;
     return doc;
@@ -476,17 +490,28 @@ export class JsonDoc {
    * which must hold the raw length; returns the byte count. Unpaired
    * surrogate escapes become U+FFFD.
    */
-  private unescapeInto(pos: i32, dst: usize): i32 {
-    const end = this.skipString(pos) - 1;
+  private unescapeInto(pos: i32, end: i32, dst: usize): i32 {
+    const base = this.base;
     let p = pos + 1;
     let o: usize = dst;
     while (p < end) {
-      const c = this.at(p);
-      if (c != BACKSLASH) {
-        store<u8>(o++, <u8>c);
-        p++;
-        continue;
+      // The run up to the next backslash is copied as it is.
+      let q = p;
+      while (q + 8 <= end) {
+        const m = byteMask(load<u64>(base + <usize>q), BACKSLASH);
+        if (m != 0) {
+          q += <i32>(ctz(m) >> 3);
+          break;
+        }
+        q += 8;
       }
+      while (q < end && byteAt(base, q) != BACKSLASH) q++;
+      if (q > p) {
+        memory.copy(o, base + <usize>p, <usize>(q - p));
+        o += <usize>(q - p);
+        p = q;
+      }
+      if (p >= end) break;
       const e = this.at(p + 1);
       p += 2;
       if (e == 0x75) {

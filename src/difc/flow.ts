@@ -125,7 +125,15 @@ export function describeViolation(v: RuleCheck): string {
 }
 
 export function denialReason(operation: Operation, resource: Labels, violations: readonly RuleCheck[]): string {
-  return `${operation} of ${resourceName(resource)} denied: ${violations.map(describeViolation).join('; ')}`;
+  return denialWith(operation, resource, describeViolations(violations));
+}
+
+/** The violations part of a denial reason: the same for every resource with the same labels. */
+export const describeViolations = (violations: readonly RuleCheck[]): string => violations.map(describeViolation).join('; ');
+
+/** A denial reason around violations already described (describeViolations). */
+export function denialWith(operation: Operation, resource: Labels, described: string): string {
+  return `${operation} of ${resourceName(resource)} denied: ${described}`;
 }
 
 export function propagationReason(operation: Operation, resource: Labels, add: readonly string[], drop: readonly string[]): string {

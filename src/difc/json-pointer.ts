@@ -30,6 +30,8 @@ export function parsePointer(pointer: string): string[] {
   if (!pointer.startsWith('/')) {
     throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} must be empty or start with "/"`, pointer, 'syntax');
   }
+  // Guards label every item of a list: most pointers have no escapes at all.
+  if (!pointer.includes('~')) return pointer.slice(1).split('/');
   return pointer
     .slice(1)
     .split('/')

@@ -53,13 +53,13 @@ export function prepareResult(result: unknown): PreparedResult {
     prepared.opaque = 'the first text block has no text string';
     return prepared;
   }
-  const parsed = parseStrictJson(first.text);
+  const indent = indentOf(first.text);
+  const parsed = parseStrictJson(first.text, undefined, indent);
   if (!parsed.ok) {
     prepared.opaque = `the first text block ${parsed.problem}`;
     return prepared;
   }
-  const indent = indentOf(first.text);
-  const text = JSON.stringify(parsed.value, null, indent);
+  const text = parsed.text;
   prepared.document = { block, value: parsed.value, text, indent };
   // Unchanged text needs no copy of the result.
   if (text !== first.text) prepared.forGuard = withBlockText(result, block, text);

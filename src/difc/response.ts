@@ -1,4 +1,4 @@
-import { evaluate, propagateRead, propagationReason, type Decision, type Evaluation } from './flow.js';
+import { propagateRead, propagationReason, type Decision } from './flow.js';
 import type { JsonPointer } from './json-pointer.js';
 import { Labels, type LabelsLike, type ResourceLabelsLike } from './labels.js';
 import { prepareResult, type PreparedResult } from './mcp.js';
@@ -7,6 +7,7 @@ import { accumulatesReadLabels } from './pipeline.js';
 import { withoutPaths } from './prune.js';
 import { layoutOf, type LabelSource, type Layout, type Part, type PartKind } from './response-parts.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson, ResponseLabelling } from './types.js';
+import { judgeParts, type JudgeParts, type Verdict } from './verdicts.js';
 
 /**
  * Step 4 of the decision pipeline: apply label_response output to a tool
@@ -76,38 +77,6 @@ export interface ResponseCheck {
   mcp: boolean;
 }
 
-/** Labels without a description get one that names the part, so reasons say what was refused. */
-function named(part: Part, labels: Labels, resource: Labels): Labels {
-  if (labels.description?.trim()) return labels;
-  if (part.kind === 'result') return labels.withDescription(resource.description?.trim() ? resource.description : 'tool result');
-  return labels.withDescription(`${part.kind === 'item' ? 'item' : 'response part'} ${part.path}`);
-}
-
-interface Verdict {
-  allowed: boolean;
-  reason: string;
-  secrecy: boolean;
-  integrity: boolean;
-}
-
-function judge(part: Part, agent: Labels, resource: Labels): Verdict {
-  if (!part.labels) {
-    return {
-      allowed: false,
-      reason: `${part.path} is withheld: it does not mirror the JSON text the guard labelled, and nothing else labels it`,
-      secrecy: false,
-      integrity: false,
-    };
-  }
-  const evaluation: Evaluation = evaluate({ agent, resource: named(part, part.labels, resource), operation: 'read', mode: 'strict' });
-  return {
-    allowed: evaluation.decision === 'allow',
-    reason: evaluation.reason ?? '',
-    secrecy: evaluation.secrecyViolation,
-    integrity: evaluation.integrityViolation,
-  };
-}
-
 function filteredEntry(part: Part, verdict: Verdict): FilteredItem {
   const entry: FilteredItem = {
     path: part.path,
@@ -152,8 +121,10 @@ function buildReply(prepared: PreparedResult, layout: Layout, withheld: readonly
 /**
  * Applies label_response output to a tool result. Throws ResponseLabelError
  * when the labels do not fit the result (a guard fault, not a denial).
+ * `judge` is the per-part verdict (verdicts.ts); tests pass the per-item
+ * reference to hold the shared-verdict path to the same replies.
  */
-export function labelResponse(input: LabelResponseInput): ResponseCheck {
+export function labelResponse(input: LabelResponseInput, judge: JudgeParts = judgeParts): ResponseCheck {
   const agent = Labels.of(input.agent);
   const resource = Labels.of(input.resource);
   const prepared = input.prepared ?? prepareResult(input.result);
@@ -164,7 +135,8 @@ export function labelResponse(input: LabelResponseInput): ResponseCheck {
   const propagate = input.mode === 'propagate' && accumulatesReadLabels(input.operation, input.mode);
   const mode: Mode = input.mode === 'propagate' && !propagate ? 'strict' : input.mode;
 
-  const judged = layout.parts.map((part) => ({ part, verdict: judge(part, agent, resource) }));
+  const verdicts = judge(layout.parts, agent, resource);
+  const judged = layout.parts.map((part, i) => ({ part, verdict: verdicts[i] as Verdict }));
   const violating = judged.filter((j) => !j.verdict.allowed);
   const labels = judged.map(({ part, verdict }) => partLabels(part, verdict));
   const mcp = prepared.document !== undefined;

@@ -10,7 +10,8 @@
 /** The sample guards' JSON reader (guards/lib/json.ts MAX_DEPTH) refuses nesting deeper than this. */
 export const GUARD_MAX_DEPTH = 512;
 
-export type StrictJson = { ok: true; value: unknown } | { ok: false; problem: string };
+/** `text` is the host's serialisation of `value` (JSON.stringify with the indent asked for). */
+export type StrictJson = { ok: true; value: unknown; text: string } | { ok: false; problem: string };
 
 interface Scan {
   tooDeep: boolean;
@@ -65,8 +66,11 @@ function countMembers(value: unknown): number {
 
 const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
-/** Parses `text` as one JSON document under the guard's rules, or says which rule it breaks. */
-export function parseStrictJson(text: string, maxDepth: number = GUARD_MAX_DEPTH): StrictJson {
+/**
+ * Parses `text` as one JSON document under the guard's rules, or says which
+ * rule it breaks; serialises what it parsed with `indent`.
+ */
+export function parseStrictJson(text: string, maxDepth: number = GUARD_MAX_DEPTH, indent?: string): StrictJson {
   if (text.charCodeAt(0) === 0xfeff) return { ok: false, problem: 'starts with a byte order mark' };
   // A lone surrogate cannot be encoded as UTF-8: the guard would get other bytes than the agent.
   if (!isWellFormed(text)) return { ok: false, problem: 'is not well-formed Unicode (lone surrogate)' };
@@ -78,7 +82,9 @@ export function parseStrictJson(text: string, maxDepth: number = GUARD_MAX_DEPTH
   } catch (error) {
     return { ok: false, problem: `is not JSON (${(error as Error).message})` };
   }
-  // Each member leaves one ':' in the text; JSON.parse keeps one property per distinct key.
-  if (members > 0 && countMembers(value) !== members) return { ok: false, problem: 'has duplicate keys in an object' };
-  return { ok: true, value };
+  const serialised = JSON.stringify(value, null, indent);
+  // Each member leaves one ':' in the text; JSON.parse keeps one property per distinct key. A text that is
+  // its own serialisation (what a tool's JSON.stringify sends) has every key it holds: no walk needed.
+  if (members > 0 && serialised !== text && countMembers(value) !== members) return { ok: false, problem: 'has duplicate keys in an object' };
+  return { ok: true, value, text: serialised };
 }

@@ -65,7 +65,18 @@ describe('prepareResult', () => {
 
 describe('parseStrictJson', () => {
   it('counts members outside strings only, so colons in text are no duplicates', () => {
-    expect(parseStrictJson('{"url":"http://x:1/a","t":"a:b:c"}')).toEqual({ ok: true, value: { url: 'http://x:1/a', t: 'a:b:c' } });
+    const text = '{"url":"http://x:1/a","t":"a:b:c"}';
+    expect(parseStrictJson(text)).toEqual({ ok: true, value: { url: 'http://x:1/a', t: 'a:b:c' }, text });
+  });
+
+  it('finds duplicates whether or not the text is laid out as its own serialisation', () => {
+    expect(parseStrictJson('{"a":1,"b":{"c":2,"c":2}}')).toMatchObject({ ok: false, problem: 'has duplicate keys in an object' });
+    expect(parseStrictJson('{ "a": 1, "a": 1 }')).toMatchObject({ ok: false, problem: 'has duplicate keys in an object' });
+    expect(parseStrictJson('[{"a":1},{"a":1}]')).toMatchObject({ ok: true, text: '[{"a":1},{"a":1}]' });
+  });
+
+  it('gives its own serialisation with the indent asked for', () => {
+    expect(parseStrictJson('{ "a": [1,2] }', undefined, '  ')).toEqual({ ok: true, value: { a: [1, 2] }, text: '{\n  "a": [\n    1,\n    2\n  ]\n}' });
   });
 
   it('keeps "__proto__" as a member and still finds its duplicate', () => {

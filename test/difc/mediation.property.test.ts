@@ -4,6 +4,8 @@ import { evaluate } from '../../src/difc/flow.js';
 import { formatPointer, type JsonPointer } from '../../src/difc/json-pointer.js';
 import { Labels } from '../../src/difc/labels.js';
 import { labelResponse } from '../../src/difc/response.js';
+import type { Part } from '../../src/difc/response-parts.js';
+import { judgeEachPart, judgeParts } from '../../src/difc/verdicts.js';
 import type { LabelsJson, Mode, ResponseLabelling } from '../../src/difc/types.js';
 import { labelsJson } from './arbitraries.js';
 
@@ -210,6 +212,49 @@ describe('complete mediation over random results and labellings', () => {
         expect(strict.decision === 'allow').toBe(filter.filtered.length === 0 && filter.decision === 'allow');
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('shared verdicts per label set (the fast path) against one evaluation per part', () => {
+  it('gives the same filtered result, filtered entries, part labels and agent labels in every mode', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.constantFrom('filter' as const, 'strict' as const, 'propagate' as const), (s, mode) => {
+        const built = build(s);
+        const input = { result: built.result, labelling: built.labelling, resource: s.base.resource, agent: s.base.agent, operation: 'read' as const, mode };
+        expect(labelResponse(input)).toEqual(labelResponse(input, judgeEachPart));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('agrees part by part on lists whose items share a few random label sets', () => {
+    const part = (i: number, labels: LabelsJson | (LabelsJson & { description: string }) | null): Part => ({
+      path: `/${i}`,
+      tokens: [String(i)],
+      space: 'document',
+      kind: 'item',
+      source: 'labeled',
+      labels: labels ? Labels.of(labels) : null,
+    });
+    fc.assert(
+      fc.property(
+        labelsJson,
+        fc.array(labelsJson, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 60 }),
+        fc.option(fc.constantFrom('issue', ' ', 'item described'), { nil: undefined }),
+        (agentJson, sets, picks, description) => {
+          const agent = Labels.of(agentJson);
+          const resource = Labels.of({ ...sets[0]!, description: 'repo' });
+          const parts = picks.map((n, i) => {
+            const set = sets[n % sets.length]!;
+            // Every fifth part unlabelled; some carry a description of their own.
+            return part(i, n % 5 === 4 ? null : description === undefined ? set : { ...set, description });
+          });
+          expect(judgeParts(parts, agent, resource)).toEqual(judgeEachPart(parts, agent, resource));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -608,6 +608,23 @@ describe('github guard: label_response', () => {
     expect(out).toEqual({ kind: 'paths', labeledPaths: [{ path: '', labels: { description: 'issue octo-org/app#9 by user9', secrecy: [], integrity: approved('octo-org') } }] });
   });
 
+  it('reads escape-dense MCP text like the same JSON unwrapped (escapes at every offset of the 8-byte scans)', () => {
+    const g = withPolicy(['octo-org/*']);
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '"', '\\', '\n', '\u0001', '/', 'é', '😀', ' '), maxLength: 40 });
+    fc.assert(
+      fc.property(fc.array(fc.record({ login: text, title: text, body: text, association: fc.constantFrom('OWNER', 'NONE', 'MEMBER') }), { minLength: 1, maxLength: 12 }), (rows) => {
+        const issues = rows.map((r, i) => ({ ...issue(i + 1, r.association, { title: r.title, body: r.body }), user: { login: r.login } }));
+        const args = { repo: 'octo-org/app', private: false };
+        const plain = g.labelResponse('list_issues', { issues }, args);
+        const wrapped = g.labelResponse('list_issues', { content: [{ type: 'text', text: JSON.stringify({ issues }) }] }, args);
+        expect(wrapped).toEqual(plain);
+        if (plain.kind !== 'paths') throw new Error('expected paths');
+        expect(plain.labeledPaths.map((p) => p.labels.description)).toEqual(issues.map((it, i) => `issue octo-org/app#${i + 1} by ${it.user.login}`));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('handles non-ASCII and escaped text in results', () => {
     const out = withPolicy('all', 'none').labelResponse(
       'list_issues',

@@ -440,15 +440,19 @@ function lookupPrivate(repo: Repo): i32 {
   return result;
 }
 
+const BLOCK_KEYS: string[] = ["type", "text"];
+const blockPos = new Array<i32>(BLOCK_KEYS.length);
+
 /** The JSON inside an MCP text result {"content":[{"type":"text","text":"<json>"}]}, or null. */
 function mcpText(doc: JsonDoc, pos: i32): JsonDoc | null {
   const content = doc.field(pos, "content");
   if (!doc.isArray(content)) return null;
   const blocks = doc.items(content);
   for (let i = 0; i < blocks.length; i++) {
-    const b = blocks[i];
-    if (!doc.keyEquals(doc.field(b, "type"), "text")) continue;
-    const inner = doc.stringAsDoc(doc.field(b, "text"));
+    // One pass over the block: its text is most of the input.
+    doc.fields(blocks[i], BLOCK_KEYS, blockPos);
+    if (!doc.keyEquals(blockPos[0], "text")) continue;
+    const inner = doc.stringAsDoc(blockPos[1]);
     if (inner == null) return null;
     if (inner.validate()) return inner;
     inner.free();
