@@ -43,11 +43,13 @@ export async function closeHttpServer(
     if (options.drained) {
       readiness.closeConnections = false;
       await settle(server);
-      readiness.closeConnections = true;
     }
     // net.Server's close, not http.Server's: the latter also closes idle connections at once.
     await new Promise(setImmediate);
     NetServer.prototype.close.call(server);
+    // Only now: an answer that closed its connection while the listener still accepted would send its
+    // client to a new connection that the closing listener then resets, request and all.
+    readiness.closeConnections = true;
     const open = await openConnections(server);
     const until = performance.now() + lastCallMs;
     let left = open;
