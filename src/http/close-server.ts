@@ -40,10 +40,9 @@ export async function closeHttpServer(
   const { lastCallMs = LAST_CALL_MS } = options;
   const server = app.server;
   if (server.listening) {
-    if (options.drained) {
-      readiness.closeConnections = false;
-      await settle(server);
-    }
+    // Until the listener has closed, answers keep their connections (see below).
+    readiness.closeConnections = false;
+    if (options.drained) await settle(server);
     // net.Server's close, not http.Server's: the latter also closes idle connections at once.
     await new Promise(setImmediate);
     NetServer.prototype.close.call(server);
