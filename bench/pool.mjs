@@ -235,8 +235,8 @@ async function realGuard() {
   const input = (tool, args) => JSON.stringify({ tool_name: tool, tool_args: args, capabilities: {} });
   // search_code names no repository: no backend call, so the pool row is dispatch alone.
   const search = await overhead(source, input('search_code', { query: 'wasm' }), Math.min(CALLS, 10000), policy);
-  // A repository read asks the backend for the repository's visibility: in the pool that call_backend
-  // crosses to the main thread and back (no backend: -1), in-thread it returns -1 at once.
+  // A repository read asks the backend for the repository's visibility: with no backend configured
+  // both answer -1 at once (the pool's worker knows it has none and does not cross to the main thread).
   const read = await overhead(source, input('get_file_contents', { owner: 'octo-org', repo: 'app', path: 'README.md' }), Math.min(CALLS, 10000), policy);
   return { guard: 'github-guard-db205411', goalPoolMedianUs: 60, ...search, tool: 'search_code', repositoryRead: { tool: 'get_file_contents', ...read } };
 }

@@ -51,6 +51,9 @@ export interface PoolResult {
   agentOutput?: string;
 }
 
+/** Never reached: a pool without a backend has its workers answer call_backend themselves. */
+const NO_BACKEND: BackendHandler = async () => undefined;
+
 type SlotState = 'starting' | 'idle' | 'busy' | 'poisoned';
 /** An instance that ran label_agent with a policy that failed: labels under no known policy. */
 const DIRTY = Symbol('dirty');
@@ -116,7 +119,7 @@ export class GuardPool {
   readonly #slots: Slot[] = [];
   readonly #queue: Waiter[] = [];
   readonly #options: Required<Omit<PoolOptions, 'backend' | 'observer'>> & Pick<PoolOptions, 'observer'>;
-  readonly #backend: BackendHandler;
+  readonly #backend: BackendHandler | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #policyIds = new Map<string, number>();
   #nextPolicyId = 1;
@@ -147,7 +150,7 @@ export class GuardPool {
       spare: options.spare ?? true,
       observer: guardedObserver(options.observer, options.logger),
     };
-    this.#backend = options.backend ?? (async () => undefined);
+    this.#backend = options.backend;
     const { limits } = source;
     // The channel carries the policy plus input one way, label_agent plus label output the other.
     this.#channelBytes = 2 * Math.max(limits.maxInputBytes, limits.maxOutputBytes) + MiB;
@@ -174,7 +177,7 @@ export class GuardPool {
 
   #newHost(): WorkerHost {
     const { logger, logLevel, timeoutMs } = this.#options;
-    return new WorkerHost(this.#source, { logger, logLevel, dataBytes: this.#channelBytes, timeoutMs });
+    return new WorkerHost(this.#source, { logger, logLevel, dataBytes: this.#channelBytes, timeoutMs, hasBackend: this.#backend !== undefined });
   }
 
   #watch(slot: Slot): Slot {
@@ -366,7 +369,7 @@ export class GuardPool {
       // An isolated failure is replaced inside the batch; a guard failing again and again waits out its backoff.
       const replaceInline = this.#consecutiveFailures === 0;
       const waits = { until, expired: (i: number) => this.#waitedTooLong(waiters[i]!) };
-      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend, waits, replaceInline);
+      batch = await slot.host!.runBatch(calls, this.#options.timeoutMs, this.#backend ?? NO_BACKEND, waits, replaceInline);
     } catch (error) {
       slot.handedOver = 0;
       // Not a guard failure: a bug on this side. The calls fail closed and the worker is not trusted again.

@@ -100,12 +100,12 @@ export class WorkerHost {
   #onExit: (() => void) | undefined;
 
   /** `timeoutMs` bounds the instantiation in the worker (module loading is not counted), as it bounds a call. */
-  constructor(source: InstanceSource, options: { logger: GuardLogger; logLevel: string; dataBytes: number; timeoutMs: number }) {
+  constructor(source: InstanceSource, options: { logger: GuardLogger; logLevel: string; dataBytes: number; timeoutMs: number; hasBackend: boolean }) {
     this.#source = source;
     const sab = createChannel(options.dataBytes);
     this.channel = openChannel(sab);
     const { file, extra } = workerSpec();
-    const data: GuardWorkerData & Record<string, unknown> = { source, sab, logLevel: options.logLevel, ...extra };
+    const data: GuardWorkerData & Record<string, unknown> = { source, sab, logLevel: options.logLevel, hasBackend: options.hasBackend, ...extra };
     this.#worker = new Worker(file, { workerData: data, stdout: false, stderr: false });
     this.#worker.unref();
     WorkerHost.#live++;

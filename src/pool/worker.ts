@@ -13,9 +13,11 @@ export interface GuardWorkerData {
   source: InstanceSource;
   sab: SharedArrayBuffer;
   logLevel: string;
+  /** The pool has a backend: without one every call_backend gets -1 here, without a round trip to the main thread. */
+  hasBackend: boolean;
 }
 
-const { source, sab, logLevel } = workerData as GuardWorkerData;
+const { source, sab, logLevel, hasBackend } = workerData as GuardWorkerData;
 const channel = openChannel(sab);
 const { header, items, data, times } = channel;
 const logger: GuardLogger = forwardingLogger(logLevel, (message) => parentPort!.postMessage(message));
@@ -31,6 +33,7 @@ let exchangeAt = 0;
  */
 const backend: BackendCaller = {
   call(tool: string, argsJson: string): BackendReply {
+    if (!hasBackend) return { ok: false };
     const toolLen = Buffer.byteLength(tool);
     const argsLen = Buffer.byteLength(argsJson);
     if (toolLen + argsLen > data.length - exchangeAt) return { ok: false };
