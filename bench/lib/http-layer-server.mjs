@@ -2,7 +2,7 @@
 /**
  * The service's own HTTP layer with no guard behind it: the real app
  * (buildApp: request ids, schema validation and serialisation, per-request
- * metrics, load shedding, the decision log, the same logger at warn) whose
+ * metrics, load shedding, the decision log at the default level) whose
  * decision service answers /v1/evaluate with a fixed decision instead of
  * calling a guard and the DIFC check. It separates what the HTTP layer costs
  * from what the guard runtime adds: the service can go no faster than this
@@ -27,7 +27,7 @@ class FixedDecisions extends DecisionService {
   }
 }
 
-const server = { ...SERVER_DEFAULTS, logLevel: 'warn' };
+const server = SERVER_DEFAULTS;
 const logger = createLogger(server);
 const registry = await GuardRegistry.load([], new CompilationCache(), { logger, logLevel: server.logLevel });
 const app = await buildApp({

@@ -15,6 +15,7 @@ export const DECISION = {
   resource: { secrecy: [], integrity: [], description: 'repo octo-org/app' },
   check_response: true,
   mode: 'filter',
+  guard_digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000',
   agent: { secrecy: [], integrity: ['unapproved:github', 'approved:github'] },
   reason:
     "read of 'repo octo-org/app' needs a per-item response check: resource integrity lacks [approved:github, unapproved:github] (agent integrity must be a subset of resource integrity)",
