@@ -63,7 +63,10 @@ describe('session metrics', () => {
       let text = (await s.get('/metrics')).text;
       expect(metric(text, 'wasmguard_session_store_duration_seconds_count', { store: 'redis', op: 'create' })).toBe(1);
       expect(metric(text, 'wasmguard_session_store_duration_seconds_count', { store: 'redis', op: 'get' })).toBe(1);
-      expect(metric(text, 'wasmguard_session_store_duration_seconds_count', { store: 'redis', op: 'put_decision' })).toBe(1);
+      // The decision record is written after the answer has gone (session-service.ts), so its count is polled.
+      await expect
+        .poll(async () => metric((await s.get('/metrics')).text, 'wasmguard_session_store_duration_seconds_count', { store: 'redis', op: 'put_decision' }))
+        .toBe(1);
       expect(metric(text, 'wasmguard_sessions_live')).toBe(1);
       expect(metric(text, 'wasmguard_session_store_up', { store: 'redis' })).toBe(1);
 
