@@ -41,7 +41,7 @@ export const ServerConfigSchema = Type.Object(
     /** "memory" or a redis:// / rediss:// URL (DESIGN.md section 7). */
     sessionStore: Type.String({ pattern: '^(memory|rediss?://.+)$' }),
     /** Sessions the memory store holds at most (least recently used evicted). */
-    sessionMax: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+    sessionMax: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
     /** Idle time to live of a session, refreshed on use. */
     sessionTtlS: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
     /** One bearer token per line (# comments); unset: no authentication (DESIGN.md section 8). */

@@ -31,18 +31,18 @@ describe('memory store: bounds and expiry', () => {
     expect(await store.get(record.id)).toBeDefined(); // refreshed: 10 s from here
     now += 9_000;
     expect(await store.mergeLabels(record.id, { secrecy: ['a'], integrity: [] })).toBeDefined();
-    now += 10_000;
+    now += 10_001;
     expect(await store.get(record.id)).toBeUndefined();
     expect(expired).toEqual([1]);
   });
 
   it('the periodic sweep drops expired sessions nobody asks for', async () => {
-    let now = 0;
+    let now = 1_000_000;
     const expired: number[] = [];
     const store = new MemorySessionStore({ maxSessions: 10, sweepIntervalMs: 5, now: () => now, observer: { expired: (n) => expired.push(n) } });
     await store.create(newRecord(agent, 1));
     await store.create(newRecord(agent, 1));
-    now = 2_000;
+    now += 2_000;
     await expect.poll(() => expired.reduce((a, b) => a + b, 0)).toBe(2);
     expect(await store.live()).toBe(0);
     await store.close();
