@@ -28,13 +28,8 @@ export function mustLabelResponse(operation: Operation, mode: Mode): boolean {
  * filtered or propagated, and any call whose resource labels would not pass a
  * read, since a reply is data the agent reads whatever the tool did.
  */
-export function responseCheckNeeded(operation: Operation, mode: Mode, readAllowed: boolean): boolean {
+function responseCheckNeeded(operation: Operation, mode: Mode, readAllowed: boolean): boolean {
   return !readAllowed || mustLabelResponse(operation, mode);
-}
-
-/** In strict mode one violating item blocks the whole response; elsewhere items are removed or absorbed. */
-export function filteredItemsBlockResponse(mode: Mode): boolean {
-  return mode === 'strict';
 }
 
 /** Whether what the agent reads moves its labels. */

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   accumulatesReadLabels,
   coarseCheck,
-  filteredItemsBlockResponse,
   isMode,
   mustLabelResponse,
   parseOperation,
@@ -82,14 +81,6 @@ describe('response-time steps by operation and mode', () => {
   it.each(table)('%s in %s: label_response %s, accumulate %s', (op, m, label, accumulate) => {
     expect(mustLabelResponse(op, m)).toBe(label);
     expect(accumulatesReadLabels(op, m)).toBe(accumulate);
-  });
-
-  it.each([
-    ['strict', true],
-    ['filter', false],
-    ['propagate', false],
-  ] as const)('filtered items block the response in %s: %s', (m, blocks) => {
-    expect(filteredItemsBlockResponse(m)).toBe(blocks);
   });
 });
 
