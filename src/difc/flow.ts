@@ -57,7 +57,7 @@ export interface RuleCheck extends FlowRuleSpec {
   missing: string[];
 }
 
-export function checkRule(rule: FlowRule, agent: Labels, resource: Labels): RuleCheck {
+function checkRule(rule: FlowRule, agent: Labels, resource: Labels): RuleCheck {
   const s = FLOW_RULES[rule];
   const subset = (s.subset === 'agent' ? agent : resource)[s.dimension];
   const superset = (s.superset === 'agent' ? agent : resource)[s.dimension];
@@ -114,7 +114,7 @@ export interface Evaluation {
   reason?: string;
 }
 
-export function resourceName(resource: Labels): string {
+function resourceName(resource: Labels): string {
   const description = resource.description?.trim();
   return description ? `'${description}'` : 'the resource';
 }
@@ -124,7 +124,7 @@ export function describeViolation(v: RuleCheck): string {
   return `${v.superset} ${v.dimension} lacks ${formatTags(v.missing)} (${v.text})`;
 }
 
-export function denialReason(operation: Operation, resource: Labels, violations: readonly RuleCheck[]): string {
+function denialReason(operation: Operation, resource: Labels, violations: readonly RuleCheck[]): string {
   return denialWith(operation, resource, describeViolations(violations));
 }
 
