@@ -55,15 +55,14 @@ export interface CoarseDecision {
   reason?: string;
 }
 
-export function coarseCheck(input: EvaluateInput): CoarseDecision {
+export function coarseCheck(input: EvaluateInput & { mode: Mode }): CoarseDecision {
   // Labels never move before the tool call: propagation happens when the
   // response is actually read, so the coarse check always judges strictly.
-  const evaluation: Evaluation = evaluate({ agent: input.agent, resource: input.resource, operation: input.operation, mode: 'strict' });
-  evaluation.mode = input.mode;
+  const evaluation: Evaluation = evaluate({ agent: input.agent, resource: input.resource, operation: input.operation });
   if (evaluation.decision === 'allow') {
     // A read that passes is checked anyway (mustLabelResponse); for the rest, ask whether the reply could be read.
     const readAllowed =
-      input.operation !== 'write' || evaluate({ agent: input.agent, resource: input.resource, operation: 'read', mode: 'strict' }).decision === 'allow';
+      input.operation !== 'write' || evaluate({ agent: input.agent, resource: input.resource, operation: 'read' }).decision === 'allow';
     return { outcome: 'allow', decision: 'allow', checkResponse: responseCheckNeeded(input.operation, input.mode, readAllowed), evaluation };
   }
   if (input.operation === 'read') {

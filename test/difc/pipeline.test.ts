@@ -39,9 +39,6 @@ describe('coarse check (DESIGN.md step 2)', () => {
     // A reply is data the agent reads: checked whenever the resource labels would not pass a read.
     const readFails = situation === 'read-row violated';
     expect(c.checkResponse).toBe(outcome === 'check-response' || (outcome === 'allow' && (mustLabelResponse(op, m) || readFails)));
-    expect(c.evaluation.mode).toBe(m);
-    // Labels only move when the response is read, never before the call.
-    expect(c.evaluation.agent.toLabelsJson()).toEqual(agent);
     if (outcome === 'deny') expect(c.reason).toMatch(/^(write|read-write) of 'issues of octo\/x' denied: .* lacks \[s\]/);
     if (outcome === 'check-response') {
       expect(c.reason).toBe(

@@ -579,9 +579,9 @@ describe('response properties', () => {
         expect(out.decision).toBe('allow');
         const returned = itemsOf(out.result);
         for (const item of returned) {
-          expect(evaluate({ agent: s.agent, resource: effective(s, item), operation: 'read', mode: 'strict' }).decision).toBe('allow');
+          expect(evaluate({ agent: s.agent, resource: effective(s, item), operation: 'read' }).decision).toBe('allow');
         }
-        const allowed = s.items.filter((item) => evaluate({ agent: s.agent, resource: effective(s, item), operation: 'read', mode: 'strict' }).decision === 'allow');
+        const allowed = s.items.filter((item) => evaluate({ agent: s.agent, resource: effective(s, item), operation: 'read' }).decision === 'allow');
         expect(returned.map((i) => i.id)).toEqual(allowed.map((i) => i.id));
         const removedItems = out.filtered.filter((f) => f.path.startsWith('/items/')).length;
         expect(returned.length + removedItems).toBe(s.items.length);
