@@ -1,9 +1,10 @@
 import { formatTags, Label, Labels, type LabelsLike, type ResourceLabelsLike } from './labels.js';
-import type { Mode, Operation } from './types.js';
+import type { Operation } from './types.js';
 
 /**
- * The flow table of DESIGN.md section 1 and the three enforcement modes,
- * applied to one agent and one labelled thing (a resource or a response item).
+ * The flow table of DESIGN.md section 1, applied to one agent and one
+ * labelled thing (a resource or a response item), and how reading moves an
+ * agent's labels in propagate mode.
  */
 
 export type Decision = 'allow' | 'deny';
@@ -57,7 +58,7 @@ export interface RuleCheck extends FlowRuleSpec {
   missing: string[];
 }
 
-export function checkRule(rule: FlowRule, agent: Labels, resource: Labels): RuleCheck {
+function checkRule(rule: FlowRule, agent: Labels, resource: Labels): RuleCheck {
   const s = FLOW_RULES[rule];
   const subset = (s.subset === 'agent' ? agent : resource)[s.dimension];
   const superset = (s.superset === 'agent' ? agent : resource)[s.dimension];
@@ -89,32 +90,22 @@ export interface EvaluateInput {
   agent: LabelsLike;
   resource: ResourceLabelsLike;
   operation: Operation;
-  mode: Mode;
 }
 
 export interface Evaluation {
   decision: Decision;
   operation: Operation;
-  mode: Mode;
   /** The resource's description, or a stand-in when it has none. */
   resource: string;
   checks: RuleCheck[];
   violations: RuleCheck[];
   secrecyViolation: boolean;
   integrityViolation: boolean;
-  /** What reading would add to the agent's secrecy (applied only when `propagated`). */
-  secrecyToAdd: string[];
-  /** What reading would drop from the agent's integrity (applied only when `propagated`). */
-  integrityToDrop: string[];
-  /** True when the agent's labels moved (propagate mode, read). */
-  propagated: boolean;
-  /** The agent's labels after the operation. */
-  agent: Labels;
-  /** Why it was denied or why the labels moved; absent for a plain allow. */
+  /** Why it was denied; absent for an allow. */
   reason?: string;
 }
 
-export function resourceName(resource: Labels): string {
+function resourceName(resource: Labels): string {
   const description = resource.description?.trim();
   return description ? `'${description}'` : 'the resource';
 }
@@ -124,7 +115,7 @@ export function describeViolation(v: RuleCheck): string {
   return `${v.superset} ${v.dimension} lacks ${formatTags(v.missing)} (${v.text})`;
 }
 
-export function denialReason(operation: Operation, resource: Labels, violations: readonly RuleCheck[]): string {
+function denialReason(operation: Operation, resource: Labels, violations: readonly RuleCheck[]): string {
   return denialWith(operation, resource, describeViolations(violations));
 }
 
@@ -144,54 +135,29 @@ export function propagationReason(operation: Operation, resource: Labels, add: r
 }
 
 /**
- * One decision for one labelled thing.
- *
- * strict and filter deny on any violation (filter's removal of collection
- * items is the response check's business; for one thing, removing it is a
- * denial). propagate allows a plain read and moves the agent's labels; any
- * operation that writes is judged strictly on every row, because the pipeline
- * denies a violated non-read outright (DESIGN.md section 1, step 2).
+ * One decision for one labelled thing, by the flow rules alone: allow when
+ * every rule of the operation holds, deny otherwise. Modes are the pipeline's
+ * business, each rule in one place: the coarse check before the call judges
+ * strictly (pipeline.ts), and the response check withholds (filter) or
+ * absorbs (propagate, with propagateRead) what the agent may not read
+ * (response.ts).
  */
 export function evaluate(input: EvaluateInput): Evaluation {
   const agent = Labels.of(input.agent);
   const resource = Labels.of(input.resource);
-  const { operation, mode } = input;
+  const { operation } = input;
   const checks = checkFlow(agent, resource, operation);
   const violations = checks.filter((c) => !c.ok);
-  // Every operation but a write checks the read rows already: reuse their answers.
-  const readMissing = (rule: FlowRule) => (operation === 'write' ? [] : [...checks.find((c) => c.rule === rule)!.missing]);
-  const secrecyToAdd = readMissing('read-secrecy');
-  const integrityToDrop = readMissing('read-integrity');
-
-  let decision: Decision = 'allow';
-  let propagated = false;
-  let after = agent;
-  let reason: string | undefined;
-  if (violations.length > 0) {
-    if (mode === 'propagate' && operation === 'read') {
-      propagated = true;
-      after = propagateRead(agent, resource);
-      reason = propagationReason(operation, resource, secrecyToAdd, integrityToDrop);
-    } else {
-      decision = 'deny';
-      reason = denialReason(operation, resource, violations);
-    }
-  }
-  // One object literal rather than spreads of a shared base: this runs for every decision and every response item.
+  // One object literal rather than spreads of a shared base: this runs for every decision.
   const evaluation: Evaluation = {
-    decision,
+    decision: violations.length === 0 ? 'allow' : 'deny',
     operation,
-    mode,
     resource: resourceName(resource),
     checks,
     violations,
     secrecyViolation: violations.some((v) => v.dimension === 'secrecy'),
     integrityViolation: violations.some((v) => v.dimension === 'integrity'),
-    secrecyToAdd,
-    integrityToDrop,
-    propagated,
-    agent: after,
   };
-  if (reason !== undefined) evaluation.reason = reason;
+  if (violations.length > 0) evaluation.reason = denialReason(operation, resource, violations);
   return evaluation;
 }

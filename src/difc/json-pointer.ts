@@ -51,7 +51,7 @@ export function isPrefix(prefix: JsonPointer, tokens: JsonPointer): boolean {
   return prefix.length <= tokens.length && prefix.every((t, i) => t === tokens[i]);
 }
 
-export function isContainer(value: unknown): value is object {
+function isContainer(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }
 
@@ -66,7 +66,7 @@ function describe(value: unknown): string {
  * the last, which never exists when reading) are errors, as is anything out
  * of range.
  */
-export function arrayIndex(token: string, array: readonly unknown[], pointer: string): number {
+function arrayIndex(token: string, array: readonly unknown[], pointer: string): number {
   if (token === '-') {
     throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} uses "-", which names no existing array element`, pointer, 'missing');
   }
@@ -113,40 +113,4 @@ export function resolvePointer(document: unknown, pointer: string | JsonPointer)
     current = step(current, token, text, tokens.slice(0, i));
   });
   return current;
-}
-
-export function hasPointer(document: unknown, pointer: string | JsonPointer): boolean {
-  try {
-    resolvePointer(document, pointer);
-    return true;
-  } catch (error) {
-    if (error instanceof JsonPointerError && error.problem !== 'syntax') return false;
-    throw error;
-  }
-}
-
-/**
- * A copy of `document` with the value at `pointer` replaced. Only the
- * containers on the path are copied; everything else is shared, and member
- * order is kept so the result serialises like the original.
- */
-export function replaceAt(document: unknown, pointer: string | JsonPointer, value: unknown): unknown {
-  const tokens = typeof pointer === 'string' ? parsePointer(pointer) : pointer;
-  const text = typeof pointer === 'string' ? pointer : formatPointer(pointer);
-  const rec = (node: unknown, depth: number): unknown => {
-    if (depth === tokens.length) return value;
-    const token = tokens[depth] as string;
-    const child = step(node, token, text, tokens.slice(0, depth));
-    const replaced = rec(child, depth + 1);
-    if (Array.isArray(node)) {
-      const copy = node.slice();
-      copy[Number(token)] = replaced;
-      return copy;
-    }
-    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
-    // defineProperty, not assignment: a member called "__proto__" must stay a member.
-    Object.defineProperty(copy, token, { value: replaced, enumerable: true, writable: true, configurable: true });
-    return copy;
-  };
-  return rec(document, 0);
 }

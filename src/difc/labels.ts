@@ -171,10 +171,6 @@ export function formatTags(tags: readonly string[]): string {
 }
 
 /** Normalised tags, for callers that only want the JSON array. */
-export function normalizeTags(tags?: Iterable<unknown> | null): string[] {
-  return Label.of(tags).toArray();
-}
-
 export type LabelsLike = Partial<LabelsJson> | Labels;
 export type ResourceLabelsLike = Partial<ResourceLabelsJson> | Labels;
 

@@ -37,7 +37,7 @@ export interface PreparedResult {
   opaque?: string;
 }
 
-export function isMcpEnvelope(result: unknown): result is Json & { content: unknown[] } {
+function isMcpEnvelope(result: unknown): result is Json & { content: unknown[] } {
   return isObject(result) && Array.isArray(result.content);
 }
 

@@ -28,13 +28,8 @@ export function mustLabelResponse(operation: Operation, mode: Mode): boolean {
  * filtered or propagated, and any call whose resource labels would not pass a
  * read, since a reply is data the agent reads whatever the tool did.
  */
-export function responseCheckNeeded(operation: Operation, mode: Mode, readAllowed: boolean): boolean {
+function responseCheckNeeded(operation: Operation, mode: Mode, readAllowed: boolean): boolean {
   return !readAllowed || mustLabelResponse(operation, mode);
-}
-
-/** In strict mode one violating item blocks the whole response; elsewhere items are removed or absorbed. */
-export function filteredItemsBlockResponse(mode: Mode): boolean {
-  return mode === 'strict';
 }
 
 /** Whether what the agent reads moves its labels. */
@@ -60,15 +55,14 @@ export interface CoarseDecision {
   reason?: string;
 }
 
-export function coarseCheck(input: EvaluateInput): CoarseDecision {
+export function coarseCheck(input: EvaluateInput & { mode: Mode }): CoarseDecision {
   // Labels never move before the tool call: propagation happens when the
   // response is actually read, so the coarse check always judges strictly.
-  const evaluation: Evaluation = evaluate({ agent: input.agent, resource: input.resource, operation: input.operation, mode: 'strict' });
-  evaluation.mode = input.mode;
+  const evaluation: Evaluation = evaluate({ agent: input.agent, resource: input.resource, operation: input.operation });
   if (evaluation.decision === 'allow') {
     // A read that passes is checked anyway (mustLabelResponse); for the rest, ask whether the reply could be read.
     const readAllowed =
-      input.operation !== 'write' || evaluate({ agent: input.agent, resource: input.resource, operation: 'read', mode: 'strict' }).decision === 'allow';
+      input.operation !== 'write' || evaluate({ agent: input.agent, resource: input.resource, operation: 'read' }).decision === 'allow';
     return { outcome: 'allow', decision: 'allow', checkResponse: responseCheckNeeded(input.operation, input.mode, readAllowed), evaluation };
   }
   if (input.operation === 'read') {

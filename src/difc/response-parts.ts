@@ -34,8 +34,6 @@ export interface Part {
 
 export interface Layout {
   parts: Part[];
-  /** Collection items (1 for a single result). */
-  items: number;
   /** Legacy `items` form: the reply is the kept items' data, nothing else. */
   legacy?: Array<{ data: unknown }>;
   /** structuredContent mirrors the document: it is rebuilt from the filtered document. */
@@ -92,7 +90,7 @@ function documentParts(
   space: PartSpace,
   labelling: Extract<ResponseLabelling, { kind: 'paths' }> | undefined,
   resource: Labels,
-): { parts: Part[]; items: number } {
+): Part[] {
   const labelled: Labelled[] = (labelling?.labeledPaths ?? []).map((entry, i) => ({
     path: entry.path,
     tokens: pointerIn(document, entry.path, fieldOf(i)),
@@ -124,7 +122,7 @@ function documentParts(
     // default), made more restrictive by every part labelled inside it.
     const { labels, labelled: any } = subtreeLabels([], labelled, itemBase, undefined);
     const part: Part = { path: '', tokens: [], space, kind: 'result', source: any ? 'labeled' : itemSource, labels };
-    return { parts: [part], items: 1 };
+    return [part];
   }
 
   const at = collection;
@@ -169,7 +167,7 @@ function documentParts(
     const any = explicit !== undefined || nested !== undefined || above !== undefined;
     return { path: formatPointer(tokens), tokens, space, kind: 'item', source: any ? 'labeled' : itemSource, labels };
   });
-  return { parts: [...items, ...parts], items: items.length };
+  return [...items, ...parts];
 }
 
 const envelopePart = (tokens: JsonPointer, labels: Labels | null, source: LabelSource): Part => ({
@@ -284,10 +282,10 @@ function legacySingle(prepared: PreparedResult, labelling: Extract<ResponseLabel
   const labels = Labels.of(item.labels);
   const whole = (space: PartSpace): Part => ({ path: '', tokens: [], space, kind: 'result', source: 'labeled', labels });
   if (!prepared.envelope || !prepared.document || jsonEqual(item.data, prepared.forGuard)) {
-    return { parts: [whole('result')], items: 1, mirror: false };
+    return { parts: [whole('result')], mirror: false };
   }
   const outer = envelopeParts(prepared, resource, []);
-  return { parts: [whole('document'), ...outer.parts], items: 1, mirror: outer.mirror };
+  return { parts: [whole('document'), ...outer.parts], mirror: outer.mirror };
 }
 
 export function layoutOf(prepared: PreparedResult, labelling: ResponseLabelling, resource: Labels): Layout {
@@ -300,18 +298,17 @@ export function layoutOf(prepared: PreparedResult, labelling: ResponseLabelling,
       const tokens = [String(index)];
       return { path: `/${index}`, tokens, space: 'document', kind: 'item', source: 'labeled', labels: Labels.of(item.labels) };
     });
-    return { parts, items: parts.length, legacy: labelling.items, mirror: false };
+    return { parts, legacy: labelling.items, mirror: false };
   }
   const paths = labelling.kind === 'paths' ? labelling : undefined;
   if (!prepared.envelope) {
-    const { parts, items } = documentParts(prepared.original, 'result', paths, resource);
-    return { parts, items, mirror: false };
+    return { parts: documentParts(prepared.original, 'result', paths, resource), mirror: false };
   }
   if (prepared.document) {
     const inner = documentParts(prepared.document.value, 'document', paths, resource);
     const outer = envelopeParts(prepared, resource, []);
-    return { parts: [...inner.parts, ...outer.parts], items: inner.items, mirror: outer.mirror };
+    return { parts: [...inner, ...outer.parts], mirror: outer.mirror };
   }
   const outer = envelopeParts(prepared, resource, paths ? envelopeLabels(prepared, paths) : []);
-  return { parts: outer.parts, items: 0, mirror: false };
+  return { parts: outer.parts, mirror: false };
 }

@@ -48,17 +48,6 @@ export interface FilteredItem {
   description?: string;
 }
 
-export interface ResponseCounts {
-  /** Collection items (1 for a single result). */
-  items: number;
-  /** Items in the returned result (0 when denied). */
-  returned: number;
-  /** Items removed (filter) or blocking (strict). */
-  filtered: number;
-  /** Parts, items or envelope, that the agent could not read as it was. */
-  violations: number;
-}
-
 export interface ResponseCheck {
   decision: Decision;
   /** The result to hand to the agent, built from the judged parts; null when denied. */
@@ -67,14 +56,9 @@ export interface ResponseCheck {
   /** Agent labels after the response (moved only in propagate mode). */
   agent: LabelsJson;
   labels: ItemLabels[];
-  counts: ResponseCounts;
   reason?: string;
   /** The gateway's one-line "[Filtered] …" notice for the agent, when something was withheld (notice.ts). */
   notice?: string;
-  /** Whether `result` holds less than the input result (parts withheld, or the legacy form's items only). */
-  changed: boolean;
-  /** Whether pointers applied to JSON unwrapped from an MCP text block. */
-  mcp: boolean;
 }
 
 function filteredEntry(part: Part, verdict: Verdict): FilteredItem {
@@ -132,22 +116,16 @@ export function labelResponse(input: LabelResponseInput, judge: JudgeParts = jud
   // Every part is data the agent reads, whatever the tool did: judge it by
   // the read rows. A write's response in propagate mode moves no labels, so
   // it is judged strictly.
-  const propagate = input.mode === 'propagate' && accumulatesReadLabels(input.operation, input.mode);
+  const propagate = accumulatesReadLabels(input.operation, input.mode);
   const mode: Mode = input.mode === 'propagate' && !propagate ? 'strict' : input.mode;
 
   const verdicts = judge(layout.parts, agent, resource);
   const judged = layout.parts.map((part, i) => ({ part, verdict: verdicts[i] as Verdict }));
   const violating = judged.filter((j) => !j.verdict.allowed);
   const labels = judged.map(({ part, verdict }) => partLabels(part, verdict));
-  const mcp = prepared.document !== undefined;
-  const isItem = (part: Part) => part.kind !== 'envelope';
-  const counts = (returned: number, filtered: number): ResponseCounts => ({ items: layout.items, returned, filtered, violations: violating.length });
 
   if (violating.length === 0) {
-    const result = buildReply(prepared, layout, []);
-    // The legacy form's reply is the items' data, never the result itself.
-    const changed = layout.legacy !== undefined;
-    return { decision: 'allow', result, filtered: [], agent: agent.toLabelsJson(), labels, counts: counts(layout.items, 0), changed, mcp };
+    return { decision: 'allow', result: buildReply(prepared, layout, []), filtered: [], agent: agent.toLabelsJson(), labels };
   }
 
   if (propagate) {
@@ -165,9 +143,6 @@ export function labelResponse(input: LabelResponseInput, judge: JudgeParts = jud
       filtered: unlabelled.map((j) => filteredEntry(j.part, j.verdict)),
       agent: moved.toLabelsJson(),
       labels,
-      counts: counts(layout.items, 0),
-      changed: unlabelled.length > 0,
-      mcp,
     };
     const notice = filteredNotice('allow', check.filtered, false);
     if (notice) check.notice = notice;
@@ -193,16 +168,12 @@ export function labelResponse(input: LabelResponseInput, judge: JudgeParts = jud
       ...(notice ? { notice } : {}),
       agent: agent.toLabelsJson(),
       labels,
-      counts: counts(0, violating.filter((j) => isItem(j.part)).length),
       reason: `response denied in ${mode} mode${scope}: ${first.verdict.reason}`,
-      changed: true,
-      mcp,
     };
   }
 
   // filter: every violating part is withheld, wherever it is.
   const withheld = violating.map((j) => j.part);
-  const removedItems = violating.filter((j) => j.part.kind === 'item').length;
   const filtered = violating.map((j) => filteredEntry(j.part, j.verdict));
   return {
     decision: 'allow',
@@ -211,10 +182,7 @@ export function labelResponse(input: LabelResponseInput, judge: JudgeParts = jud
     notice: filteredNotice('allow', filtered, false),
     agent: agent.toLabelsJson(),
     labels,
-    counts: counts(layout.items - removedItems, violating.length),
     reason: `filtered ${violating.length} of ${judged.length} parts the agent may not read`,
-    changed: true,
-    mcp,
   };
 }
 

@@ -1,3 +1,5 @@
+import { scanText, walkValue } from './json-nesting.js';
+
 /**
  * The one parse of JSON found inside a tool result (an MCP text block), with
  * the rules the host gives the guard: no BOM, well-formed Unicode, nesting no
@@ -13,58 +15,9 @@ export const GUARD_MAX_DEPTH = 512;
 /** `text` is the host's serialisation of `value` (JSON.stringify with the indent asked for). */
 export type StrictJson = { ok: true; value: unknown; text: string } | { ok: false; problem: string };
 
-interface Scan {
-  tooDeep: boolean;
-  /** Object members in the text: one ':' outside strings per member of valid JSON. */
-  members: number;
-}
-
-/**
- * One pass that skips strings with indexOf (tool results are mostly string
- * content): the nesting depth, and how many object members the text holds.
- */
-function scan(text: string, limit: number): Scan {
-  let depth = 0;
-  let members = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (;;) {
-        i = text.indexOf('"', i + 1);
-        if (i < 0) return { tooDeep: false, members }; // unterminated: JSON.parse refuses it
-        let backslashes = 0;
-        for (let j = i - 1; text.charCodeAt(j) === 92 /* \ */; j--) backslashes++;
-        if ((backslashes & 1) === 0) break;
-      }
-    } else if (c === 58 /* : */) members++;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > limit) return { tooDeep: true, members };
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return { tooDeep: false, members };
-}
-
-/** Own members of every object in a parsed value; iterative, so no depth reaches the stack. */
-function countMembers(value: unknown): number {
-  let count = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== 'object' || node === null) continue;
-    if (Array.isArray(node)) {
-      for (const v of node) if (typeof v === 'object' && v !== null) stack.push(v);
-      continue;
-    }
-    for (const key in node) {
-      count++;
-      const v = (node as Record<string, unknown>)[key];
-      if (typeof v === 'object' && v !== null) stack.push(v);
-    }
-  }
-  return count;
-}
-
 const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+const tooDeep = (maxDepth: number): StrictJson => ({ ok: false, problem: `is nested deeper than ${maxDepth} levels` });
 
 /**
  * Parses `text` as one JSON document under the guard's rules, or says which
@@ -74,17 +27,23 @@ export function parseStrictJson(text: string, maxDepth: number = GUARD_MAX_DEPTH
   if (text.charCodeAt(0) === 0xfeff) return { ok: false, problem: 'starts with a byte order mark' };
   // A lone surrogate cannot be encoded as UTF-8: the guard would get other bytes than the agent.
   if (!isWellFormed(text)) return { ok: false, problem: 'is not well-formed Unicode (lone surrogate)' };
-  const { tooDeep, members } = scan(text, maxDepth);
-  if (tooDeep) return { ok: false, problem: `is nested deeper than ${maxDepth} levels` };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problem: `is not JSON (${(error as Error).message})` };
+    // Text nested too deep is refused for that, valid or not.
+    return scanText(text, maxDepth).tooDeep ? tooDeep(maxDepth) : { ok: false, problem: `is not JSON (${(error as Error).message})` };
   }
+  const parsed = walkValue(value, maxDepth);
+  if (parsed.tooDeep) return tooDeep(maxDepth);
   const serialised = JSON.stringify(value, null, indent);
-  // Each member leaves one ':' in the text; JSON.parse keeps one property per distinct key. A text that is
-  // its own serialisation (what a tool's JSON.stringify sends) has every key it holds: no walk needed.
-  if (members > 0 && serialised !== text && countMembers(value) !== members) return { ok: false, problem: 'has duplicate keys in an object' };
+  // A text that is its own serialisation (what a tool's JSON.stringify sends) holds exactly the parsed
+  // value: no duplicate key, no deeper member. Any other text is scanned for what parsing collapsed:
+  // each member leaves one ':' in it, and a too-deep member a later duplicate replaced still counts.
+  if (serialised !== text) {
+    const written = scanText(text, maxDepth);
+    if (written.tooDeep) return tooDeep(maxDepth);
+    if (written.members !== parsed.members) return { ok: false, problem: 'has duplicate keys in an object' };
+  }
   return { ok: true, value, text: serialised };
 }

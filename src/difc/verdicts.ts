@@ -34,9 +34,9 @@ const unlabelled = (part: Part): Verdict => ({
   integrity: false,
 });
 
-export function judgePart(part: Part, agent: Labels, resource: Labels): Verdict {
+function judgePart(part: Part, agent: Labels, resource: Labels): Verdict {
   if (!part.labels) return unlabelled(part);
-  const evaluation: Evaluation = evaluate({ agent, resource: named(part, part.labels, resource), operation: 'read', mode: 'strict' });
+  const evaluation: Evaluation = evaluate({ agent, resource: named(part, part.labels, resource), operation: 'read' });
   return {
     allowed: evaluation.decision === 'allow',
     reason: evaluation.reason ?? '',

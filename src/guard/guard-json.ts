@@ -1,4 +1,5 @@
-import { MODES, OPERATIONS, type LabelsJson, type Mode, type Operation, type ResourceLabelsJson, type ResponseLabelling } from '../difc/types.js';
+import { isMode, parseOperation } from '../difc/pipeline.js';
+import { MODES, type LabelsJson, type Mode, type Operation, type ResourceLabelsJson, type ResponseLabelling } from '../difc/types.js';
 import { GuardOutputError, GuardPolicyRejectedError, type GuardFunction } from './errors.js';
 
 /**
@@ -138,8 +139,8 @@ export function parseAgentOutput(bytes: GuardOutput, guard: string): AgentLabell
   const labels = r.labels(out.agent, 'agent');
   const result: AgentLabelling = { agent: { secrecy: labels.secrecy, integrity: labels.integrity } };
   if (out.difc_mode !== undefined && out.difc_mode !== null && out.difc_mode !== '') {
-    if (!MODES.includes(out.difc_mode as Mode)) r.fail(`difc_mode is ${JSON.stringify(out.difc_mode)}, expected one of ${MODES.join(', ')}`);
-    result.mode = out.difc_mode as Mode;
+    if (!isMode(out.difc_mode)) r.fail(`difc_mode is ${JSON.stringify(out.difc_mode)}, expected one of ${MODES.join(', ')}`);
+    result.mode = out.difc_mode;
   }
   if (out.normalized_policy !== undefined) result.normalizedPolicy = out.normalized_policy;
   return result;
@@ -150,9 +151,7 @@ export function parseResourceOutput(bytes: GuardOutput, guard: string): Resource
   const out = r.parse(bytes);
   if (!isObject(out)) r.fail(`is ${describe(out)}, expected an object`);
   if (out.resource === undefined) r.fail('lacks resource (the resource labels)');
-  // Missing or unknown operations are treated as writes: the most restrictive reading.
-  const operation = OPERATIONS.includes(out.operation as Operation) ? (out.operation as Operation) : 'write';
-  return { resource: r.labels(out.resource, 'resource'), operation };
+  return { resource: r.labels(out.resource, 'resource'), operation: parseOperation(out.operation) };
 }
 
 export function parseResponseOutput(bytes: GuardOutput, guard: string): ResponseLabelling {

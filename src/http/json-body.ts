@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { scanText, walkValue } from '../difc/json-nesting.js';
 
 /** A request body nested deeper than the limit: refused before parsing, since deep JSON can exhaust the stack later. */
 export class JsonDepthError extends Error {
@@ -15,44 +16,37 @@ export class JsonBodyError extends Error {
   readonly statusCode = 400;
 }
 
-/** Whether nesting anywhere exceeds `limit`. Skips strings, so brackets in text do not count. */
-export function exceedsDepth(text: string, limit: number): boolean {
-  // A document cannot be deeper than it is long.
-  if (text.length <= limit) return false;
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      // Jump over the string with indexOf (tool results are mostly string content, and a character
-      // loop cost more than parsing): it ends at the first quote after an even run of backslashes.
-      for (;;) {
-        i = text.indexOf('"', i + 1);
-        if (i < 0) return false; // unterminated: the parser refuses it
-        let backslashes = 0;
-        for (let j = i - 1; text.charCodeAt(j) === 92 /* \ */; j--) backslashes++;
-        if ((backslashes & 1) === 0) break;
-      }
-    } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > limit) return true;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return false;
-}
+/** JSON.parse never returns this: it marks a body that did not parse. */
+const REFUSED = Symbol('not JSON');
 
 /**
- * Replaces Fastify's content type parsers with its JSON parser
- * (secure-json-parse, refusing __proto__ and constructor.prototype keys)
- * behind a depth check. Every other content type, text/plain included, is
- * refused with 415.
+ * Replaces Fastify's content type parsers with one JSON parser: JSON.parse,
+ * then one walk of the value for the depth limit and the keys Fastify's own
+ * parser (secure-json-parse) refuses, `__proto__` and `constructor.prototype`.
+ * A body that passes is never scanned again. One that does not goes through
+ * the checks in their old order (depth over the text, then Fastify's parser),
+ * so each refusal keeps its code and message. Every other content type, text/plain
+ * included, is refused with 415.
  */
 export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
-    if (exceedsDepth(text, maxDepth)) return done(new JsonDepthError(maxDepth), undefined);
-    parse(request, text, (error, value) => {
-      if (!error || (error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, value);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = REFUSED;
+    }
+    if (value !== REFUSED) {
+      const nesting = walkValue(value, maxDepth);
+      if (!nesting.tooDeep && !nesting.prototypeKey) return done(null, value);
+    }
+    // Deep text is refused before anything reads it, whether it parses or not (or an empty body, or a byte order mark).
+    if (scanText(text, maxDepth).tooDeep) return done(new JsonDepthError(maxDepth), undefined);
+    parse(request, text, (error, parsed) => {
+      if (!error || (error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, parsed);
       // Fastify's message does not say what is wrong; only on this error path, find out.
       try {
         JSON.parse(text);

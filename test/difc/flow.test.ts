@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFlow, evaluate, FLOW_RULES, propagateRead, rulesFor } from '../../src/difc/flow.js';
 import { Labels } from '../../src/difc/labels.js';
+import { coarseCheck } from '../../src/difc/pipeline.js';
+import { labelResponse } from '../../src/difc/response.js';
 import { MODES, type LabelsJson, type Mode, type Operation, type ResourceLabelsJson } from '../../src/difc/types.js';
 import { isSubset, labelsJson, mode, operation, resourceJson } from './arbitraries.js';
 
@@ -15,7 +17,7 @@ interface Row {
   resource: ResourceLabelsJson;
   /** Violated rules, in rule order. */
   violated: string[];
-  /** Agent after a propagate-mode evaluation, when it moves. */
+  /** Agent after reading it in propagate mode, when it moves. */
   propagated?: LabelsJson;
 }
 
@@ -66,29 +68,41 @@ describe('flow table × modes', () => {
   const cases = rows.flatMap((row) => MODES.map((m) => ({ ...row, mode: m, label: `${row.name} [${m}]` })));
 
   it.each(cases)('$label', ({ operation, agent, resource, violated, propagated, mode }) => {
-    const e = evaluate({ agent, resource, operation, mode });
+    const e = evaluate({ agent, resource, operation });
     expect(e.violations.map((v) => v.rule)).toEqual(violated);
     expect(e.checks.map((c) => c.rule)).toEqual(rulesFor(operation));
+    expect(e.secrecyViolation).toBe(violated.some((r) => r.endsWith('secrecy')));
+    expect(e.integrityViolation).toBe(violated.some((r) => r.endsWith('integrity')));
 
+    // The modes act in the pipeline: the coarse check before the call, then the response check.
+    const coarse = coarseCheck({ agent, resource, operation, mode });
     const before = Labels.of(agent).toLabelsJson();
     if (violated.length === 0) {
       expect(e.decision).toBe('allow');
-      expect(e.agent.toLabelsJson()).toEqual(before);
       expect(e.reason).toBeUndefined();
-    } else if (mode === 'propagate' && operation === 'read') {
-      expect(e.decision).toBe('allow');
-      expect(e.propagated).toBe(true);
-      expect(e.agent.toLabelsJson()).toEqual(propagated);
-      expect(e.reason).toMatch(/allowed in propagate mode/);
-    } else {
-      // strict and filter deny; propagate treats anything that writes as strict.
-      expect(e.decision).toBe('deny');
-      expect(e.propagated).toBe(false);
-      expect(e.agent.toLabelsJson()).toEqual(before);
-      expect(e.reason).toMatch(new RegExp(`^${operation} of 'repo octo/x' denied: `));
+      expect(coarse.outcome).toBe('allow');
+      return;
     }
-    expect(e.secrecyViolation).toBe(violated.some((r) => r.endsWith('secrecy')));
-    expect(e.integrityViolation).toBe(violated.some((r) => r.endsWith('integrity')));
+    expect(e.decision).toBe('deny');
+    expect(e.reason).toMatch(new RegExp(`^${operation} of 'repo octo/x' denied: `));
+    if (operation !== 'read') {
+      // Anything that writes is judged strictly in every mode: denied before the call, no labels move.
+      expect(coarse.outcome).toBe('deny');
+      expect(coarse.reason).toBe(e.reason);
+      return;
+    }
+    // A read proceeds to the response check; a whole result under the resource labels:
+    // strict and filter withhold it, propagate shows it and moves the agent.
+    expect(coarse.outcome).toBe('check-response');
+    const out = labelResponse({ result: { id: 1 }, resource, agent, operation, mode });
+    if (mode === 'propagate') {
+      expect(out.decision).toBe('allow');
+      expect(out.agent).toEqual(propagated);
+      expect(out.reason).toMatch(/allowed in propagate mode/);
+    } else {
+      expect(out.decision).toBe('deny');
+      expect(out.agent).toEqual(before);
+    }
   });
 });
 
@@ -98,7 +112,6 @@ describe('reasons', () => {
       agent: L([], []),
       resource: { description: 'private repo octo/x', secrecy: ['private:octo/x'], integrity: [] },
       operation: 'read',
-      mode: 'strict',
     });
     expect(e.reason).toBe(
       "read of 'private repo octo/x' denied: agent secrecy lacks [private:octo/x] (resource secrecy must be a subset of agent secrecy)",
@@ -110,11 +123,11 @@ describe('reasons', () => {
     ['write', L(['s'], []), R([], []), 'resource secrecy lacks [s] (agent secrecy must be a subset of resource secrecy)'],
     ['write', L([], []), R([], ['approved']), 'agent integrity lacks [approved] (resource integrity must be a subset of agent integrity)'],
   ] as const)('%s violation explained as "%s"', (op, agent, resource, text) => {
-    expect(evaluate({ agent, resource, operation: op, mode: 'strict' }).reason).toBe(`${op} of 'repo octo/x' denied: ${text}`);
+    expect(evaluate({ agent, resource, operation: op }).reason).toBe(`${op} of 'repo octo/x' denied: ${text}`);
   });
 
   it('joins several violations and lists several missing tags sorted', () => {
-    const e = evaluate({ agent: L([], ['z']), resource: R(['b', 'a'], []), operation: 'read', mode: 'filter' });
+    const e = evaluate({ agent: L([], ['z']), resource: R(['b', 'a'], []), operation: 'read' });
     expect(e.reason).toBe(
       "read of 'repo octo/x' denied: agent secrecy lacks [a, b] (resource secrecy must be a subset of agent secrecy); " +
         'resource integrity lacks [z] (agent integrity must be a subset of resource integrity)',
@@ -122,16 +135,15 @@ describe('reasons', () => {
   });
 
   it('says "the resource" when it has no description', () => {
-    expect(evaluate({ agent: L([], []), resource: { secrecy: ['s'], integrity: [] }, operation: 'read', mode: 'strict' }).reason).toMatch(
+    expect(evaluate({ agent: L([], []), resource: { secrecy: ['s'], integrity: [] }, operation: 'read' }).reason).toMatch(
       /^read of the resource denied/,
     );
   });
 
   it('describes what propagation changed', () => {
-    const e = evaluate({ agent: L([], ['i']), resource: R(['s'], []), operation: 'read', mode: 'propagate' });
-    expect(e.reason).toBe("read of 'repo octo/x' allowed in propagate mode: agent secrecy gains [s]; agent integrity loses [i]");
-    expect(e.secrecyToAdd).toEqual(['s']);
-    expect(e.integrityToDrop).toEqual(['i']);
+    const out = labelResponse({ result: { id: 1 }, resource: R(['s'], []), agent: L([], ['i']), operation: 'read', mode: 'propagate' });
+    expect(out.reason).toBe("read of 'repo octo/x' allowed in propagate mode: agent secrecy gains [s]; agent integrity loses [i]");
+    expect(out.agent).toEqual(L(['s'], []));
   });
 
   it('every rule text states the subset relation of its row', () => {
@@ -149,7 +161,7 @@ describe('lattice laws (properties)', () => {
         const readOk = isSubset(resource.secrecy, agent.secrecy) && isSubset(agent.integrity, resource.integrity);
         const writeOk = isSubset(agent.secrecy, resource.secrecy) && isSubset(resource.integrity, agent.integrity);
         const ok = op === 'read' ? readOk : op === 'write' ? writeOk : readOk && writeOk;
-        expect(evaluate({ agent, resource, operation: op, mode: 'strict' }).decision).toBe(ok ? 'allow' : 'deny');
+        expect(evaluate({ agent, resource, operation: op }).decision).toBe(ok ? 'allow' : 'deny');
         expect(checkFlow(Labels.of(agent), Labels.of(resource), op).every((c) => c.ok)).toBe(ok);
       }),
     );
@@ -157,8 +169,8 @@ describe('lattice laws (properties)', () => {
 
   it('propagation only adds secrecy and only removes integrity', () => {
     fc.assert(
-      fc.property(labelsJson, resourceJson, operation, mode, (agent, resource, op, m) => {
-        const after = evaluate({ agent, resource, operation: op, mode: m }).agent;
+      fc.property(labelsJson, resourceJson, (agent, resource) => {
+        const after = propagateRead(Labels.of(agent), Labels.of(resource));
         expect(isSubset(agent.secrecy, after.secrecy.tags)).toBe(true);
         expect(isSubset(after.integrity.tags, agent.integrity)).toBe(true);
         const added = after.secrecy.tags.filter((t) => !agent.secrecy.includes(t));
@@ -170,9 +182,8 @@ describe('lattice laws (properties)', () => {
   it('after propagating a read, the same read passes the strict check', () => {
     fc.assert(
       fc.property(labelsJson, resourceJson, (agent, resource) => {
-        const moved = evaluate({ agent, resource, operation: 'read', mode: 'propagate' });
-        expect(moved.decision).toBe('allow');
-        expect(evaluate({ agent: moved.agent, resource, operation: 'read', mode: 'strict' }).decision).toBe('allow');
+        const moved = propagateRead(Labels.of(agent), Labels.of(resource));
+        expect(evaluate({ agent: moved, resource, operation: 'read' }).decision).toBe('allow');
       }),
     );
   });
@@ -187,13 +198,12 @@ describe('lattice laws (properties)', () => {
     );
   });
 
-  it('labels never move in strict or filter mode, nor for anything that writes', () => {
+  it('labels never move in strict or filter mode, nor for a write', () => {
     fc.assert(
       fc.property(labelsJson, resourceJson, operation, mode, (agent, resource, op, m: Mode) => {
-        fc.pre(m !== 'propagate' || op !== 'read');
-        const e = evaluate({ agent, resource, operation: op, mode: m });
-        expect(e.propagated).toBe(false);
-        expect(e.agent.equals(Labels.of(agent))).toBe(true);
+        fc.pre(m !== 'propagate' || op === 'write');
+        const out = labelResponse({ result: { id: 1 }, resource, agent, operation: op, mode: m });
+        expect(out.agent).toEqual(Labels.of(agent).toLabelsJson());
       }),
     );
   });

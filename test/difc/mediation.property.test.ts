@@ -160,7 +160,7 @@ function tokensIn(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
-const readable = (agent: LabelsJson, labels: LabelsJson) => evaluate({ agent, resource: labels, operation: 'read', mode: 'strict' }).decision === 'allow';
+const readable = (agent: LabelsJson, labels: LabelsJson) => evaluate({ agent, resource: labels, operation: 'read' }).decision === 'allow';
 
 function run(s: Scenario, mode: Mode) {
   const built = build(s);

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   accumulatesReadLabels,
   coarseCheck,
-  filteredItemsBlockResponse,
   isMode,
   mustLabelResponse,
   parseOperation,
@@ -40,9 +39,6 @@ describe('coarse check (DESIGN.md step 2)', () => {
     // A reply is data the agent reads: checked whenever the resource labels would not pass a read.
     const readFails = situation === 'read-row violated';
     expect(c.checkResponse).toBe(outcome === 'check-response' || (outcome === 'allow' && (mustLabelResponse(op, m) || readFails)));
-    expect(c.evaluation.mode).toBe(m);
-    // Labels only move when the response is read, never before the call.
-    expect(c.evaluation.agent.toLabelsJson()).toEqual(agent);
     if (outcome === 'deny') expect(c.reason).toMatch(/^(write|read-write) of 'issues of octo\/x' denied: .* lacks \[s\]/);
     if (outcome === 'check-response') {
       expect(c.reason).toBe(
@@ -82,14 +78,6 @@ describe('response-time steps by operation and mode', () => {
   it.each(table)('%s in %s: label_response %s, accumulate %s', (op, m, label, accumulate) => {
     expect(mustLabelResponse(op, m)).toBe(label);
     expect(accumulatesReadLabels(op, m)).toBe(accumulate);
-  });
-
-  it.each([
-    ['strict', true],
-    ['filter', false],
-    ['propagate', false],
-  ] as const)('filtered items block the response in %s: %s', (m, blocks) => {
-    expect(filteredItemsBlockResponse(m)).toBe(blocks);
   });
 });
 
