@@ -170,7 +170,7 @@ export class SessionService {
 
 function assertSessionGuard(record: SessionRecord, guardName: string | undefined): void {
   if (guardName !== undefined && guardName !== record.guard) {
-    throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', `body.guard "${guardName}" is not the session's guard "${record.guard}"`);
+    throw new SessionError('WG_ERR_INVALID_REQUEST', `body.guard "${guardName}" is not the session's guard "${record.guard}"`);
   }
 }
 
