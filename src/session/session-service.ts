@@ -13,6 +13,7 @@ export interface CreateSessionRequest {
   ttl_s?: number;
 }
 
+/** A session as GET /v1/sessions/{id} shows it (its schema: http/schemas/sessions.ts SessionReply). */
 export interface SessionView {
   session_id: string;
   guard: string;
