@@ -1,3 +1,4 @@
+import { WasmGuardError } from '../errors.js';
 import type { BatchCall, CallOutcome } from '../batch/batch-evaluator.js';
 import type { Mode } from '../difc/types.js';
 
@@ -36,7 +37,7 @@ export interface AuthzenEvaluation {
 }
 
 /** A request the mapping cannot turn into a decision request: the specification's 400, with a message naming the field. */
-export class AuthzenMappingError extends Error {
+export class AuthzenMappingError extends WasmGuardError {
   readonly statusCode = 400;
   readonly code = 'WG_ERR_INVALID_REQUEST';
 }

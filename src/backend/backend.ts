@@ -3,6 +3,8 @@
  * A backend only ever contacts the one URL it was configured with.
  */
 
+import { WasmGuardError, type ErrorCode } from '../errors.js';
+
 /** Outcomes of one call_backend as counted in wasmguard_backend_calls_total. */
 export type BackendOutcome = 'ok' | 'error' | 'timeout' | 'too_large' | 'disallowed';
 
@@ -17,7 +19,8 @@ export interface Backend {
 }
 
 /** A failed backend call with its metric outcome and the details worth logging (never secrets). */
-export class BackendCallError extends Error {
+export class BackendCallError extends WasmGuardError {
+  readonly code: ErrorCode = 'WG_ERR_BACKEND_CALL';
   constructor(
     readonly outcome: Exclude<BackendOutcome, 'ok' | 'disallowed'>,
     message: string,
@@ -25,13 +28,11 @@ export class BackendCallError extends Error {
   ) {
     super(message);
   }
-  override get name(): string {
-    return 'BackendCallError';
-  }
 }
 
 /** The response grew past maxResponseBytes: the transfer was cut, nothing more was read. */
 export class ResponseTooLargeError extends BackendCallError {
+  override readonly code = 'WG_ERR_BACKEND_RESPONSE_TOO_LARGE';
   constructor(limit: number, seen: number) {
     super('too_large', `response exceeds ${limit} bytes`, { limit, seen });
   }

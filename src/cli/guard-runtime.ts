@@ -20,7 +20,7 @@ export interface GuardRuntime {
 }
 
 /** The sandbox limits of the service's defaults: what a guard meets when it is served. */
-export { GUARD_DEFAULTS as SERVICE_GUARD_DEFAULTS } from '../config/settings.js';
+export { GUARD_WIDE_DEFAULTS as SERVICE_GUARD_DEFAULTS } from '../config/settings.js';
 
 /** Guard logs go to stderr, never mixed into a command's report on stdout. */
 export function cliLogger(level: string): Logger {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { GUARD_DEFAULTS, SERVER_DEFAULTS, SETTINGS, type Setting } from '../config/settings.js';
+import { GUARD_WIDE_DEFAULTS, SERVER_DEFAULTS, SETTINGS, type Setting } from '../config/settings.js';
 
 /** package.json's version: the CLI ships next to it (dist/cli/ in a clone and in the image). */
 export function packageVersion(): string {
@@ -10,7 +10,7 @@ export function packageVersion(): string {
 function defaultOf(setting: Setting): string {
   const { target } = setting;
   if ('server' in target) return String(SERVER_DEFAULTS[target.server]);
-  if ('guardDefault' in target) return target.guardDefault === 'poolSize' ? 'available cores' : String(GUARD_DEFAULTS[target.guardDefault]);
+  if ('guardDefault' in target) return target.guardDefault === 'poolSize' ? 'available cores' : String(GUARD_WIDE_DEFAULTS[target.guardDefault]);
   return target.top === 'guardsDir' ? 'the bundled guards/ when no config names a guard' : 'none';
 }
 

@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS } from '../guard/limits.js';
 import { ConfigError } from './errors.js';
 import { choosePoolSize, readContainerLimits, type PoolSizing } from './pool-sizing.js';
 import { ConfigFileSchema, GuardConfigSchema, ServerConfigSchema, type BackendConfig, type ConfigFile, type GuardConfig, type ServerConfig } from './schema.js';
-import { GUARD_DEFAULTS, SERVER_DEFAULTS, SETTINGS, type Setting } from './settings.js';
+import { GUARD_WIDE_DEFAULTS, SERVER_DEFAULTS, SETTINGS, type Setting } from './settings.js';
 
 export interface ResolvedGuard extends Omit<GuardConfig, 'path'> {
   name: string;
@@ -146,7 +146,7 @@ export function loadConfig(
   const fileDir = configPath ? dirname(configPath) : cwd;
 
   const server: Record<string, unknown> = { ...SERVER_DEFAULTS, ...(file?.server ?? {}) };
-  const guardDefaults: Record<string, number> = { ...GUARD_DEFAULTS };
+  const guardDefaults: Record<string, number> = { ...GUARD_WIDE_DEFAULTS };
   for (const [setting, { value }] of overrides) {
     if ('server' in setting.target) server[setting.target.server] = value;
     else if ('guardDefault' in setting.target) guardDefaults[setting.target.guardDefault] = value as number;

@@ -63,7 +63,7 @@ export const GuardConfigSchema = Type.Object(
     poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     memoryLimitMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
-    // The other limits of DESIGN.md section 2 (defaults in src/guard/limits.ts).
+    // The other limits of docs/contract.md §2 (defaults in src/guard/defaults.ts).
     limits: Type.Optional(
       Type.Object(
         {

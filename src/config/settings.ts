@@ -1,3 +1,4 @@
+import { GUARD_DEFAULTS } from '../guard/defaults.js';
 import type { ServerConfig } from './schema.js';
 
 /**
@@ -82,5 +83,9 @@ export const SERVER_DEFAULTS: ServerConfig = {
   batchMax: 100,
 };
 
-/** Defaults of the guard-wide settings (the config file's per-guard entries win); the pool size defaults to the cores. */
-export const GUARD_DEFAULTS = { timeoutMs: 1000, memoryLimitMb: 32 } as const;
+/**
+ * Defaults of the guard-wide settings (the config file's per-guard entries
+ * win), from the one table of per-guard defaults; the pool size is chosen
+ * from the cores and the container's limits (pool-sizing.ts).
+ */
+export const GUARD_WIDE_DEFAULTS = { timeoutMs: GUARD_DEFAULTS.timeoutMs, memoryLimitMb: GUARD_DEFAULTS.memoryLimitMb } as const;

@@ -27,6 +27,15 @@ export interface EvaluateResponseRequest extends EvaluateRequest {
   resource?: ResourceLabelsJson;
 }
 
+/** The reply of /v1/agents/label (its schema: http/schemas/decisions.ts AgentLabelReply). */
+export interface AgentLabelled {
+  agent: LabelsJson;
+  mode: Mode;
+  normalized_policy: unknown;
+  guard_digest: string;
+}
+
+/** The reply of /v1/evaluate (its schema: http/schemas/decisions.ts EvaluateReply). */
 export interface Evaluated {
   decision_id: string;
   /** SHA-256 of the guard version that decided: a reload may change the guard between two requests. */
@@ -40,6 +49,7 @@ export interface Evaluated {
   reason?: string;
 }
 
+/** The reply of /v1/evaluate/response (its schema: http/schemas/decisions.ts EvaluateResponseReply). */
 export interface EvaluatedResponse {
   decision_id: string;
   guard_digest: string;
@@ -99,7 +109,7 @@ export class DecisionService {
     }
   }
 
-  labelAgent(request: AgentLabelRequest): Promise<{ agent: LabelsJson; mode: Mode; normalized_policy: unknown; guard_digest: string }> {
+  labelAgent(request: AgentLabelRequest): Promise<AgentLabelled> {
     return this.#with(request.guard, (guard) => this.#labelAgent(guard, request));
   }
 

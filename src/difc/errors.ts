@@ -3,13 +3,10 @@
  * can map it to a status without parsing messages (a response-labelling error
  * is a guard fault: 502).
  */
+import { WasmGuardError, type ErrorCode } from '../errors.js';
 
-export class DifcError extends Error {
-  readonly code: string = 'WG_ERR_DIFC';
-
-  override get name(): string {
-    return this.constructor.name;
-  }
+export class DifcError extends WasmGuardError {
+  readonly code: ErrorCode = 'WG_ERR_DIFC';
 }
 
 /** A tag that is not a string: dropping it silently could weaken a label, so refuse. */

@@ -1,10 +1,12 @@
 /**
- * Typed guard errors with stable codes, in the manner of undici's errors: the
- * HTTP layer maps `code` to a status, metrics use `kind`, and nothing has to
- * parse a message. Every class survives a trip through a worker boundary as
+ * Typed guard errors with stable codes (under `WasmGuardError`): the HTTP
+ * layer maps `code` to a status (`http/error-status.ts`), metrics use `kind`,
+ * and nothing has to parse a message. Every class survives a trip through a worker boundary as
  * plain data ({ name, code, message, ...fields }) and is rebuilt by
  * `guardErrorFromData`.
  */
+
+import { WasmGuardError, type ErrorCode } from '../errors.js';
 
 export type GuardFunction = 'label_agent' | 'label_resource' | 'label_response';
 
@@ -31,8 +33,8 @@ export interface GuardErrorData {
   [field: string]: unknown;
 }
 
-export class GuardError extends Error {
-  readonly code: string = 'WG_ERR_GUARD';
+export class GuardError extends WasmGuardError {
+  readonly code: ErrorCode = 'WG_ERR_GUARD';
   guard?: string;
   fn?: GuardFunction;
 
@@ -40,10 +42,6 @@ export class GuardError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.guard = options?.guard;
     this.fn = options?.fn;
-  }
-
-  override get name(): string {
-    return this.constructor.name;
   }
 
   toData(): GuardErrorData {

@@ -1,4 +1,6 @@
-/** Per-guard limits of DESIGN.md section 2; every one is configurable per guard. */
+import { GUARD_DEFAULTS } from './defaults.js';
+
+/** Per-guard limits of docs/contract.md §2; every one is configurable per guard (defaults in defaults.ts). */
 export interface GuardLimits {
   maxInputBytes: number;
   initialOutputBytes: number;
@@ -12,17 +14,9 @@ export interface GuardLimits {
   maxLogMessagesPerSecond: number;
 }
 
-const MiB = 1024 * 1024;
-
 export const DEFAULT_LIMITS: Readonly<GuardLimits> = Object.freeze({
-  maxInputBytes: 8 * MiB,
-  initialOutputBytes: 4 * MiB,
-  maxOutputBytes: 16 * MiB,
-  maxOutputAttempts: 3,
-  memoryLimitBytes: 32 * MiB,
-  maxBackendCalls: 50,
-  maxLogMessageBytes: 4096,
-  maxLogMessagesPerSecond: 100,
+  ...GUARD_DEFAULTS.limits,
+  memoryLimitBytes: GUARD_DEFAULTS.memoryLimitMb * 1024 * 1024,
 });
 
 export function resolveLimits(overrides?: Partial<GuardLimits>): GuardLimits {

@@ -6,6 +6,8 @@
  * worker resourceLimits do not cover wasm memory.
  */
 
+import { WasmGuardError } from '../errors.js';
+
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | `0x${string}`;
 
 export interface FuncType {
@@ -54,7 +56,10 @@ const EXTERNAL_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const
 const SECTION = { type: 1, import: 2, function: 3, memory: 5, export: 7 } as const;
 export const WASM_PAGE_BYTES = 65536;
 
-export class WasmFormatError extends Error {}
+/** The bytes are not a WebAssembly module this reader understands. */
+export class WasmFormatError extends WasmGuardError {
+  readonly code = 'WG_ERR_WASM_FORMAT';
+}
 
 class Reader {
   constructor(

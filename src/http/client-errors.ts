@@ -1,22 +1,22 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { errorBody, type HttpError } from './errors.js';
+import { errorBody, httpError, type HttpError } from './errors.js';
 
 /** What a request Node's HTTP parser refused gets told, in the documented error shape. */
 export function describeClientError(error: { code?: string }, limits: { maxHeaderBytes: number; requestTimeoutMs: number }): HttpError {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, code: 'WG_ERR_HEADERS_TOO_LARGE', message: `request headers are over the limit of ${limits.maxHeaderBytes} bytes` };
+      return httpError('WG_ERR_HEADERS_TOO_LARGE', `request headers are over the limit of ${limits.maxHeaderBytes} bytes`);
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, code: 'WG_ERR_REQUEST_TIMEOUT', message: `the request was not received in full within ${limits.requestTimeoutMs} ms` };
+      return httpError('WG_ERR_REQUEST_TIMEOUT', `the request was not received in full within ${limits.requestTimeoutMs} ms`);
     case 'HPE_INVALID_CONTENT_LENGTH':
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: 'the content-length header is not valid' };
+      return httpError('WG_ERR_INVALID_REQUEST', 'the content-length header is not valid');
     case 'HPE_INVALID_TRANSFER_ENCODING':
-      return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: 'the transfer-encoding header is not valid' };
+      return httpError('WG_ERR_INVALID_REQUEST', 'the transfer-encoding header is not valid');
     default:
-      return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: `malformed HTTP request${error.code ? ` (${error.code})` : ''}` };
+      return httpError('WG_ERR_INVALID_REQUEST', `malformed HTTP request${error.code ? ` (${error.code})` : ''}`);
   }
 }
 

@@ -1,16 +1,6 @@
 import type { FastifyError } from 'fastify';
-import { DifcError } from '../difc/index.js';
-import { UnknownGuardError } from '../decision/errors.js';
-import { SessionError } from '../session/errors.js';
-import {
-  GuardError,
-  GuardInputTooLargeError,
-  GuardOverloadedError,
-  GuardPolicyRejectedError,
-  GuardPoolClosedError,
-  GuardTimeoutError,
-  GuardUnavailableError,
-} from '../guard/index.js';
+import { WasmGuardError, type ErrorCode } from '../errors.js';
+import { ERROR_STATUS, type ErrorStatus } from './error-status.js';
 
 export interface HttpError {
   status: number;
@@ -19,16 +9,9 @@ export interface HttpError {
   retryAfterSeconds?: number;
 }
 
-/** A refusal of the request as a whole, with its status and code (e.g. a batch over WASMGUARD_BATCH_MAX). */
-export class RequestError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RequestError';
-  }
+/** A batch with more items than WASMGUARD_BATCH_MAX, refused as a whole. */
+export class BatchTooLargeError extends WasmGuardError {
+  readonly code = 'WG_ERR_BATCH_TOO_LARGE';
 }
 
 /** Body of every error reply: a gateway that reads only `decision` fails closed. */
@@ -36,46 +19,59 @@ export function errorBody(error: HttpError) {
   return { error: { code: error.code, message: error.message }, decision: 'deny' as const };
 }
 
+const INTERNAL: HttpError = { status: 500, code: 'WG_ERR_INTERNAL', message: 'internal error; the decision is deny' };
+
 /**
- * Maps every error a request can meet to DESIGN.md section 4's status codes.
- * Unknown errors are 500 with a generic message: internals are logged, not sent.
+ * The reply for a code, by the table in error-status.ts. An error may carry
+ * its own Retry-After (a guard queue knows how long its wait is).
+ */
+export function httpError(code: ErrorCode, message: string, retryAfterSeconds?: number): HttpError {
+  // A code rebuilt from a worker's message is only a string at run time.
+  const entry = ERROR_STATUS[code] as ErrorStatus | undefined;
+  if (entry === undefined || entry.status === 500) return INTERNAL;
+  const { status, retryAfterSeconds: tableRetryAfter } = entry;
+  const retryAfter = retryAfterSeconds ?? tableRetryAfter;
+  return { status, code, message, ...(retryAfter ? { retryAfterSeconds: retryAfter } : {}) };
+}
+
+/** Fastify's own errors, in the API's codes. */
+function fromFramework(error: FastifyError, bodyLimit: number): HttpError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return httpError('WG_ERR_BODY_TOO_LARGE', `request body is over the limit of ${bodyLimit} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return httpError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return httpError('WG_ERR_INVALID_REQUEST', 'request body is empty; a JSON object is required');
+    case 'FST_ERR_BAD_URL':
+      return httpError('WG_ERR_INVALID_REQUEST', `the request URL is malformed: ${error.message}`);
+    case 'FST_ERR_NOT_FOUND':
+      return httpError('WG_ERR_NOT_FOUND', error.message);
+  }
+  return undefined;
+}
+
+/**
+ * Maps every error a request can meet to docs/contract.md §4's statuses: the
+ * service's own errors by their code, Fastify's by theirs. Unknown errors
+ * are 500 with a generic message: internals are logged, not sent.
  */
 export function toHttpError(error: unknown, bodyLimit: number): HttpError {
   const fst = error as FastifyError;
-  if (fst.validation) return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: fst.message };
-  if (error instanceof SessionError) return { status: error.status, code: error.code, message: error.message, ...(error.retryAfterSeconds ? { retryAfterSeconds: error.retryAfterSeconds } : {}) };
-  if (error instanceof UnknownGuardError) return { status: 404, code: error.code, message: error.message };
-  if (error instanceof GuardInputTooLargeError) return { status: 413, code: error.code, message: error.message };
-  if (error instanceof GuardPolicyRejectedError) return { status: 422, code: error.code, message: error.message };
-  if (error instanceof GuardTimeoutError) return { status: 504, code: error.code, message: error.message };
-  if (error instanceof GuardOverloadedError) return { status: 503, code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
-  if (error instanceof GuardPoolClosedError) return { status: 503, code: error.code, message: error.message, retryAfterSeconds: 1 };
-  if (error instanceof GuardUnavailableError) return { status: 503, code: error.code, message: error.message, retryAfterSeconds: 5 };
-  if (error instanceof GuardError || error instanceof DifcError) {
-    return { status: 502, code: (error as { code?: string }).code ?? 'WG_ERR_GUARD', message: error.message };
+  if (fst.validation) return httpError('WG_ERR_INVALID_REQUEST', fst.message);
+  if (error instanceof WasmGuardError) {
+    const own = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    return httpError(error.code, error.message, typeof own === 'number' ? own : undefined);
   }
-  switch (fst.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, code: 'WG_ERR_BODY_TOO_LARGE', message: `request body is over the limit of ${bodyLimit} bytes` };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, code: 'WG_ERR_UNSUPPORTED_MEDIA_TYPE', message: 'request body must be application/json' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: 'request body is empty; a JSON object is required' };
-    case 'WG_ERR_JSON_TOO_DEEP':
-    case 'WG_ERR_INVALID_JSON':
-      return { status: 400, code: fst.code, message: fst.message };
-    case 'FST_ERR_BAD_URL':
-      return { status: 400, code: 'WG_ERR_INVALID_REQUEST', message: `the request URL is malformed: ${fst.message}` };
-    case 'FST_ERR_NOT_FOUND':
-      return { status: 404, code: 'WG_ERR_NOT_FOUND', message: fst.message };
-  }
+  const framework = fromFramework(fst, bodyLimit);
+  if (framework) return framework;
   if (fst.statusCode === 400 || error instanceof SyntaxError) {
-    return { status: 400, code: 'WG_ERR_INVALID_JSON', message: `request body is not valid JSON: ${fst.message}` };
+    return httpError('WG_ERR_INVALID_JSON', `request body is not valid JSON: ${fst.message}`);
   }
   if (fst.statusCode && fst.statusCode >= 400 && fst.statusCode < 500) {
     return { status: fst.statusCode, code: fst.code ?? 'WG_ERR_REQUEST', message: fst.message };
   }
-  return { status: 500, code: 'WG_ERR_INTERNAL', message: 'internal error; the decision is deny' };
+  return INTERNAL;
 }
 
 /** Validation messages that name the field: "body.agent.secrecy[0] must be string". */

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { scanText, walkValue } from '../difc/json-nesting.js';
+import { WasmGuardError } from '../errors.js';
 
-/** A request body nested deeper than the limit: refused before parsing, since deep JSON can exhaust the stack later. */
-export class JsonDepthError extends Error {
+/** A request body nested deeper than the limit: refused, since deep JSON can exhaust the stack later. */
+export class JsonDepthError extends WasmGuardError {
   readonly code = 'WG_ERR_JSON_TOO_DEEP';
   readonly statusCode = 400;
   constructor(limit: number) {
@@ -11,7 +12,7 @@ export class JsonDepthError extends Error {
 }
 
 /** A request body that is not JSON, or carries a key that could poison prototypes; the message says which. */
-export class JsonBodyError extends Error {
+export class JsonBodyError extends WasmGuardError {
   readonly code = 'WG_ERR_INVALID_JSON';
   readonly statusCode = 400;
 }

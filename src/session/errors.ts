@@ -1,13 +1,12 @@
-/** Errors of the session layer, each with the HTTP status and code DESIGN.md section 7 gives it. */
-export class SessionError extends Error {
+import { WasmGuardError, type ErrorCode } from '../errors.js';
+
+/** Errors of the session layer, each with the code docs/contract.md §7 gives it (its status is in http/error-status.ts). */
+export class SessionError extends WasmGuardError {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    readonly retryAfterSeconds?: number,
   ) {
     super(message);
-    this.name = new.target.name;
   }
 }
 
@@ -18,13 +17,13 @@ export function sessionPrefix(id: string): string {
 
 export class UnknownSessionError extends SessionError {
   constructor(id: string) {
-    super(404, 'WG_ERR_UNKNOWN_SESSION', `unknown or expired session ${sessionPrefix(id)}; create one with POST /v1/sessions`);
+    super('WG_ERR_UNKNOWN_SESSION', `unknown or expired session ${sessionPrefix(id)}; create one with POST /v1/sessions`);
   }
 }
 
 export class SessionStoreUnavailableError extends SessionError {
   constructor(detail: string) {
-    super(503, 'WG_ERR_SESSION_STORE_UNAVAILABLE', `session store unavailable (${detail}); the decision is deny, retry later`, 1);
+    super('WG_ERR_SESSION_STORE_UNAVAILABLE', `session store unavailable (${detail}); the decision is deny, retry later`);
   }
 }
 
@@ -32,7 +31,6 @@ export class SessionStoreUnavailableError extends SessionError {
 export class SessionConflictError extends SessionError {
   constructor(fields: string[]) {
     super(
-      400,
       'WG_ERR_INVALID_REQUEST',
       `body.session cannot be sent with ${fields.map((f) => `body.${f}`).join(', ')}: the session's labels, policy, mode and decisions are authoritative`,
     );
@@ -42,6 +40,6 @@ export class SessionConflictError extends SessionError {
 /** A request that sends a policy, mode or agent labels to a guard whose configuration locks them. */
 export class PolicyLockedError extends SessionError {
   constructor(guard: string, field: string) {
-    super(403, 'WG_ERR_POLICY_LOCKED', `guard ${guard} has its policy and mode locked by the operator: body.${field} is not accepted`);
+    super('WG_ERR_POLICY_LOCKED', `guard ${guard} has its policy and mode locked by the operator: body.${field} is not accepted`);
   }
 }

@@ -13,6 +13,7 @@ export interface CreateSessionRequest {
   ttl_s?: number;
 }
 
+/** A session as GET /v1/sessions/{id} shows it (its schema: http/schemas/sessions.ts SessionReply). */
 export interface SessionView {
   session_id: string;
   guard: string;
@@ -170,7 +171,7 @@ export class SessionService {
 
 function assertSessionGuard(record: SessionRecord, guardName: string | undefined): void {
   if (guardName !== undefined && guardName !== record.guard) {
-    throw new SessionError(400, 'WG_ERR_INVALID_REQUEST', `body.guard "${guardName}" is not the session's guard "${record.guard}"`);
+    throw new SessionError('WG_ERR_INVALID_REQUEST', `body.guard "${guardName}" is not the session's guard "${record.guard}"`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { errorBody } from '../errors.js';
 
@@ -105,3 +106,15 @@ export function useBearerAuth(app: FastifyInstance, tokens: ApiTokens): void {
     route.onRequest = [check, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
   });
 }
+
+export interface BearerAuthOptions {
+  tokens: ApiTokens;
+}
+
+/** useBearerAuth as a plugin at the app's root; register it before the routes. */
+const bearerAuthPlugin: FastifyPluginCallback<BearerAuthOptions> = (app, { tokens }, done) => {
+  useBearerAuth(app, tokens);
+  done();
+};
+
+export const bearerAuth = fp(bearerAuthPlugin, { name: 'wasmguard-bearer-auth', fastify: '5.x' });

@@ -12,7 +12,7 @@ import {
 } from '../../authzen/mapping.js';
 import type { BatchEvaluator, CallOutcome } from '../../batch/batch-evaluator.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { RequestError, toHttpError, type HttpError } from '../errors.js';
+import { BatchTooLargeError, toHttpError, type HttpError } from '../errors.js';
 import { authzenErrors, EvaluationBody, EvaluationReply, EvaluationsBody, EvaluationsReply, Metadata } from '../schemas/authzen.js';
 import { plainJson, recordCall } from './batch.js';
 
@@ -36,8 +36,7 @@ const AUTHORITY = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})
 export const authzenRoutes: FastifyPluginAsyncTypebox<AuthzenRoutesOptions> = async (app, options) => {
   const { batch, metrics, batchMax, bodyLimitBytes, logToolData } = options;
 
-  const describe = (error: unknown): HttpError =>
-    error instanceof AuthzenMappingError ? { status: 400, code: error.code, message: error.message } : toHttpError(error, bodyLimitBytes);
+  const describe = (error: unknown): HttpError => toHttpError(error, bodyLimitBytes);
 
   const errorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = describe(error);
@@ -122,7 +121,7 @@ export const authzenRoutes: FastifyPluginAsyncTypebox<AuthzenRoutesOptions> = as
       const semantic = (body.options?.evaluations_semantic ?? 'execute_all') as EvaluationsSemantic;
       if (!SEMANTICS.includes(semantic)) throw new AuthzenMappingError(`body.options.evaluations_semantic must be one of ${SEMANTICS.join(', ')}`);
       if (body.evaluations.length > batchMax) {
-        throw new RequestError(413, 'WG_ERR_BATCH_TOO_LARGE', `body.evaluations has ${body.evaluations.length} items, over the limit of ${batchMax} (WASMGUARD_BATCH_MAX)`);
+        throw new BatchTooLargeError(`body.evaluations has ${body.evaluations.length} items, over the limit of ${batchMax} (WASMGUARD_BATCH_MAX)`);
       }
       const started = performance.now();
       // Every item is mapped before any is evaluated: a request that cannot be mapped is a 400 as a whole.

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { BatchCall, BatchEvaluator, CallOutcome } from '../../batch/batch-evaluator.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { recordDecision } from '../decision-record.js';
-import { RequestError, toHttpError } from '../errors.js';
+import { BatchTooLargeError, toHttpError } from '../errors.js';
 import { BatchBody, BatchReply } from '../schemas/batch.js';
 import { decisionErrors } from '../schemas/decisions.js';
 import { sessionField } from './decisions.js';
@@ -42,7 +42,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<BatchRoutesOptions> = async 
       const started = performance.now();
       const { defaults, calls } = request.body;
       if (calls.length > batchMax) {
-        throw new RequestError(413, 'WG_ERR_BATCH_TOO_LARGE', `body.calls has ${calls.length} calls, over the limit of ${batchMax} (WASMGUARD_BATCH_MAX)`);
+        throw new BatchTooLargeError(`body.calls has ${calls.length} calls, over the limit of ${batchMax} (WASMGUARD_BATCH_MAX)`);
       }
       const prepared = calls.map(({ id, ...call }, index) => ({ id: id ?? String(index), call: { ...defaults, ...call } as BatchCall }));
       const outcomes = await batch.all(prepared.map((p) => p.call));

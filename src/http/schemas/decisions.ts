@@ -1,6 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { Decision, DecisionId, GuardDigest, errorResponses, GuardName, Labels, Mode, Operation, Policy, ResourceLabels, ToolName } from './common.js';
 import { SessionId, sessionErrors } from './sessions.js';
+import type { Assert, Same } from './type-link.js';
+import type { AgentLabelled, Evaluated, EvaluatedResponse } from '../../decision/decision-service.js';
+import type { FilteredItem as FilteredItemT, ItemLabels as ItemLabelsT } from '../../difc/index.js';
 
 // Examples are real exchanges with the github sample guard (guards/github), decision ids aside.
 const EXAMPLE_POLICY = { 'allow-only': { repos: ['octo-org/*'], 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
@@ -307,3 +310,10 @@ export type EvaluateBodyT = Static<typeof EvaluateBody>;
 export type EvaluateResponseBodyT = Static<typeof EvaluateResponseBody>;
 
 export const decisionErrors = sessionErrors;
+
+// The decision service's reply types are these schemas' (type-link.ts): a field on one side only fails to compile.
+export type AgentLabelReplyIsAgentLabelled = Assert<Same<Static<typeof AgentLabelReply>, AgentLabelled>>;
+export type EvaluateReplyIsEvaluated = Assert<Same<Static<typeof EvaluateReply>, Evaluated>>;
+export type EvaluateResponseReplyIsEvaluatedResponse = Assert<Same<Static<typeof EvaluateResponseReply>, EvaluatedResponse>>;
+export type FilteredItemIsDifcFilteredItem = Assert<Same<Static<typeof FilteredItem>, FilteredItemT>>;
+export type ItemLabelsIsDifcItemLabels = Assert<Same<Static<typeof ItemLabels>, ItemLabelsT>>;

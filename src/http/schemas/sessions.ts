@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { errorResponses } from './common.js';
 import { GuardName, Labels, Mode, Policy } from './common.js';
+import type { Assert, Same } from './type-link.js';
+import type { SessionView } from '../../session/session-service.js';
 
 /** 128 random bits, base64url: exactly 22 characters. */
 export const SessionId = Type.String({
@@ -102,3 +104,7 @@ export const sessionErrors = {
 };
 
 export type CreateSessionBodyT = Static<typeof CreateSessionBody>;
+
+// The session service's reply type is these schemas' (type-link.ts): a field on one side only fails to compile.
+export type SessionReplyIsSessionView = Assert<Same<Static<typeof SessionReply>, SessionView>>;
+export type CreateSessionReplyIsSessionView = Assert<Same<Static<typeof CreateSessionReply>, Omit<SessionView, 'created' | 'updated' | 'changes'>>>;

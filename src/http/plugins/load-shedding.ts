@@ -1,0 +1,35 @@
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import underPressure from '@fastify/under-pressure';
+import { errorBody, httpError } from '../errors.js';
+import { needsToken } from './auth.js';
+
+export interface LoadSheddingOptions {
+  /** Event-loop delay past which decision requests are shed with 503 (default 1000 ms); heap cap (default none). */
+  maxEventLoopDelayMs?: number;
+  maxHeapUsedBytes?: number;
+}
+
+/**
+ * Sheds decision requests with 503 WG_ERR_OVERLOADED while the event loop
+ * is overloaded; health, readiness and metrics still answer. Decorates the
+ * app with `isUnderPressure()` for /readyz.
+ */
+const loadSheddingPlugin: FastifyPluginAsync<LoadSheddingOptions> = async (app, options) => {
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.maxEventLoopDelayMs ?? 1000,
+    maxHeapUsedBytes: options.maxHeapUsedBytes ?? 0,
+    // No utilisation limit: a decision service at full throughput is legitimately near 100% busy;
+    // what hurts clients is delay.
+    retryAfter: 1,
+    pressureHandler: (request, reply) => {
+      if (!needsToken(request.url)) return;
+      void reply
+        .code(503)
+        .header('retry-after', '1')
+        .send(errorBody(httpError('WG_ERR_OVERLOADED', 'service is overloaded (event loop under pressure); retry later')));
+    },
+  });
+};
+
+export const loadShedding = fp(loadSheddingPlugin, { name: 'wasmguard-load-shedding', fastify: '5.x' });
