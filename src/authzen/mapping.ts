@@ -1,6 +1,6 @@
 import { WasmGuardError } from '../errors.js';
 import type { BatchCall, CallOutcome } from '../batch/batch-evaluator.js';
-import type { Mode } from '../difc/types.js';
+import { MODES, type Mode } from '../difc/types.js';
 
 /**
  * The OpenID AuthZEN Authorization API 1.0 request and decision, mapped onto
@@ -43,7 +43,6 @@ export class AuthzenMappingError extends WasmGuardError {
 }
 
 export const SESSION_SUBJECT = 'session';
-const MODES: readonly Mode[] = ['strict', 'filter', 'propagate'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -99,7 +98,7 @@ export function toCall(evaluation: AuthzenEvaluation, where = 'body'): BatchCall
     call.policy = context.policy;
   }
   if (context?.mode !== undefined) {
-    if (!MODES.includes(context.mode as Mode)) throw new AuthzenMappingError(`${where}.context.mode must be one of "strict", "filter", "propagate"`);
+    if (!MODES.includes(context.mode as Mode)) throw new AuthzenMappingError(`${where}.context.mode must be one of ${MODES.map((m) => `"${m}"`).join(', ')}`);
     call.mode = context.mode as Mode;
   }
   return call;

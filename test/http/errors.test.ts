@@ -124,7 +124,7 @@ describe('400 invalid request', () => {
     expect(ok.status, ok.text).toBe(200);
   });
 
-  it('refuses JSON nested deeper than maxJsonDepth before parsing it, and counts only structure', async () => {
+  it('refuses JSON nested deeper than maxJsonDepth, and counts only structure', async () => {
     const deep = `{"guard": "rust", "tool": "get_issue", "args": ${'['.repeat(100)}${']'.repeat(100)}}`;
     expectError(await s.post('/v1/evaluate', deep), 400, 'WG_ERR_JSON_TOO_DEEP', 'nested deeper than the limit of 64 levels');
     // Very deep nesting (a stack-exhaustion attempt) gets the same answer.
