@@ -38,7 +38,6 @@ export interface AuthzenEvaluation {
 
 /** A request the mapping cannot turn into a decision request: the specification's 400, with a message naming the field. */
 export class AuthzenMappingError extends WasmGuardError {
-  readonly statusCode = 400;
   readonly code = 'WG_ERR_INVALID_REQUEST';
 }
 

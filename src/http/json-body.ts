@@ -5,6 +5,7 @@ import { WasmGuardError } from '../errors.js';
 /** A request body nested deeper than the limit: refused, since deep JSON can exhaust the stack later. */
 export class JsonDepthError extends WasmGuardError {
   readonly code = 'WG_ERR_JSON_TOO_DEEP';
+  /** Fastify's convention for a content-type parser's error; the service's own replies take the status from http/error-status.ts. */
   readonly statusCode = 400;
   constructor(limit: number) {
     super(`request body JSON is nested deeper than the limit of ${limit} levels`);
