@@ -20,7 +20,7 @@ import { useJsonBodyParser } from './json-body.js';
 import { API_DESCRIPTION } from './schemas/api.js';
 import { internalError } from './schemas/common.js';
 import type { Readiness } from './readiness.js';
-import type { ReloadReport } from '../service/reload.js';
+import type { ReloadReport } from '../runtime/reload.js';
 import { adminRoutes } from './routes/admin.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { sessionRoutes } from './routes/sessions.js';
