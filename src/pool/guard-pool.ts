@@ -249,6 +249,7 @@ export class GuardPool {
       this.#settle(waiters[i]!, outcome);
       if (outcome.replaced) this.#replacedInBatch(slot, calls[i]!.fn, outcome);
     });
+    // The worker says which policy its instance holds now (a worker that failed says nothing: it is replaced).
     if (!batch.failed) slot.policyId = batch.policyId;
     this.#afterBatch(slot, waiters, calls, batch);
   }
