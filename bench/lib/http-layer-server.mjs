@@ -14,7 +14,7 @@ import { DecisionService } from '../../dist/decision/decision-service.js';
 import { CompilationCache } from '../../dist/guard/index.js';
 import { Readiness } from '../../dist/http/readiness.js';
 import { Metrics } from '../../dist/metrics/metrics.js';
-import { GuardRegistry } from '../../dist/service/guard-registry.js';
+import { GuardRegistry } from '../../dist/runtime/guard-registry.js';
 import { createLogger } from '../../dist/service/logger.js';
 import { SERVER_DEFAULTS } from '../../dist/config/settings.js';
 import { DECISION } from './payloads.mjs';

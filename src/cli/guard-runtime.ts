@@ -5,7 +5,7 @@ import { DecisionService } from '../decision/decision-service.js';
 import type { Mode } from '../difc/types.js';
 import { CompilationCache } from '../guard/index.js';
 import type { BackendHandler } from '../pool/index.js';
-import { GuardRegistry } from '../service/guard-registry.js';
+import { GuardRegistry } from '../runtime/guard-registry.js';
 import { UsageError } from './io.js';
 
 /**

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { coarseCheck, labelResponse, prepareResult, type FilteredItem, type ItemLabels } from '../difc/index.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import type { AgentLabelling } from '../guard/index.js';
-import type { GuardHandle, PolicyRef } from '../service/guard-handle.js';
-import type { GuardRegistry } from '../service/guard-registry.js';
+import type { GuardHandle, PolicyRef } from '../runtime/guard-handle.js';
+import type { GuardRegistry } from '../runtime/guard-registry.js';
 import { UnknownGuardError } from './errors.js';
 import { assertNotLocked } from './lock.js';
 

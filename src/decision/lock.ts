@@ -1,5 +1,5 @@
 import { PolicyLockedError } from '../session/errors.js';
-import type { GuardHandle } from '../service/guard-handle.js';
+import type { GuardHandle } from '../runtime/guard-handle.js';
 
 /** What a request may try to set on a guard: its policy, mode and agent labels. */
 export interface CallerChoices {

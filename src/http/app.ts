@@ -4,7 +4,7 @@ import type { ServerConfig } from '../config/schema.js';
 import type { DecisionService } from '../decision/decision-service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SessionService } from '../session/index.js';
-import type { ReloadReport } from '../service/reload.js';
+import type { ReloadReport } from '../runtime/reload.js';
 import { BatchEvaluator } from '../batch/batch-evaluator.js';
 import { useJsonBodyParser } from './json-body.js';
 import type { Readiness } from './readiness.js';

@@ -6,8 +6,8 @@ import { SERVER_DEFAULTS } from '../config/settings.js';
 import { DecisionService } from '../decision/decision-service.js';
 import { CompilationCache } from '../guard/index.js';
 import { Metrics } from '../metrics/metrics.js';
-import { GuardRegistry } from '../service/guard-registry.js';
-import { Reloader } from '../service/reload.js';
+import { GuardRegistry } from '../runtime/guard-registry.js';
+import { Reloader } from '../runtime/reload.js';
 import { buildApp } from './app.js';
 import { Readiness } from './readiness.js';
 import { MemorySessionStore } from '../session/memory-store.js';
@@ -28,7 +28,12 @@ export async function generateOpenApi(): Promise<Record<string, unknown>> {
   const decisions = new DecisionService(registry, SERVER_DEFAULTS.defaultMode);
   const store = new MemorySessionStore({ maxSessions: 1, sweepIntervalMs: 0 });
   const metrics = new Metrics();
-  const reloader = new Reloader({ registry, logger, metrics, readConfig: () => ({ server: SERVER_DEFAULTS, guards: [], backends: {} }) });
+  const reloader = new Reloader({
+    registry,
+    logger,
+    observer: metrics.reloadObserver(),
+    readConfig: () => ({ server: SERVER_DEFAULTS, guards: [], backends: {} }),
+  });
   const app = await buildApp({
     server: SERVER_DEFAULTS,
     decisions,

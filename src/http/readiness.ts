@@ -1,4 +1,4 @@
-import type { GuardRegistry } from '../service/guard-registry.js';
+import type { GuardRegistry } from '../runtime/guard-registry.js';
 import type { SessionStore } from '../session/store.js';
 
 /** Whether the service should get traffic: guards loaded, not draining, no guard failing outright. */

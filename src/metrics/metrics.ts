@@ -2,7 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CompilationCache } from '../guard/index.js';
 import { HotCounter, HotHistogram } from './hot-series.js';
 import { WorkerHost, type PoolObserver } from '../pool/index.js';
-import type { GuardRegistry } from '../service/guard-registry.js';
+import type { GuardRegistry } from '../runtime/guard-registry.js';
+import type { ReloadObserver } from '../runtime/reload.js';
 import type { SessionStore, SessionStoreObserver } from '../session/store.js';
 
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -273,6 +274,11 @@ export class Metrics {
       this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
       if (!hit) this.compileDuration.observe(compileMs / 1000);
     });
+  }
+
+  /** What a reload reports, as `wasmguard_guard_reloads_total`. */
+  reloadObserver(): ReloadObserver {
+    return { guardReloaded: (guard, result) => this.guardReloads.inc({ guard, result }) };
   }
 
   poolObserver(): PoolObserver {

@@ -61,6 +61,12 @@ export const H = {
    * and the pool replaces the instance, with its backoff.
    */
   REPLACE_INLINE: 14,
+  /**
+   * The policy number the worker's instance holds once it has served the
+   * batch or reset (0 = none, -1 = one label_agent refused): what the pool
+   * records for policy affinity.
+   */
+  POLICY_HELD: 15,
 } as const;
 
 /** Float64 slots of the header: when the main thread handed the batch over (performance.timeOrigin + now, ms). */

@@ -44,6 +44,8 @@ export interface BatchOutcome {
   outcomes: CallOutcome[];
   /** The instance stopped (trap, exit): the worker replaces it before its next call. */
   retired: boolean;
+  /** The policy number the worker's instance holds now (H.POLICY_HELD); meaningless when `failed`. */
+  policyId: number;
   /**
    * The worker was terminated (deadline) or died while running call `item`
    * (started at `startedAt`, performance.now() time): that call failed with
@@ -193,7 +195,7 @@ export class WorkerHost {
     const done = Math.min(Atomics.load(header, H.DONE), failed ? failed.item : Infinity);
     const outcomes: CallOutcome[] = [];
     for (let i = 0; i < done; i++) outcomes.push(this.#readOutcome(i, handedOver));
-    return { outcomes, retired: header[H.RETIRED] === 1, ...(failed ? { failed } : {}) };
+    return { outcomes, retired: header[H.RETIRED] === 1, policyId: header[H.POLICY_HELD]!, ...(failed ? { failed } : {}) };
   }
 
   /** Call `i`'s outcome, as the worker wrote it in the table and the data region. */

@@ -8,6 +8,7 @@ import { GuardError, GuardInstance, isPlacementFailure, type GuardLogger, type I
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
 import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, State, Status } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
+import { REFUSED_POLICY as REFUSED } from './instance-lifecycle.js';
 
 export interface GuardWorkerData {
   source: InstanceSource;
@@ -65,7 +66,6 @@ function toErrorData(error: unknown) {
 let instance: GuardInstance | undefined;
 /** The policy number the instance was given with label_agent; 0 = none; -1 = a policy it refused (labels under none known). */
 let policyId = 0;
-const REFUSED = -1;
 let startupError: GuardError | undefined;
 // From here the host bounds the start by the call deadline (_initialize could loop).
 parentPort!.postMessage({ type: 'instantiating' });
@@ -209,6 +209,7 @@ function serve(): void {
     else serveBatch();
   } finally {
     header[H.RETIRED] = !instance || instance.poisoned ? 1 : 0;
+    header[H.POLICY_HELD] = policyId;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ReloadReport } from './reload.js';
+import type { ReloadReport } from '../runtime/reload.js';
 
 /**
  * SIGHUP reloads the guards, as for nginx or OPA. Each signal asks for one

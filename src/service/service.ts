@@ -10,14 +10,14 @@ import { closeHttpServer } from '../http/close-server.js';
 import { Readiness } from '../http/readiness.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { BackendHandler } from '../pool/index.js';
-import { GuardRegistry } from './guard-registry.js';
+import { GuardRegistry } from '../runtime/guard-registry.js';
 import { ApiTokens } from '../http/plugins/auth.js';
 import { ConfigError } from '../config/errors.js';
 import { createSessionStore, DEFAULT_DECISION_TTL_S, describeStore, SessionService } from '../session/index.js';
 import type { LogSink } from './log-sink.js';
-import { GuardWatcher } from './guard-watcher.js';
-import { Reloader, type ReloadReport } from './reload.js';
-import { watchedFolders } from './watched-folders.js';
+import { GuardWatcher } from '../runtime/guard-watcher.js';
+import { Reloader, type ReloadReport } from '../runtime/reload.js';
+import { watchedFolders } from '../runtime/watched-folders.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 export interface Service {
@@ -98,7 +98,7 @@ export async function createService(config: ResolvedConfig, options: ServiceOpti
     onCreated: () => metrics.sessionsCreated.inc(),
   });
   const readConfig = options.readConfig ?? (() => config);
-  const reloader = new Reloader({ registry, logger, metrics, readConfig });
+  const reloader = new Reloader({ registry, logger, observer: metrics.reloadObserver(), readConfig });
   // Everything that changes without a restart: the API tokens file, then the guards.
   const reload = (trigger: string) => {
     if (tokens?.reload()) logger.info({ tokens: tokens.count, trigger }, 'api tokens reloaded');

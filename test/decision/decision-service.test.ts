@@ -9,7 +9,7 @@ import { DecisionService } from '../../src/decision/decision-service.js';
 import { UnknownGuardError } from '../../src/decision/errors.js';
 import { CompilationCache, GuardPolicyRejectedError } from '../../src/guard/index.js';
 import type { PoolCall } from '../../src/pool/index.js';
-import { GuardRegistry } from '../../src/service/guard-registry.js';
+import { GuardRegistry } from '../../src/runtime/guard-registry.js';
 import { RUST_GUARD } from '../support/fixtures.js';
 
 const POLICY = { 'allow-only': { repos: ['acme/x'], 'min-integrity': 'approved' } };

@@ -168,6 +168,21 @@ describe('policy affinity', () => {
     expect(runs).toEqual([a.key, b.key]);
   });
 
+  it('knows the policy an instance holds from its worker, also after a call that failed under it', async () => {
+    const pool = await start(await loadRustGuard(cache), { size: 2 });
+    const [a, b, c] = POLICIES.map((p) => ({ key: p.key, json: p.json }));
+    await pool.call({ fn: 'label_resource', input: rustInput('get_x'), policy: b }); // instance 0 holds b
+    await pool.call({ fn: 'label_resource', input: rustInput('get_x'), policy: a }); // instance 1 holds a
+    // A guard error is no trap: the instance lives on, and its worker says it still holds a.
+    await expect(pool.call({ fn: 'label_resource', input: rustInput('guard_error'), policy: a })).rejects.toThrow();
+    // Both instances hold a policy: c takes the first, and a's instance stays warm for a.
+    expect((await pool.call({ fn: 'label_resource', input: rustInput('get_x'), policy: c })).agentOutput).toBeDefined();
+    const again = await pool.call({ fn: 'label_resource', input: rustInput('get_x'), policy: a });
+    expect(again.agentOutput).toBeUndefined();
+    expect(description(again.output)).toBe(`get_x under policy ${POLICIES[0].expect}`);
+    expect(pool.state()).toMatchObject({ evictions: {}, traps: {} });
+  });
+
   it('a call without a policy gets an instance that never ran label_agent, even after policies were applied', async () => {
     const pool = await start(await loadRustGuard(cache), { size: 1 });
     const p = POLICIES[1];

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ReloadReport } from '../../service/reload.js';
-import { ReloadConfigError } from '../../service/reload.js';
+import type { ReloadReport } from '../../runtime/reload.js';
+import { ReloadConfigError } from '../../runtime/reload.js';
 import { errorBody } from '../errors.js';
 import { internalError, unavailableError } from '../schemas/common.js';
 import { ReloadReply, reloadErrors } from '../schemas/admin.js';

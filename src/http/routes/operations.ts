@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Metrics } from '../../metrics/metrics.js';
-import type { GuardRegistry } from '../../service/guard-registry.js';
+import type { GuardRegistry } from '../../runtime/guard-registry.js';
 import type { Readiness } from '../readiness.js';
 import { internalError, unavailableError } from '../schemas/common.js';
 import { GuardList } from '../schemas/guards.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { watchedFolders } from '../../src/service/watched-folders.js';
+import { watchedFolders } from '../../src/runtime/watched-folders.js';
 import { SERVER_DEFAULTS } from '../../src/config/settings.js';
 
 const guard = (name: string, path: string) => ({ name, path, timeoutMs: 1000, memoryLimitMb: 32 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ResolvedConfig, ResolvedGuard } from '../config/load.js';
-import type { Metrics } from '../metrics/metrics.js';
 import type { GuardHandle } from './guard-handle.js';
 import { readGuardFile, type GuardRegistry } from './guard-registry.js';
 
@@ -30,12 +29,17 @@ export class ReloadConfigError extends Error {
   override name = 'ReloadConfigError';
 }
 
+/** What a reload reports per guard; the metrics module implements it (the runtime does not know about metrics). */
+export interface ReloadObserver {
+  guardReloaded(guard: string, result: ReloadResult): void;
+}
+
 export interface ReloaderOptions {
   registry: GuardRegistry;
   /** Reads the configuration again (the same flags, environment and files as at start). */
   readConfig: () => ResolvedConfig;
   logger: Logger;
-  metrics: Metrics;
+  observer?: ReloadObserver;
 }
 
 /** Settings of a guard that need a new pool when they change (the module itself is compared by digest); key order does not count. */
@@ -85,7 +89,7 @@ export class Reloader {
   }
 
   async #reload(trigger: string): Promise<ReloadReport> {
-    const { registry, logger, metrics } = this.options;
+    const { registry, logger, observer } = this.options;
     let config: ResolvedConfig;
     try {
       config = this.options.readConfig();
@@ -103,7 +107,7 @@ export class Reloader {
       guards.push({ guard: current.name, result: 'removed', previous_digest: current.compiled.digest });
     }
     for (const g of guards) {
-      metrics.guardReloads.inc({ guard: g.guard, result: g.result });
+      observer?.guardReloaded(g.guard, g.result);
       const line = { trigger, ...g };
       if (g.result === 'failed') logger.error(line, 'reload: guard failed; its previous version keeps serving');
       else if (g.result !== 'unchanged') logger.info(line, `reload: guard ${g.result}`);
