@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
+  GUARD_DEFAULTS,
   GuardInputTooLargeError,
+  defaultMaxQueue,
   GuardOverloadedError,
   GuardPoolClosedError,
   GuardTimeoutError,
@@ -97,9 +99,9 @@ export class GuardPool {
     const size = Math.max(1, options.size ?? availableParallelism());
     this.#options = {
       size,
-      timeoutMs: options.timeoutMs ?? 1000,
-      maxQueue: options.maxQueue ?? size * 64,
-      queueTimeoutMs: options.queueTimeoutMs ?? 1000,
+      timeoutMs: options.timeoutMs ?? GUARD_DEFAULTS.timeoutMs,
+      maxQueue: options.maxQueue ?? defaultMaxQueue(size),
+      queueTimeoutMs: options.queueTimeoutMs ?? GUARD_DEFAULTS.queueTimeoutMs,
       logger: options.logger,
       logLevel: options.logLevel ?? 'info',
       backoff: options.backoff ?? { baseMs: 10, maxMs: 5000 },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { WasmGuardError } from '../errors.js';
 import type { ResolvedConfig, ResolvedGuard } from '../config/load.js';
 import type { GuardHandle } from './guard-handle.js';
 import { readGuardFile, type GuardRegistry } from './guard-registry.js';
@@ -25,8 +26,8 @@ export interface ReloadReport {
 }
 
 /** The configuration could not be read again: nothing was changed. */
-export class ReloadConfigError extends Error {
-  override name = 'ReloadConfigError';
+export class ReloadConfigError extends WasmGuardError {
+  readonly code = 'WG_ERR_RELOAD_CONFIG';
 }
 
 /** What a reload reports per guard; the metrics module implements it (the runtime does not know about metrics). */

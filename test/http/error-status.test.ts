@@ -19,6 +19,7 @@ import { UnknownGuardError } from '../../src/decision/errors.js';
 import * as session from '../../src/session/errors.js';
 import { BackendCallError, ResponseTooLargeError } from '../../src/backend/backend.js';
 import { AuthzenMappingError } from '../../src/authzen/mapping.js';
+import { ReloadConfigError } from '../../src/runtime/reload.js';
 
 const fn = 'label_resource' as const;
 
@@ -57,6 +58,7 @@ const SAMPLES: WasmGuardError[] = [
   new JsonDepthError(64),
   new JsonBodyError('not JSON'),
   new AuthzenMappingError('subject.type is required'),
+  new ReloadConfigError('reload: guards[0].path: no such file'),
 ];
 
 /** Names of the classes under WasmGuardError, read from the source, not from what this file imports. */
