@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RUST_GUARD } from './support/fixtures.js';
 import { startServerProcess, type ServerProcess } from './support/process.js';
 
-/** The shutdown sequence of DESIGN.md section 3, on the real process. */
+/** The shutdown sequence of docs/contract.md §3, on the real process. */
 describe('server process shutdown', () => {
   let configPath: string;
   let server: ServerProcess | undefined;

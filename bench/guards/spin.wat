@@ -2,7 +2,7 @@
 ;; number of iterations (about 0.5-1 ms on the 2-core bench machine; the bench
 ;; reports the measured in-thread time per call) before answering with fixed
 ;; labels, so throughput is bounded by guard CPU and shows how it scales with
-;; the pool size. Same ABI as every guard (DESIGN.md section 2), with a bump
+;; the pool size. Same ABI as every guard (docs/contract.md §2), with a bump
 ;; allocator that resets when everything is freed.
 (module
   (memory (export "memory") 2)

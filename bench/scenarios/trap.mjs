@@ -8,7 +8,7 @@
  * ones: every healthy request must succeed.
  *
  * The same pair runs again on the same guard configured with a 64 KiB first
- * output buffer (limits.initialOutputBytes) instead of DESIGN.md's 4 MiB
+ * output buffer (limits.initialOutputBytes) instead of the contract's 4 MiB
  * default: a fresh instance's first call grows its memory by that buffer, and
  * collecting the memories of evicted instances is most of what a trap costs.
  * Only the default pair is judged against the target.

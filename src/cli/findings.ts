@@ -63,7 +63,7 @@ export const HINTS: Record<FindingCode, string> = {
   WG_CHECK_TIMEOUT: 'the call overran the deadline on a neutral input: look for a loop that does not end on empty input (the service would terminate the worker)',
   WG_CHECK_EXIT: 'the guard called proc_exit: return a negative code for an error instead of exiting',
   WG_CHECK_ERROR_CODE: 'a guard should label what it does not know (e.g. as a write) rather than fail; return -2 only with the needed size at out_ptr',
-  WG_CHECK_OUTPUT: 'write the JSON of DESIGN.md section 2 for this function; the message names the field that is wrong',
+  WG_CHECK_OUTPUT: 'write the JSON of docs/contract.md §2 for this function; the message names the field that is wrong',
   WG_CHECK_BUFFER_LIMIT: 'answer -2 with the exact size needed (u32 LE at out_ptr) and write the output on the retry; keep it under maxOutputBytes',
   WG_CHECK_RESPONSE_LABELS: 'label only paths that exist in the result (RFC 6901 pointers such as /items/0), and items_path only at an array',
   WG_CHECK_CALL_FAILED: 'the call failed in the host; the message says how',

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 
 /**
- * The config file (JSON or YAML) of DESIGN.md section 5. One TypeBox schema
+ * The config file (JSON or YAML) of docs/contract.md §5. One TypeBox schema
  * gives both the validation and the TypeScript types.
  */
 
@@ -38,13 +38,13 @@ export const ServerConfigSchema = Type.Object(
     logToolData: Type.Boolean(),
     /** pino redaction paths applied to every log line, e.g. "args.token" or "result.items[*].body". */
     logRedactPaths: Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 }),
-    /** "memory" or a redis:// / rediss:// URL (DESIGN.md section 7). */
+    /** "memory" or a redis:// / rediss:// URL (docs/contract.md §7). */
     sessionStore: Type.String({ pattern: '^(memory|rediss?://.+)$' }),
     /** Sessions the memory store holds at most (least recently used evicted). */
     sessionMax: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
     /** Idle time to live of a session, refreshed on use. */
     sessionTtlS: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
-    /** One bearer token per line (# comments); unset: no authentication (DESIGN.md section 8). */
+    /** One bearer token per line (# comments); unset: no authentication (docs/contract.md §8). */
     apiTokensFile: Type.Optional(Type.String({ minLength: 1 })),
     /** Reload guards when the guards directory or the config file changes (hot reload). */
     watch: Type.Boolean(),

@@ -3,7 +3,7 @@ import type { ServerConfig } from './schema.js';
 
 /**
  * Every setting that can come from the environment or the command line, with
- * its names in each place (DESIGN.md section 5). Guard-wide settings are
+ * its names in each place (docs/contract.md §5). Guard-wide settings are
  * defaults for every guard; a guard's own entry in the config file wins.
  */
 export interface Setting {
@@ -52,7 +52,7 @@ export const SETTINGS: readonly Setting[] = [
 ];
 
 export const SERVER_DEFAULTS: ServerConfig = {
-  // Localhost, not 0.0.0.0 (DESIGN.md section 5 is overridden by issue 19): a sidecar without
+  // Localhost, not 0.0.0.0 (docs/contract.md §5 is overridden by issue 19): a sidecar without
   // authentication must not be reachable from the network. The image and the chart set 0.0.0.0.
   host: '127.0.0.1',
   port: 8080,

@@ -79,7 +79,7 @@ export interface DecisionContext {
 const NO_LABELS: LabelsJson = Object.freeze({ secrecy: [], integrity: [] }) as LabelsJson;
 
 /**
- * The decision pipeline of DESIGN.md section 1: guards label, the DIFC
+ * The decision pipeline of docs/contract.md §1: guards label, the DIFC
  * monitor decides. Stateless between requests: the agent's labels travel with
  * the gateway, which sends them back on the next call.
  */

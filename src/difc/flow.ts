@@ -2,7 +2,7 @@ import { formatTags, Label, Labels, type LabelsLike, type ResourceLabelsLike } f
 import type { Operation } from './types.js';
 
 /**
- * The flow table of DESIGN.md section 1, applied to one agent and one
+ * The flow table of docs/contract.md §1, applied to one agent and one
  * labelled thing (a resource or a response item), and how reading moves an
  * agent's labels in propagate mode.
  */

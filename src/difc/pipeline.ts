@@ -2,7 +2,7 @@ import { describeViolation, evaluate, type EvaluateInput, type Evaluation } from
 import { MODES, OPERATIONS, type Mode, type Operation } from './types.js';
 
 /**
- * The per-call decisions of DESIGN.md section 1, "the decision pipeline":
+ * The per-call decisions of docs/contract.md §1, "the decision pipeline":
  * what the coarse check before the tool call concludes, and which of the
  * response-time steps apply for an operation and mode.
  */

@@ -21,7 +21,7 @@ export type Mode = 'strict' | 'filter' | 'propagate';
 export const OPERATIONS: readonly Operation[] = ['read', 'write', 'read-write'];
 export const MODES: readonly Mode[] = ['strict', 'filter', 'propagate'];
 
-/** label_response output, parsed: one of the three forms of DESIGN.md section 2. */
+/** label_response output, parsed: one of the three forms of docs/contract.md §2. */
 export type ResponseLabelling =
   | { kind: 'none' }
   | {

@@ -60,7 +60,7 @@ const encoder = new TextEncoder();
 const warnedDirectMemory = new Set<string>();
 
 /**
- * One instance of a guard and the call protocol of DESIGN.md section 2. It is
+ * One instance of a guard and the call protocol of docs/contract.md §2. It is
  * synchronous (it runs inside a worker, where blocking is the point) and keeps
  * no promise of recovery: after a trap or an exit it refuses every call and
  * names what stopped it.

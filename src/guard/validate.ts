@@ -45,7 +45,7 @@ const sameType = (a: FuncType | undefined, b: FuncType) =>
   !!a && formatFuncType(a) === formatFuncType(b);
 
 /**
- * Every way the module misses the guard ABI (DESIGN.md section 2), in the
+ * Every way the module misses the guard ABI (docs/contract.md §2), in the
  * order the loader meets them, each worded so an author can fix it from the
  * message. The loader refuses on the first; `wasmguard check` lists them all.
  */
@@ -111,7 +111,7 @@ export function findAbiProblems(info: ModuleInfo): AbiProblem[] {
 }
 
 /**
- * Checks a module against the guard ABI (DESIGN.md section 2) and names the
+ * Checks a module against the guard ABI (docs/contract.md §2) and names the
  * first thing that is wrong, so a guard author can fix it from the message.
  */
 export function validateGuard(info: ModuleInfo, guard: string): GuardShape {

@@ -9,7 +9,7 @@ import type { SessionStore, SessionStoreObserver } from '../session/store.js';
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
- * Every metric of DESIGN.md section 6. Label values are only guard names,
+ * Every metric of docs/contract.md §6. Label values are only guard names,
  * function names, route patterns and fixed enums: never tool names or other
  * request data, so cardinality stays bounded whatever clients send.
  */

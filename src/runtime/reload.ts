@@ -53,7 +53,7 @@ function settingsOf(guard: ResolvedGuard): string {
 }
 
 /**
- * Hot reload (DESIGN.md section 5): reads the configuration again and, per
+ * Hot reload (docs/contract.md §5): reads the configuration again and, per
  * guard, compiles, validates and warms the new version before it replaces the
  * old one. A guard that fails any step keeps its old version serving.
  * Reloads run one at a time; triggers that arrive during a reload are folded

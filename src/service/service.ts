@@ -29,7 +29,7 @@ export interface Service {
   sessions: SessionService;
   /** Hot reload: reads the configuration again and swaps changed guards (SIGHUP, POST /v1/admin/reload, the watcher). */
   reload(trigger: string): Promise<ReloadReport>;
-  /** The shutdown sequence of DESIGN.md section 3; idempotent. */
+  /** The shutdown sequence of docs/contract.md §3; idempotent. */
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import type { LabelsJson } from '../difc/types.js';
 
 /**
- * The one way a session's labels change (DESIGN.md section 7): a monotone
+ * The one way a session's labels change (docs/contract.md §7): a monotone
  * merge, secrecy ← stored ∪ computed, integrity ← stored ∩ computed. Union and
  * intersection commute and are idempotent, so concurrent merges of one session
  * end in the same labels whatever their order, and no merge can lower secrecy

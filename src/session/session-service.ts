@@ -57,7 +57,7 @@ export interface SessionContext {
 export const DEFAULT_DECISION_TTL_S = 300;
 
 /**
- * Server-held agent labels (DESIGN.md section 7). The decision pipeline is the
+ * Server-held agent labels (docs/contract.md §7). The decision pipeline is the
  * stateless one of DecisionService; this layer takes the context from the
  * store instead of the request, keeps what /v1/evaluate decided, and writes
  * propagated labels back as a monotone merge.

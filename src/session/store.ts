@@ -1,7 +1,7 @@
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 
 /**
- * A session as the store keeps it (DESIGN.md section 7). The labels are
+ * A session as the store keeps it (docs/contract.md §7). The labels are
  * authoritative once the session exists: requests that name it cannot send
  * their own.
  */

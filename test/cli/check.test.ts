@@ -62,7 +62,7 @@ describe('wasmguard check on hostile and broken guards', () => {
     ['resource-not-json', () => {
       const bad = constOutput('label_resource', 'this is not json', 12288);
       return guardModule({ resource: bad.func, extra: bad.data });
-    }, 'WG_CHECK_OUTPUT', /DESIGN\.md section 2/, 'label_resource'],
+    }, 'WG_CHECK_OUTPUT', /docs\/contract\.md §2/, 'label_resource'],
     ['response-bad-path', () => {
       const bad = constOutput('label_response', '{"labeled_paths":[{"path":"/items/5","labels":{"secrecy":[],"integrity":[]}}]}', 12288);
       return guardModule({ response: bad.func, extra: bad.data });

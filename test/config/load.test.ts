@@ -1,5 +1,5 @@
 /**
- * Configuration (DESIGN.md section 5): precedence CLI > environment > file >
+ * Configuration (docs/contract.md §5): precedence CLI > environment > file >
  * default, JSON and YAML files, the guards directory, paths relative to the
  * config file, and every validation problem reported at once with its origin.
  */

@@ -2,7 +2,7 @@
 // machine or in CI): every YAML file parses, values and the example values
 // validate against values.schema.json, the templates only reference values
 // that exist, and the chart renders (with test/deploy/gotmpl.ts, a Go
-// template renderer for the subset the chart uses) to the objects DESIGN.md
+// template renderer for the subset the chart uses) to the objects docs/contract.md
 // and issue 7 ask for.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -386,7 +386,7 @@ describe('rendered chart (defaults)', () => {
     expect(dig(wasmguardContainer(docs), 'securityContext.runAsGroup')).toBe(Number(gid));
   });
 
-  it('sets the DESIGN.md section 5 environment (pool size only when chosen)', () => {
+  it('sets the docs/contract.md §5 environment (pool size only when chosen)', () => {
     const env = envOf(wasmguardContainer(docs));
     expect(env).toEqual({
       WASMGUARD_HOST: '0.0.0.0',
@@ -524,7 +524,7 @@ describe('examples/values-custom-guard.yaml', () => {
   const over = readYaml(join(chartDir, 'examples', 'values-custom-guard.yaml')) as Obj;
   const docs = renderChart(over).docs;
 
-  it('renders the config file from values in the DESIGN.md section 5 shape', () => {
+  it('renders the config file from values in the docs/contract.md §5 shape', () => {
     const cm = byKind(docs, 'ConfigMap').find((d) => String(dig(d, 'metadata.name')).endsWith('-config'))!;
     const file = readYamlText(String((cm.data as Obj)['config.yaml']));
     expect(file).toEqual(over.config);

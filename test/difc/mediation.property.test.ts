@@ -10,7 +10,7 @@ import type { LabelsJson, Mode, ResponseLabelling } from '../../src/difc/types.j
 import { labelsJson } from './arbitraries.js';
 
 /**
- * Complete mediation as a property (DESIGN.md section 1): for any result and
+ * Complete mediation as a property (docs/contract.md §1): for any result and
  * any labelling, every piece of data in the reply passes the read rule for
  * the agent (filter, strict), and in propagate mode the agent afterwards
  * passes it for everything it received. Every leaf of a generated result is

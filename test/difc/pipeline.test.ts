@@ -27,7 +27,7 @@ const expected: Record<string, Record<Operation, CoarseOutcome>> = {
   'write-row violated': { read: 'allow', write: 'deny', 'read-write': 'deny' },
 };
 
-describe('coarse check (DESIGN.md step 2)', () => {
+describe('coarse check (docs/contract.md §1, step 2)', () => {
   const cases = Object.entries(situations).flatMap(([situation, labels]) =>
     OPERATIONS.flatMap((op) => MODES.map((m) => ({ situation, op, m, ...labels, outcome: expected[situation]?.[op] }))),
   );

@@ -1,5 +1,5 @@
 /**
- * Bearer tokens (DESIGN.md section 8): in-process for the rules, and as the
+ * Bearer tokens (docs/contract.md §8): in-process for the rules, and as the
  * shipped process (node dist/server.js) for the SIGHUP reload.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';

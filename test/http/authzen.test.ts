@@ -242,7 +242,7 @@ describe('POST /access/v1/evaluations (the specification section "Access Evaluat
   });
 });
 
-describe('bearer tokens cover /access/v1 (DESIGN.md section 8)', () => {
+describe('bearer tokens cover /access/v1 (docs/contract.md §8)', () => {
   let t: TestService;
   let dir: string;
   beforeAll(async () => {

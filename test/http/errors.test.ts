@@ -1,5 +1,5 @@
 /**
- * Every error of DESIGN.md section 4 over real HTTP: status, code, a message
+ * Every error of docs/contract.md §4 over real HTTP: status, code, a message
  * naming the field, limit or guard, the body {"error": {code, message},
  * "decision": "deny"}, and a service that keeps serving afterwards.
  */

@@ -1,5 +1,5 @@
 /**
- * The fallbacks of DESIGN.md section 4, over real HTTP with the Rust guard
+ * The fallbacks of docs/contract.md §4, over real HTTP with the Rust guard
  * (whose label_resource description names the policy the serving instance
  * holds, and whose `stats` hook counts label_agent calls):
  * policy → the guard's configured policy; agent → label_agent's labels;

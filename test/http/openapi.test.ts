@@ -98,7 +98,7 @@ describe('openapi/openapi.json', () => {
     }
   });
 
-  it('gives the decision routes a JSON body with examples and every error status of DESIGN.md', () => {
+  it('gives the decision routes a JSON body with examples and every error status of docs/contract.md §4', () => {
     for (const path of DECISION_ROUTES) {
       const op = committed.paths[path].post as Json;
       expect(op.requestBody.required, path).toBe(true);

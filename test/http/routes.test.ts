@@ -1,5 +1,5 @@
 /**
- * Every route of DESIGN.md section 4 answering a good request over real HTTP,
+ * Every route of docs/contract.md §4 answering a good request over real HTTP,
  * with every response field.
  */
 import { createHash } from 'node:crypto';

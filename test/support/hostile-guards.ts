@@ -15,7 +15,7 @@ export interface Fault {
   code: string;
 }
 
-/** Every fault, with the reply DESIGN.md section 4 and the README promise for it. */
+/** Every fault, with the reply docs/contract.md §4 and the README promise for it. */
 export const FAULTS: Fault[] = [
   { tool: 'unreachable', what: 'unreachable', status: 502, code: 'WG_ERR_GUARD_TRAP' },
   { tool: 'load_oob', what: 'out-of-bounds load', status: 502, code: 'WG_ERR_GUARD_TRAP' },

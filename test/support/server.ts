@@ -118,7 +118,7 @@ export async function startService(options: StartOptions): Promise<TestService> 
   };
 }
 
-/** Asserts the error reply shape of DESIGN.md section 4 and returns the error. */
+/** Asserts the error reply shape of docs/contract.md §4 and returns the error. */
 export function errorOf(reply: Reply): { code: string; message: string } {
   const body = reply.body as { error?: { code?: unknown; message?: unknown }; decision?: unknown } | undefined;
   if (!body || body.decision !== 'deny' || typeof body.error?.code !== 'string' || typeof body.error.message !== 'string') {

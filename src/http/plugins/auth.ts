@@ -8,7 +8,7 @@ import { errorBody } from '../errors.js';
 /** Longest token accepted in a header: a hostile client must not make the server hash megabytes. */
 const MAX_TOKEN_LENGTH = 4096;
 
-/** Routes that need a token (DESIGN.md section 8); probes, metrics and the OpenAPI document stay open. */
+/** Routes that need a token (docs/contract.md §8); probes, metrics and the OpenAPI document stay open. */
 export function needsToken(url: string): boolean {
   return url.startsWith('/v1/') || url === '/v1' || url.startsWith('/access/v1/') || url === '/access/v1';
 }

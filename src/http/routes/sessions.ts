@@ -7,7 +7,7 @@ export interface SessionRoutesOptions {
   sessions: SessionService;
 }
 
-/** Create, read and end sessions (DESIGN.md section 7). */
+/** Create, read and end sessions (docs/contract.md §7). */
 export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions }) => {
   app.post(
     '/v1/sessions',

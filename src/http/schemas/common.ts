@@ -101,7 +101,7 @@ export const unavailableError = {
   ),
 };
 
-/** Every error a decision route can answer (DESIGN.md section 4). */
+/** Every error a decision route can answer (docs/contract.md §4). */
 export const errorResponses = {
   400: errorResponse('Invalid request body; the message names the field', [
     ['wrong type', 'WG_ERR_INVALID_REQUEST', 'body.agent.secrecy[1] must be string'],

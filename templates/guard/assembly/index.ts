@@ -11,7 +11,7 @@
 //   response  no per-item labels (returns 0): the whole result carries the
 //             resource labels. See guards/static for a guard that labels items.
 //
-// The ABI (DESIGN.md section 2, guards/README.md): each label function gets
+// The ABI (docs/contract.md §2, guards/README.md): each label function gets
 // JSON at in_ptr and writes JSON at out_ptr; lib/abi.ts does the buffers.
 
 import { JsonDoc } from "../../lib/json";
