@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatOpenApi, generateOpenApi, OPENAPI_PATH } from '../../src/http/openapi.js';
+import { formatOpenApi, generateOpenApi, OPENAPI_PATH } from '../../src/http/openapi-file.js';
 import { GITHUB_GUARD, startService, type TestService } from '../support/server.js';
 
 type Json = Record<string, any>;
