@@ -10,7 +10,7 @@
 //   node scripts/build.mjs --force   rebuild everything
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,6 +48,9 @@ if (upToDate) {
 } else {
   const started = performance.now();
   run([TSC, '-p', 'tsconfig.build.json']);
+  // tsc writes files without the executable bit; npm sets it on the project's own bin only at install,
+  // so a dist/ built again afterwards would leave `npx wasmguard` with "permission denied".
+  for (const bin of Object.values(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).bin ?? {})) chmodSync(join(ROOT, bin), 0o755);
   // Written after tsc succeeded: a failed build never looks up to date.
   writeFileSync(STAMP, `${new Date().toISOString()}\n`);
   console.log(`build: compiled TypeScript to dist/ in ${Math.round(performance.now() - started)} ms`);

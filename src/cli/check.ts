@@ -5,7 +5,8 @@ import { basename, extname, resolve } from 'node:path';
 import { GuardLoadError, GuardPolicyRejectedError } from '../guard/index.js';
 import { findAbiProblems } from '../guard/validate.js';
 import { capMemory, parseModule, WASM_PAGE_BYTES, WasmFormatError } from '../guard/wasm-binary.js';
-import { cliLogger, openGuardRuntime, SERVICE_GUARD_DEFAULTS } from './guard-runtime.js';
+import { GUARD_WIDE_DEFAULTS } from '../config/settings.js';
+import { cliLogger, openGuardRuntime } from './guard-runtime.js';
 import { finding, findingForCallError, type Finding } from './findings.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './io.js';
 
@@ -128,8 +129,8 @@ One line per finding, with a stable code and a fix hint.
 
 Options:
   --json                   one JSON document on stdout
-  --call-timeout-ms N      deadline of one guard call (default ${SERVICE_GUARD_DEFAULTS.timeoutMs})
-  --memory-limit-mb N      linear memory cap (default ${SERVICE_GUARD_DEFAULTS.memoryLimitMb})
+  --call-timeout-ms N      deadline of one guard call (default ${GUARD_WIDE_DEFAULTS.timeoutMs})
+  --memory-limit-mb N      linear memory cap (default ${GUARD_WIDE_DEFAULTS.memoryLimitMb})
   --sha256 HEX             the digest the guard must have (one guard only)
   --log-level LEVEL        show the guards' own log lines on stderr (default silent)
   -h, --help               this text
@@ -161,8 +162,8 @@ export async function runCheck(argv: string[], io: CommandIo): Promise<number> {
     throw new UsageError('--sha256 takes 64 hex digits and exactly one GUARD.wasm');
   }
   const options: CheckOptions = {
-    timeoutMs: integer('call-timeout-ms', SERVICE_GUARD_DEFAULTS.timeoutMs, 600_000),
-    memoryLimitMb: integer('memory-limit-mb', SERVICE_GUARD_DEFAULTS.memoryLimitMb, 4096),
+    timeoutMs: integer('call-timeout-ms', GUARD_WIDE_DEFAULTS.timeoutMs, 600_000),
+    memoryLimitMb: integer('memory-limit-mb', GUARD_WIDE_DEFAULTS.memoryLimitMb, 4096),
     logger: cliLogger((values['log-level'] as string | undefined) ?? 'silent'),
     ...(sha256 ? { sha256 } : {}),
   };

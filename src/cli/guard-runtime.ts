@@ -19,9 +19,6 @@ export interface GuardRuntime {
   close(): Promise<void>;
 }
 
-/** The sandbox limits of the service's defaults: what a guard meets when it is served. */
-export { GUARD_WIDE_DEFAULTS as SERVICE_GUARD_DEFAULTS } from '../config/settings.js';
-
 /** Guard logs go to stderr, never mixed into a command's report on stdout. */
 export function cliLogger(level: string): Logger {
   const levels = [...Object.keys(pino.levels.values), 'silent'];

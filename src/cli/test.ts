@@ -5,7 +5,8 @@ import type { ResolvedGuard } from '../config/load.js';
 import type { DecisionService } from '../decision/decision-service.js';
 import { CaseFileError, loadCaseFile, type LoadedCase } from './case-file.js';
 import { compare, type Actual } from './expectations.js';
-import { cliLogger, openGuardRuntime, SERVICE_GUARD_DEFAULTS } from './guard-runtime.js';
+import { GUARD_WIDE_DEFAULTS } from '../config/settings.js';
+import { cliLogger, openGuardRuntime } from './guard-runtime.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './io.js';
 import { specReporter, tapReporter, type Reporter } from './reporter.js';
 
@@ -98,7 +99,7 @@ async function runFile(file: string, reporter: Reporter, logger: Logger): Promis
     const reply = replies[tool];
     return typeof reply === 'string' ? reply : JSON.stringify(reply);
   };
-  const guards: ResolvedGuard[] = [...names].map(([path, name]) => ({ name, path, poolSize: 1, ...SERVICE_GUARD_DEFAULTS }));
+  const guards: ResolvedGuard[] = [...names].map(([path, name]) => ({ name, path, poolSize: 1, ...GUARD_WIDE_DEFAULTS }));
   let runtime;
   try {
     runtime = await openGuardRuntime(guards, { logger, backendFor: () => backend });

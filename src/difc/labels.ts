@@ -170,7 +170,6 @@ export function formatTags(tags: readonly string[]): string {
   return `[${tags.join(', ')}]`;
 }
 
-/** Normalised tags, for callers that only want the JSON array. */
 export type LabelsLike = Partial<LabelsJson> | Labels;
 export type ResourceLabelsLike = Partial<ResourceLabelsJson> | Labels;
 

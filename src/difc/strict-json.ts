@@ -10,7 +10,7 @@ import { scanText, walkValue } from './json-nesting.js';
  */
 
 /** The sample guards' JSON reader (guards/lib/json.ts MAX_DEPTH) refuses nesting deeper than this. */
-export const GUARD_MAX_DEPTH = 512;
+const GUARD_MAX_DEPTH = 512;
 
 /** `text` is the host's serialisation of `value` (JSON.stringify with the indent asked for). */
 export type StrictJson = { ok: true; value: unknown; text: string } | { ok: false; problem: string };

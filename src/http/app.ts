@@ -24,9 +24,6 @@ import { openapiDocumentRoute } from './routes/openapi-document.js';
 import { operationsRoutes } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
 
-export { API_VERSION } from './plugins/openapi.js';
-export { MAX_REQUEST_ID_LENGTH } from './plugins/request-ids.js';
-
 export interface AppOptions {
   server: ServerConfig;
   decisions: DecisionService;

@@ -11,7 +11,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Metrics } from '../metrics/metrics.js';
-import { errorBody } from './errors.js';
+import { httpError, sendError } from './errors.js';
 import type { Readiness } from './readiness.js';
 import { probeRoutes } from './routes/operations.js';
 
@@ -45,13 +45,7 @@ export async function startDiagnostics(options: DiagnosticsOptions): Promise<Dia
     requestTimeout: 10_000,
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(
-      errorBody({
-        status: 404,
-        code: 'WG_ERR_NOT_FOUND',
-        message: `no route ${request.method} ${request.url.split('?')[0]} on the diagnostics port (only /healthz, /readyz, /metrics)`,
-      }),
-    ),
+    sendError(reply, httpError('WG_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]} on the diagnostics port (only /healthz, /readyz, /metrics)`)),
   );
   await app.register(probeRoutes, options);
   const address = await app.listen({ host: options.host, port: options.port });

@@ -1,4 +1,4 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { WasmGuardError, type ErrorCode } from '../errors.js';
 import { ERROR_STATUS, type ErrorStatus } from './error-status.js';
 
@@ -17,6 +17,12 @@ export class BatchTooLargeError extends WasmGuardError {
 /** Body of every error reply: a gateway that reads only `decision` fails closed. */
 export function errorBody(error: HttpError) {
   return { error: { code: error.code, message: error.message }, decision: 'deny' as const };
+}
+
+/** Sends an error reply: the status and Retry-After of its code, the documented body. */
+export function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
+  if (error.retryAfterSeconds) void reply.header('retry-after', String(error.retryAfterSeconds));
+  return reply.code(error.status).send(errorBody(error));
 }
 
 const INTERNAL: HttpError = { status: 500, code: 'WG_ERR_INTERNAL', message: 'internal error; the decision is deny' };

@@ -26,7 +26,7 @@ export async function generateOpenApi(): Promise<Record<string, unknown>> {
   const cache = new CompilationCache();
   const registry = await GuardRegistry.load([], cache, { logger, logLevel: 'silent' });
   const decisions = new DecisionService(registry, SERVER_DEFAULTS.defaultMode);
-  const store = new MemorySessionStore({ maxSessions: 1, sweepIntervalMs: 0 });
+  const store = new MemorySessionStore({ maxSessions: 1 });
   const metrics = new Metrics();
   const reloader = new Reloader({
     registry,

@@ -2,7 +2,7 @@ import { maxHeaderSize } from 'node:http';
 import { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
 import { clientErrorHandler } from './client-errors.js';
-import { errorBody, formatValidationErrors, toHttpError } from './errors.js';
+import { formatValidationErrors, sendError, toHttpError } from './errors.js';
 import { requestId } from './plugins/request-ids.js';
 
 /**
@@ -37,8 +37,7 @@ export function serverOptions(server: ServerConfig, logger: FastifyServerOptions
     clientErrorHandler: clientErrorHandler({ maxHeaderBytes: maxHeaderSize, requestTimeoutMs: server.requestTimeoutMs }),
     // Errors the router meets before a route runs (a malformed URL) get the documented shape too.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
-      const mapped = toHttpError(error, server.bodyLimitBytes);
-      void reply.code(mapped.status).send(errorBody(mapped));
+      void sendError(reply, toHttpError(error, server.bodyLimitBytes));
     },
     // One structured decision line per decision replaces the two generic lines per request.
     logController: new LogController({ disableRequestLogging: true }),

@@ -128,7 +128,7 @@ export class Metrics {
 
   readonly sessionsExpired = new Counter({
     name: 'wasmguard_sessions_expired_total',
-    help: 'Sessions dropped after their idle TTL (memory store; Redis expires keys on its own and does not tell)',
+    help: 'Sessions found past their idle TTL by a call, and dropped (memory store; Redis expires keys on its own and does not tell)',
     registers: [this.registry],
   });
 
@@ -230,7 +230,7 @@ export class Metrics {
   watchSessionStore(sessions: SessionStore): void {
     new Gauge({
       name: 'wasmguard_sessions_live',
-      help: 'Sessions held by the store (Redis: counted with a bounded SCAN of wasmguard:session:* keys; the last count while the store cannot be reached)',
+      help: 'Sessions held by the store (memory: idle past their TTL included until a call meets them or they are evicted; Redis: counted with a bounded SCAN of wasmguard:session:* keys; the last count while the store cannot be reached)',
       registers: [this.registry],
       async collect() {
         const live = await sessions.live();

@@ -113,7 +113,8 @@ export function backoffDelay(consecutiveFailures: number, backoff: Backoff): num
 
 /**
  * The one place that decides how a stopped instance is replaced, given the
- * guard's failures in a row (the stop itself included, except for a
+ * guard's failures in a row (the stop itself included, except for a worker
+ * that died idle, which is not counted as a failure, and for a
  * mid-batch stop, which is decided before the batch starts):
  * - a worker that was terminated (deadline, a start that overran) or died
  *   is not trusted again: a new worker;

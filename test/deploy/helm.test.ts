@@ -93,7 +93,7 @@ function envOf(c: Container): Record<string, string | undefined> {
   return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
 }
 
-const DESIGN_ENV = [
+const CONTRACT_ENV = [
   'WASMGUARD_HOST',
   'WASMGUARD_PORT',
   'WASMGUARD_CONFIG',
@@ -402,7 +402,7 @@ describe('rendered chart (defaults)', () => {
       WASMGUARD_LOG_LEVEL: 'info',
     });
     const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, guardsDir: '/etc/wasmguard/guards' } }).docs));
-    expect(Object.keys(env2).sort()).toEqual([...DESIGN_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT'].sort());
+    expect(Object.keys(env2).sort()).toEqual([...CONTRACT_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT'].sort());
     expect(env2.WASMGUARD_POOL_SIZE).toBe('3');
     expect(env2.WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guards');
   });

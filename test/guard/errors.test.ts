@@ -73,10 +73,11 @@ describe('typed guard errors', () => {
     expect(poisoned.message).toBe(`guard instance is poisoned by an earlier GuardTrapError: ${trap.message}`);
   });
 
-  it('rebuilds unknown names as a plain GuardError keeping code and message', () => {
+  it('rebuilds unknown names as a plain GuardError keeping the message, and an unknown code as WG_ERR_GUARD (502, not 500)', () => {
     const rebuilt = guardErrorFromData({ name: 'SomethingNew', code: 'WG_ERR_NEW', message: 'new', guard: 'g' });
     expect(rebuilt.constructor).toBe(GuardError);
-    expect(rebuilt).toMatchObject({ code: 'WG_ERR_NEW', message: 'new', guard: 'g' });
+    expect(rebuilt).toMatchObject({ code: 'WG_ERR_GUARD', message: 'new', guard: 'g' });
+    expect(guardErrorFromData({ name: 'SomethingNew', code: 'WG_ERR_GUARD_TRAP', message: 'known' }).code).toBe('WG_ERR_GUARD_TRAP');
   });
 
   it('says which errors retire an instance', () => {

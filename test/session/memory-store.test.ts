@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../src/session/memory-store.js';
 import { newRecord, storeContract } from './store-contract.js';
 
-storeContract('memory', () => new MemorySessionStore({ maxSessions: 10_000, sweepIntervalMs: 0 }), 200);
+storeContract('memory', () => new MemorySessionStore({ maxSessions: 10_000 }), 200);
 
 describe('memory store: bounds and expiry', () => {
   const agent = { secrecy: [], integrity: [] };
 
   it('evicts the least recently used session past WASMGUARD_SESSION_MAX and counts it', async () => {
     const evicted: number[] = [];
-    const store = new MemorySessionStore({ maxSessions: 2, sweepIntervalMs: 0, observer: { evicted: (n) => evicted.push(n) } });
+    const store = new MemorySessionStore({ maxSessions: 2, observer: { evicted: (n) => evicted.push(n) } });
     const [a, b, c] = [newRecord(agent), newRecord(agent), newRecord(agent)];
     await store.create(a);
     await store.create(b);
@@ -24,7 +24,7 @@ describe('memory store: bounds and expiry', () => {
   it('expires idle sessions after their TTL, refreshed by every use, and counts them', async () => {
     let now = 1_000_000;
     const expired: number[] = [];
-    const store = new MemorySessionStore({ maxSessions: 10, sweepIntervalMs: 0, now: () => now, observer: { expired: (n) => expired.push(n) } });
+    const store = new MemorySessionStore({ maxSessions: 10, now: () => now, observer: { expired: (n) => expired.push(n) } });
     const record = newRecord(agent, 10);
     await store.create(record);
     now += 9_000;
@@ -36,20 +36,8 @@ describe('memory store: bounds and expiry', () => {
     expect(expired).toEqual([1]);
   });
 
-  it('the periodic sweep drops expired sessions nobody asks for', async () => {
-    let now = 1_000_000;
-    const expired: number[] = [];
-    const store = new MemorySessionStore({ maxSessions: 10, sweepIntervalMs: 5, now: () => now, observer: { expired: (n) => expired.push(n) } });
-    await store.create(newRecord(agent, 1));
-    await store.create(newRecord(agent, 1));
-    now += 2_000;
-    await expect.poll(() => expired.reduce((a, b) => a + b, 0)).toBe(2);
-    expect(await store.live()).toBe(0);
-    await store.close();
-  });
-
   it('records handed out are copies: changing one does not change the store', async () => {
-    const store = new MemorySessionStore({ maxSessions: 10, sweepIntervalMs: 0 });
+    const store = new MemorySessionStore({ maxSessions: 10 });
     const record = newRecord({ secrecy: ['a'], integrity: ['b'] });
     await store.create(record);
     const got = (await store.get(record.id))!;

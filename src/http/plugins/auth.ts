@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
-import { errorBody } from '../errors.js';
+import { httpError, sendError } from '../errors.js';
 
 /** Longest token accepted in a header: a hostile client must not make the server hash megabytes. */
 const MAX_TOKEN_LENGTH = 4096;
@@ -81,25 +81,20 @@ export class ApiTokens {
  * routes), so no spelling of a URL that reaches a protected route, percent
  * escapes included, can skip it, and open routes pay nothing.
  */
-export function useBearerAuth(app: FastifyInstance, tokens: ApiTokens): void {
+function useBearerAuth(app: FastifyInstance, tokens: ApiTokens): void {
   const check: onRequestHookHandler = (request, reply, done) => {
     if (tokens.accepts(request.headers.authorization)) {
       done();
       return;
     }
     const missing = request.headers.authorization === undefined;
-    void reply
-      .code(401)
-      .header('www-authenticate', missing ? 'Bearer realm="wasmguard"' : 'Bearer realm="wasmguard", error="invalid_token"')
-      .send(
-        errorBody({
-          status: 401,
-          code: 'WG_ERR_UNAUTHENTICATED',
-          message: missing
-            ? 'this route needs "Authorization: Bearer <token>" (the service runs with WASMGUARD_API_TOKENS_FILE)'
-            : 'the bearer token is not valid',
-        }),
-      );
+    void sendError(
+      reply.header('www-authenticate', missing ? 'Bearer realm="wasmguard"' : 'Bearer realm="wasmguard", error="invalid_token"'),
+      httpError(
+        'WG_ERR_UNAUTHENTICATED',
+        missing ? 'this route needs "Authorization: Bearer <token>" (the service runs with WASMGUARD_API_TOKENS_FILE)' : 'the bearer token is not valid',
+      ),
+    );
   };
   app.addHook('onRoute', (route) => {
     if (!needsToken(route.url)) return;

@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
-import { errorBody, httpError } from '../errors.js';
+import { httpError, sendError } from '../errors.js';
 import type { Readiness } from '../readiness.js';
 import { needsToken } from './auth.js';
 
@@ -23,11 +23,7 @@ const drainingPlugin: FastifyPluginCallback<DrainingOptions> = (app, { readiness
   // Requests that reach a closing server (on a busy keep-alive connection) are refused.
   app.addHook('onRequest', (request, reply, hookDone) => {
     if (closing && needsToken(request.url)) {
-      void reply
-        .code(503)
-        .header('retry-after', '1')
-        .header('connection', 'close')
-        .send(errorBody(httpError('WG_ERR_DRAINING', 'service is shutting down; retry on another instance')));
+      void sendError(reply.header('connection', 'close'), httpError('WG_ERR_DRAINING', 'service is shutting down; retry on another instance'));
       return;
     }
     hookDone();

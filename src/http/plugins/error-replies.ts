@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
-import { errorBody, httpError, toHttpError } from '../errors.js';
+import { httpError, sendError, toHttpError } from '../errors.js';
 
 export interface ErrorRepliesOptions {
   /** Named in the message of a body that is too large. */
@@ -16,11 +16,10 @@ const errorRepliesPlugin: FastifyPluginCallback<ErrorRepliesOptions> = (app, { b
   app.setErrorHandler((error, request, reply) => {
     const mapped = toHttpError(error, bodyLimitBytes);
     if (mapped.status >= 500) request.log.warn({ err: error, code: mapped.code }, 'request failed');
-    if (mapped.retryAfterSeconds) void reply.header('retry-after', String(mapped.retryAfterSeconds));
-    return reply.code(mapped.status).send(errorBody(mapped));
+    return sendError(reply, mapped);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody(httpError('WG_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))),
+    sendError(reply, httpError('WG_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
   done();
 };

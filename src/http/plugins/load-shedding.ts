@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import underPressure from '@fastify/under-pressure';
-import { errorBody, httpError } from '../errors.js';
+import { httpError, sendError } from '../errors.js';
 import { needsToken } from './auth.js';
 
 export interface LoadSheddingOptions {
@@ -24,10 +24,7 @@ const loadSheddingPlugin: FastifyPluginAsync<LoadSheddingOptions> = async (app, 
     retryAfter: 1,
     pressureHandler: (request, reply) => {
       if (!needsToken(request.url)) return;
-      void reply
-        .code(503)
-        .header('retry-after', '1')
-        .send(errorBody(httpError('WG_ERR_OVERLOADED', 'service is overloaded (event loop under pressure); retry later')));
+      void sendError(reply, httpError('WG_ERR_OVERLOADED', 'service is overloaded (event loop under pressure); retry later'));
     },
   });
 };
