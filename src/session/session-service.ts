@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { DecisionContext, DecisionService, EvaluateRequest, EvaluateResponseRequest, Evaluated, EvaluatedResponse } from '../decision/decision-service.js';
 import { assertNotLocked } from '../decision/lock.js';
 import type { Mode } from '../difc/types.js';
@@ -181,9 +181,8 @@ function refuse(request: object, fields: string[]): void {
 }
 
 function argsDigest(args: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(args ?? null))
-    .digest('base64url');
+  // crypto.hash: the one-shot digest, half the cost of a Hash object for a few hundred bytes.
+  return hash('sha256', JSON.stringify(args ?? null), 'base64url');
 }
 
 function view(record: SessionRecord, now: number): SessionView {
