@@ -3,15 +3,11 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
+import { isApiRoute } from '../api-routes.js';
 import { httpError, sendError } from '../errors.js';
 
 /** Longest token accepted in a header: a hostile client must not make the server hash megabytes. */
 const MAX_TOKEN_LENGTH = 4096;
-
-/** Routes that need a token (docs/contract.md §8); probes, metrics and the OpenAPI document stay open. */
-export function needsToken(url: string): boolean {
-  return url.startsWith('/v1/') || url === '/v1' || url.startsWith('/access/v1/') || url === '/access/v1';
-}
 
 /** One token per line; blank lines and lines starting with # are skipped; surrounding spaces trimmed. */
 export function parseTokens(text: string): string[] {
@@ -97,7 +93,7 @@ function useBearerAuth(app: FastifyInstance, tokens: ApiTokens): void {
     );
   };
   app.addHook('onRoute', (route) => {
-    if (!needsToken(route.url)) return;
+    if (!isApiRoute(route.url)) return;
     route.onRequest = [check, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 import { httpError, sendError } from '../errors.js';
 import type { Readiness } from '../readiness.js';
-import { needsToken } from './auth.js';
+import { isApiRoute } from '../api-routes.js';
 
 export interface DrainingOptions {
   readiness: Readiness;
@@ -22,7 +22,7 @@ const drainingPlugin: FastifyPluginCallback<DrainingOptions> = (app, { readiness
   });
   // Requests that reach a closing server (on a busy keep-alive connection) are refused.
   app.addHook('onRequest', (request, reply, hookDone) => {
-    if (closing && needsToken(request.url)) {
+    if (closing && isApiRoute(request.url)) {
       void sendError(reply.header('connection', 'close'), httpError('WG_ERR_DRAINING', 'service is shutting down; retry on another instance'));
       return;
     }

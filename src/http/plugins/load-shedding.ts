@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import underPressure from '@fastify/under-pressure';
 import { httpError, sendError } from '../errors.js';
-import { needsToken } from './auth.js';
+import { isApiRoute } from '../api-routes.js';
 
 export interface LoadSheddingOptions {
   /** Event-loop delay past which decision requests are shed with 503 (default 1000 ms); heap cap (default none). */
@@ -23,7 +23,7 @@ const loadSheddingPlugin: FastifyPluginAsync<LoadSheddingOptions> = async (app, 
     // what hurts clients is delay.
     retryAfter: 1,
     pressureHandler: (request, reply) => {
-      if (!needsToken(request.url)) return;
+      if (!isApiRoute(request.url)) return;
       void sendError(reply, httpError('WG_ERR_OVERLOADED', 'service is overloaded (event loop under pressure); retry later'));
     },
   });
