@@ -6,7 +6,7 @@
  * `guardErrorFromData`.
  */
 
-import { ALL_ERROR_CODES, WasmGuardError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, WasmGuardError, type ErrorCode } from '../errors.js';
 
 export type GuardFunction = 'label_agent' | 'label_resource' | 'label_response';
 
@@ -198,7 +198,7 @@ export function guardErrorFromData(data: GuardErrorData): GuardError {
   Object.assign(error, fields);
   Object.defineProperty(error, 'message', { value: data.message, enumerable: false, writable: true });
   // A code the service does not know (never sent by our workers) stays a guard failure: 502, not 500.
-  const code = (ALL_ERROR_CODES as readonly string[]).includes(data.code) ? data.code : 'WG_ERR_GUARD';
+  const code = (ERROR_CODES as readonly string[]).includes(data.code) ? data.code : 'WG_ERR_GUARD';
   Object.defineProperty(error, 'code', { value: code, enumerable: true });
   return error;
 }
