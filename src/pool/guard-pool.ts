@@ -14,7 +14,7 @@ import {
   type InstanceSource,
 } from '../guard/index.js';
 import { guardedObserver, type EvictionReason, type PoolObserver } from './observer.js';
-import { InstanceSlot, replacementFor, type InstanceState, type InstanceStop } from './instance-lifecycle.js';
+import { InstanceSlot, replacementFor, replacesInBatch, type InstanceState, type InstanceStop } from './instance-lifecycle.js';
 import { PolicyIds } from './policy-ids.js';
 import { PoolCounts, type Counts } from './pool-counts.js';
 import { Replacer } from './replacement.js';
@@ -68,8 +68,6 @@ export interface PoolState extends Counts {
 /** Failures in a row after which a guard with no live instance is reported unhealthy and refused at once. */
 const UNHEALTHY_AFTER = 3;
 const MiB = 1024 * 1024;
-/** Asked before each batch: is an instance that stops in its middle replaced there, by the worker? */
-const MID_BATCH_STOP: InstanceStop = { reason: 'trap', workerAlive: true, midBatch: true };
 
 /**
  * A pool of instances of one guard, each in its own worker thread. Calls go
@@ -231,11 +229,11 @@ export class GuardPool {
     const calls: WorkerCall[] = waiters.map(({ call, policyId }) => ({ fn: call.fn, policyId, policy: call.policy?.json, input: call.input }));
     let batch: BatchOutcome;
     try {
-      const { queueTimeoutMs, timeoutMs, backoff } = this.#options;
+      const { queueTimeoutMs, timeoutMs } = this.#options;
       // A call that waits in the batch behind others keeps its wait bound: the worker skips it once that has passed.
       const until = waiters.map((w) => (w.waits ? w.enqueuedAt + queueTimeoutMs : Infinity));
       slot.handedOver = calls.length;
-      const replaceInline = replacementFor(MID_BATCH_STOP, this.#counts.consecutiveFailures, backoff).path === 'in-batch';
+      const replaceInline = replacesInBatch(this.#counts.consecutiveFailures);
       const waits = { until, expired: (i: number) => this.#scheduler.waitedTooLong(waiters[i]!) };
       batch = await slot.host!.runBatch(calls, timeoutMs, this.#backend ?? NO_BACKEND, waits, replaceInline);
     } catch (error) {

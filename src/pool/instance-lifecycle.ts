@@ -111,6 +111,11 @@ export function backoffDelay(consecutiveFailures: number, backoff: Backoff): num
   return Math.min(backoff.maxMs, backoff.baseMs * 2 ** (consecutiveFailures - 2));
 }
 
+/** Asked before each batch: may the worker replace an instance that stops mid-batch and go on (replacementFor's in-batch rule)? */
+export function replacesInBatch(consecutiveFailures: number): boolean {
+  return consecutiveFailures === 0;
+}
+
 /**
  * The one place that decides how a stopped instance is replaced, given the
  * guard's failures in a row (the stop itself included, except for a worker
@@ -126,6 +131,6 @@ export function backoffDelay(consecutiveFailures: number, backoff: Backoff): num
  */
 export function replacementFor(stop: InstanceStop, consecutiveFailures: number, backoff: Backoff): Replacement {
   if (!stop.workerAlive) return { path: 'new-worker', delayMs: backoffDelay(consecutiveFailures, backoff) };
-  if (stop.midBatch && consecutiveFailures === 0) return { path: 'in-batch' };
+  if (stop.midBatch && replacesInBatch(consecutiveFailures)) return { path: 'in-batch' };
   return { path: 'same-worker', delayMs: backoffDelay(consecutiveFailures, backoff) };
 }
