@@ -8,7 +8,7 @@
 // which the GC never scans, moves or frees, so it survives any collection
 // until dealloc()/heap.free.
 
-import { JsonDoc, JsonWriter } from "./json";
+import { JsonDoc, JsonWriter, forgetLongValues } from "./json";
 
 // @ts-ignore: decorator
 @external("env", "host_log")
@@ -200,6 +200,8 @@ export function inputDoc(fn: string, ptr: i32, len: i32): JsonDoc | null {
     logError(fn + ": empty input");
     return null;
   }
+  // The host's input buffer is reused from call to call: what the last call's bytes said about it is void.
+  forgetLongValues();
   const doc = new JsonDoc(<usize>ptr, len);
   if (!doc.validate()) {
     logError(fn + ": input is not valid JSON (" + len.toString() + " bytes)");

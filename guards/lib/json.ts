@@ -93,8 +93,50 @@ function skipStringAt(base: usize, len: i32, pos: i32): i32 {
   return len; // unreachable
 }
 
+// ------------------------------------------------------------ long values
+// Navigation skips the same long values again and again: every lookup of a
+// member after an MCP result's text walks that whole escaped string (about
+// ten times per label_response call, a third of its time). validate() walks
+// every value once anyway, so it notes where each long one ends, and skipAt()
+// answers those in one lookup. Keyed by absolute address: the table is
+// emptied when a call's input arrives (forgetLongValues, from inputDoc) and
+// whenever a document is freed, so an entry never outlives the bytes it
+// describes.
+
+/** Values at least this long are remembered; shorter ones are cheaper to scan than to look up. */
+const LONG_VALUE: i32 = 256;
+const LONG_SLOTS: i32 = 1024;
+/** A slot: start address, end address, generation (u32 each: wasm32). */
+const SLOT_BYTES: i32 = 12;
+// Static memory, not a managed array: a top-level allocation here would run
+// before the runtime's own lazy globals are set up (the start function
+// follows import order) and corrupt the collector's lists.
+const LONG_TABLE: usize = memory.data(LONG_SLOTS * SLOT_BYTES);
+/** Entries of older generations are void: forgetting them all is one increment. */
+let generation: u32 = 1;
+
+// @ts-ignore: decorator
+@inline function longSlot(addr: usize): usize {
+  return LONG_TABLE + <usize>((((<u32>addr * 2654435761) >> 22) & <u32>(LONG_SLOTS - 1)) * <u32>SLOT_BYTES);
+}
+
+function rememberLongValue(base: usize, pos: i32, end: i32): void {
+  const slot = longSlot(base + <usize>pos);
+  store<u32>(slot, <u32>(base + <usize>pos));
+  store<u32>(slot, <u32>(base + <usize>end), 4);
+  store<u32>(slot, generation, 8);
+}
+
+/** Voids every remembered long value: their bytes are about to change or be freed. */
+export function forgetLongValues(): void {
+  generation++;
+}
+
 /** Offset just past the value starting at `pos` (the document is known to be valid). */
 function skipAt(base: usize, len: i32, pos: i32): i32 {
+  const addr = base + <usize>pos;
+  const slot = longSlot(addr);
+  if (load<u32>(slot) == <u32>addr && load<u32>(slot, 8) == generation) return min(<i32>(<usize>load<u32>(slot, 4) - base), len);
   const c = byteAt(base, pos);
   if (c == QUOTE) return skipStringAt(base, len, pos);
   if (c == 0x7b || c == 0x5b) {
@@ -195,36 +237,48 @@ function checkStringAt(base: usize, len: i32, pos: i32): i32 {
 function checkValueAt(base: usize, len: i32, pos: i32, depth: i32): i32 {
   if (pos >= len) return -1;
   const c = byteAt(base, pos);
-  if (c == QUOTE) return checkStringAt(base, len, pos);
+  if (c == QUOTE) {
+    const end = checkStringAt(base, len, pos);
+    if (end - pos >= LONG_VALUE) rememberLongValue(base, pos, end);
+    return end;
+  }
   if (c == 0x7b || c == 0x5b) {
-    if (depth >= MAX_DEPTH) return -1;
-    const close: u32 = c == 0x7b ? 0x7d : 0x5d;
-    let p = wsAt(base, len, pos + 1);
-    if (p < len && byteAt(base, p) == close) return p + 1;
-    while (true) {
-      if (c == 0x7b) {
-        if (p >= len || byteAt(base, p) != QUOTE) return -1;
-        p = checkStringAt(base, len, p);
-        if (p < 0) return -1;
-        p = wsAt(base, len, p);
-        if (p >= len || byteAt(base, p) != 0x3a) return -1;
-        p = wsAt(base, len, p + 1);
-      }
-      p = checkValueAt(base, len, p, depth + 1);
-      if (p < 0) return -1;
-      p = wsAt(base, len, p);
-      if (p >= len) return -1;
-      const d = byteAt(base, p);
-      if (d == close) return p + 1;
-      if (d != 0x2c) return -1;
-      p = wsAt(base, len, p + 1);
-    }
+    const end = checkContainerAt(base, len, pos, depth, c);
+    if (end - pos >= LONG_VALUE) rememberLongValue(base, pos, end);
+    return end;
   }
   if (c == 0x74) return checkWordAt(base, len, pos, 0x74, 0x72, 0x75, 0x65, 0, 4); // true
   if (c == 0x66) return checkWordAt(base, len, pos, 0x66, 0x61, 0x6c, 0x73, 0x65, 5); // false
   if (c == 0x6e) return checkWordAt(base, len, pos, 0x6e, 0x75, 0x6c, 0x6c, 0, 4); // null
   if (c == 0x2d || isDigit(c)) return checkNumberAt(base, len, pos);
   return -1;
+}
+
+/** Offset just past the object or array (opened by `c`) at `pos`, or -1 when it is not well formed. */
+function checkContainerAt(base: usize, len: i32, pos: i32, depth: i32, c: u32): i32 {
+  if (depth >= MAX_DEPTH) return -1;
+  const close: u32 = c == 0x7b ? 0x7d : 0x5d;
+  let p = wsAt(base, len, pos + 1);
+  if (p < len && byteAt(base, p) == close) return p + 1;
+  while (true) {
+    if (c == 0x7b) {
+      if (p >= len || byteAt(base, p) != QUOTE) return -1;
+      p = checkStringAt(base, len, p);
+      if (p < 0) return -1;
+      p = wsAt(base, len, p);
+      if (p >= len || byteAt(base, p) != 0x3a) return -1;
+      p = wsAt(base, len, p + 1);
+    }
+    p = checkValueAt(base, len, p, depth + 1);
+    if (p < 0) return -1;
+    p = wsAt(base, len, p);
+    if (p >= len) return -1;
+    const d = byteAt(base, p);
+    if (d == close) return p + 1;
+    if (d != 0x2c) return -1;
+    p = wsAt(base, len, p + 1);
+  }
+  return -1; // unreachable
 }
 
 /** Whether the raw key at `keyPos` (a string with no escapes or non-ASCII bytes) equals `key`. */
@@ -262,6 +316,7 @@ export class JsonDoc {
   }
 
   free(): void {
+    forgetLongValues();
     if (this.owned && this.base != 0) heap.free(this.base);
     this.base = 0;
     this.len = 0;
@@ -346,7 +401,7 @@ export class JsonDoc {
   }
 
   private skipString(pos: i32): i32 {
-    return skipStringAt(this.base, this.len, pos);
+    return skipAt(this.base, this.len, pos);
   }
 
   /** Value offset of member `key` of the object at `obj`, or -1. The last duplicate wins, as in JSON.parse. */

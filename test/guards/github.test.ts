@@ -625,6 +625,25 @@ describe('github guard: label_response', () => {
     );
   });
 
+  it('an instance that labelled other long results (same buffers, remembered value ends) answers like a fresh one', () => {
+    // The JSON reader remembers where long values end (lib/json.ts); a stale entry would make it skip to the
+    // wrong byte of the next input placed at the same address. Results of random shapes, wrapped and not,
+    // go through one instance in turn and through a fresh instance each.
+    const used = withPolicy(['octo-org/*']);
+    const words = fc.string({ unit: fc.constantFrom('a', '"', '\\', ' ', 'é'), minLength: 0, maxLength: 300 });
+    const row = fc.record({ title: words, body: words, association: fc.constantFrom('OWNER', 'NONE', 'MEMBER'), login: fc.constantFrom('a', 'bb', 'c"c') });
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 25 }), fc.boolean(), fc.boolean(), (rows, wrap, nest) => {
+        const issues = rows.map((r, i) => ({ ...issue(i + 1, r.association, { title: r.title, body: r.body }), user: { login: r.login } }));
+        const json = nest ? { issues } : issues;
+        const result = wrap ? { content: [{ type: 'text', text: JSON.stringify(json) }] } : json;
+        const args = { repo: 'octo-org/app' };
+        expect(used.labelResponse('list_issues', result, args)).toEqual(withPolicy(['octo-org/*']).labelResponse('list_issues', result, args));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('handles non-ASCII and escaped text in results', () => {
     const out = withPolicy('all', 'none').labelResponse(
       'list_issues',
