@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LabelsJson, Mode } from '../difc/types.js';
+import { CallDeadline } from './call-deadline.js';
 import { SessionStoreUnavailableError } from './errors.js';
 import { normaliseLabels } from './merge.js';
 import { MERGE_SCRIPT, TOUCH_SCRIPT } from './redis-scripts.js';
@@ -43,6 +44,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #observer: SessionStoreObserver;
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #deadline: CallDeadline;
   #wasAvailable = false;
 
   constructor(options: RedisStoreOptions) {
@@ -50,10 +52,11 @@ export class RedisSessionStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     const timeout = options.commandTimeoutMs ?? 500;
+    // Not ioredis's commandTimeout, which arms a timer per command: see call-deadline.ts.
+    this.#deadline = new CallDeadline(timeout);
     const redis = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: timeout,
       connectTimeout: Math.max(timeout, 1000),
       maxRetriesPerRequest: 1,
       // Commands issued in one turn of the event loop (many sessions' reads under load) go out in one write.
@@ -94,7 +97,7 @@ export class RedisSessionStore implements SessionStore {
   async #call<T>(op: string, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      const value = await run();
+      const value = await this.#deadline.guard(run());
       this.#observer.call?.(op, (performance.now() - started) / 1000, true);
       return value;
     } catch (error) {
@@ -160,7 +163,7 @@ export class RedisSessionStore implements SessionStore {
       let cursor = '0';
       let count = 0;
       for (let round = 0; round < LIVE_SCAN_ROUNDS; round++) {
-        const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', 1000);
+        const [next, keys] = await this.#deadline.guard(this.#redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', 1000));
         count += keys.length;
         cursor = next;
         if (cursor === '0') return count;

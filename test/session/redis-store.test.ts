@@ -84,6 +84,25 @@ describe.runIf(run)('Redis session store (real redis-server)', () => {
     expect(live).toBeGreaterThan(0);
   });
 
+  it('a call Redis does not answer within the command timeout fails with SessionStoreUnavailableError; the next ones work', async () => {
+    const slow = new RedisSessionStore({ url: redis.url, logger, commandTimeoutMs: 150 });
+    await slow.connect();
+    try {
+      const record = newRecord({ secrecy: [], integrity: [] });
+      await slow.create(record);
+      // A script that keeps the (single-threaded) server busy for 600 ms: every other client waits.
+      const busy = redis.command('EVAL', "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 600000 return 1", '0');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = performance.now();
+      await expect(slow.get(record.id)).rejects.toMatchObject({ code: 'WG_ERR_SESSION_STORE_UNAVAILABLE', message: expect.stringContaining('timed out') });
+      expect(performance.now() - started).toBeLessThan(450);
+      await busy;
+      expect((await slow.get(record.id))?.id).toBe(record.id);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('fails fast with SessionStoreUnavailableError while Redis is down, and reconnects by itself', async () => {
     const record = newRecord({ secrecy: [], integrity: [] });
     await store.create(record);
