@@ -8,8 +8,9 @@
  * conversion, besides the garbage all of that leaves: under load that was
  * about as much CPU as the rest of the request. Under load many requests
  * arrive in one turn, so their reads share one call, and so do their writes.
- * The wait is the one ioredis's auto-pipelining already had (setImmediate):
- * what goes out in one write is the same, only in fewer commands.
+ * This replaces ioredis's auto-pipelining (off in redis-store.ts), with the
+ * same wait (setImmediate) but fewer commands, and without its limit of one
+ * pipeline in flight: each batch goes out when its turn ends.
  *
  * Each caller still gets its own outcome: the scripts answer per key, and an
  * error for one key (an Error in the reply) fails only that caller.
