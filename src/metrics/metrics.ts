@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompilationCache } from '../guard/index.js';
-import { HotCounter, HotHistogram } from './hot-series.js';
+import { HotCounter, HotHistogram, type HistogramSeries } from './hot-series.js';
 import { WorkerHost, type PoolObserver } from '../pool/index.js';
 import type { GuardRegistry } from '../runtime/guard-registry.js';
 import type { ReloadObserver } from '../runtime/reload.js';
@@ -138,7 +138,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly sessionStoreDuration = new Histogram({
+  // Observed on every session call (two per /v1/evaluate with a session): a hot series, see hot-series.ts.
+  readonly sessionStoreDuration = new HotHistogram({
     name: 'wasmguard_session_store_duration_seconds',
     help: 'Duration of session store calls, by operation',
     labelNames: ['store', 'op'] as const,
@@ -216,11 +217,16 @@ export class Metrics {
 
   /** What the session store reports, as metrics. */
   sessionObserver(store: 'memory' | 'redis'): SessionStoreObserver {
+    // Each operation's series, looked up once: ops are a handful of fixed names. Filled on first use, so
+    // /metrics shows only the operations that ran, as before.
+    const durations = new Map<string, HistogramSeries>();
     return {
       expired: (n) => this.sessionsExpired.inc(n),
       evicted: (n) => this.sessionsEvicted.inc(n),
       call: (op, seconds, ok) => {
-        this.sessionStoreDuration.observe({ store, op }, seconds);
+        let series = durations.get(op);
+        if (!series) durations.set(op, (series = this.sessionStoreDuration.labels(store, op)));
+        series.observe(seconds);
         if (!ok) this.sessionStoreErrors.inc({ store, op });
       },
     };

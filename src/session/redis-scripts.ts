@@ -4,17 +4,26 @@
  *
  * A session is a hash at `wasmguard:session:{id}`: guard, policy, mode,
  * created, updated, changes, ttl, and secrecy / integrity as JSON arrays.
- * cjson encodes an empty table as `{}`; both scripts write `[]` instead.
+ * cjson encodes an empty table as `{}`; the merge writes `[]` instead.
  */
 
 const ENCODE = `local function enc(a) if #a == 0 then return '[]' end return cjson.encode(a) end`;
+
+/**
+ * The fields the scripts return, in this order (HMGET, not HGETALL: no field
+ * names to send and skip, and the reader takes each value by its index).
+ * `ttl` first: a session without it is gone.
+ */
+export const SESSION_FIELDS = ['ttl', 'guard', 'hasPolicy', 'policy', 'mode', 'secrecy', 'integrity', 'created', 'updated', 'changes'] as const;
+
+const HMGET_FIELDS = SESSION_FIELDS.map((f) => `'${f}'`).join(', ');
 
 /**
  * The monotone merge of merge.ts: secrecy ← stored ∪ computed, integrity ←
  * stored ∩ computed, the idle TTL refreshed. KEYS[1] the session key;
  * ARGV[1] computed secrecy, ARGV[2] computed integrity (JSON arrays), ARGV[3]
  * now (epoch ms). Returns nil when the session is gone, else
- * {changed (0|1), the session's fields as HGETALL gives them}.
+ * {changed (0|1), the session's SESSION_FIELDS}.
  */
 export const MERGE_SCRIPT = `
 ${ENCODE}
@@ -41,13 +50,39 @@ local changes = tonumber(f[4]) + changed
 local s, i = enc(secrecy), enc(met)
 redis.call('HSET', KEYS[1], 'secrecy', s, 'integrity', i, 'updated', ARGV[3], 'changes', changes)
 redis.call('EXPIRE', KEYS[1], tonumber(f[3]))
-return {changed, redis.call('HGETALL', KEYS[1])}
+return {changed, redis.call('HMGET', KEYS[1], ${HMGET_FIELDS})}
 `;
 
-/** The session's fields with its idle TTL refreshed, or an empty list when it is gone. KEYS[1] the session key. */
-export const TOUCH_SCRIPT = `
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-if not ttl then return {} end
-redis.call('EXPIRE', KEYS[1], tonumber(ttl))
-return redis.call('HGETALL', KEYS[1])
+/**
+ * Reads sessions with their idle TTL refreshed, one per key: many reads made
+ * in one turn of the event loop share one call (redis-batch.ts). For each key,
+ * in order, its SESSION_FIELDS, or an empty list when it is gone. pcall: a key
+ * that cannot be read (not a hash) fails only its own read, as an error
+ * inside the reply, not the others'.
+ */
+export const TOUCH_MANY_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local f = redis.pcall('HMGET', key, ${HMGET_FIELDS})
+  if f.err then
+    out[i] = f
+  elseif f[1] then
+    redis.call('EXPIRE', key, tonumber(f[1]))
+    out[i] = f
+  else
+    out[i] = {}
+  end
+end
+return out
+`;
+
+/**
+ * Keeps decision records, one per key: ARGV holds each key's value and TTL (s)
+ * in turn. SET cannot fail on any key, so one reply answers them all.
+ */
+export const SET_MANY_SCRIPT = `
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[2 * i - 1], 'EX', ARGV[2 * i])
+end
+return #KEYS
 `;

@@ -1,9 +1,11 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LabelsJson, Mode } from '../difc/types.js';
+import { CallDeadline } from './call-deadline.js';
 import { SessionStoreUnavailableError } from './errors.js';
-import { normaliseLabels } from './merge.js';
-import { MERGE_SCRIPT, TOUCH_SCRIPT } from './redis-scripts.js';
+import { RedisBatch } from './redis-batch.js';
+import { storedTags } from './stored-tags.js';
+import { MERGE_SCRIPT, SESSION_FIELDS, SET_MANY_SCRIPT, TOUCH_MANY_SCRIPT } from './redis-scripts.js';
 import type { DecisionRecord, MergeResult, SessionRecord, SessionStore, SessionStoreObserver } from './store.js';
 
 export interface RedisStoreOptions {
@@ -21,10 +23,20 @@ const DECISION_PREFIX = 'wasmguard:decision:';
 /** SCAN rounds for the live-sessions gauge: a scrape must stay cheap whatever the key count. */
 const LIVE_SCAN_ROUNDS = 100;
 
+/** A session's SESSION_FIELDS as the scripts return them (null: a field the hash lacks). */
+type SessionFields = Array<string | null>;
+
 type ScriptedRedis = Redis & {
-  wgMerge(key: string, secrecy: string, integrity: string, now: string): Promise<[number, string[]] | null>;
-  wgTouch(key: string): Promise<string[]>;
+  wgMerge(key: string, secrecy: string, integrity: string, now: string): Promise<[number, SessionFields] | null>;
+  wgTouchMany(keyCount: number, ...keys: string[]): Promise<Array<SessionFields | Error>>;
+  wgSetMany(keyCount: number, ...keysThenValues: Array<string | number>): Promise<number>;
 };
+
+interface KeptDecision {
+  key: string;
+  value: string;
+  ttlS: number;
+}
 
 /**
  * Sessions in Redis (or Valkey), shared by every replica that names the same
@@ -43,6 +55,9 @@ export class RedisSessionStore implements SessionStore {
   readonly #observer: SessionStoreObserver;
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #deadline: CallDeadline;
+  readonly #touches: RedisBatch<string, SessionFields>;
+  readonly #decisions: RedisBatch<KeptDecision, number>;
   #wasAvailable = false;
 
   constructor(options: RedisStoreOptions) {
@@ -50,25 +65,37 @@ export class RedisSessionStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     const timeout = options.commandTimeoutMs ?? 500;
+    // Not ioredis's commandTimeout, which arms a timer per command: see call-deadline.ts.
+    this.#deadline = new CallDeadline(timeout);
     const redis = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: timeout,
       connectTimeout: Math.max(timeout, 1000),
       maxRetriesPerRequest: 1,
-      // Commands issued in one turn of the event loop (many sessions' reads under load) go out in one write.
-      enableAutoPipelining: true,
+      // Auto-pipelining is left off: the reads and writes of one turn of the event loop are already one command
+      // each (redis-batch.ts), and ioredis keeps one auto-pipeline in flight at a time, so under load every
+      // session read also waited for the batch before it (the event loop sat idle 14% of the time).
+      enableAutoPipelining: false,
       // Reconnect for ever, backing off to one attempt a second.
       retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
     });
     redis.defineCommand('wgMerge', { numberOfKeys: 1, lua: MERGE_SCRIPT });
-    redis.defineCommand('wgTouch', { numberOfKeys: 1, lua: TOUCH_SCRIPT });
+    // No numberOfKeys: each call carries a batch (redis-batch.ts), its key count as the first argument.
+    redis.defineCommand('wgTouchMany', { lua: TOUCH_MANY_SCRIPT });
+    redis.defineCommand('wgSetMany', { lua: SET_MANY_SCRIPT });
     // Without a listener an 'error' event would be thrown; state changes are logged once per change.
     redis.on('error', (error: Error) => this.#setAvailable(false, error));
     redis.on('ready', () => this.#setAvailable(true));
     redis.on('end', () => this.#setAvailable(false));
     redis.on('close', () => this.#setAvailable(false));
     this.#redis = redis as ScriptedRedis;
+    this.#touches = new RedisBatch((keys) => this.#redis.wgTouchMany(keys.length, ...keys));
+    this.#decisions = new RedisBatch(async (kept) => {
+      const args: Array<string | number> = kept.map((k) => k.key);
+      for (const k of kept) args.push(k.value, k.ttlS);
+      await this.#redis.wgSetMany(kept.length, ...args);
+      return kept.map(() => 1);
+    });
   }
 
   /** Connects, waiting at most the connect timeout: a store that is down does not stop the service from starting. */
@@ -94,7 +121,7 @@ export class RedisSessionStore implements SessionStore {
   async #call<T>(op: string, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      const value = await run();
+      const value = await this.#deadline.guard(run());
       this.#observer.call?.(op, (performance.now() - started) / 1000, true);
       return value;
     } catch (error) {
@@ -129,8 +156,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const flat = await this.#call('get', () => this.#redis.wgTouch(SESSION_PREFIX + id));
-    return flat.length === 0 ? undefined : toRecord(id, flat);
+    const fields = await this.#call('get', () => this.#touches.add(SESSION_PREFIX + id));
+    return fields.length === 0 ? undefined : toRecord(id, fields);
   }
 
   async mergeLabels(id: string, computed: LabelsJson): Promise<MergeResult | undefined> {
@@ -146,7 +173,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async putDecision(decisionId: string, record: DecisionRecord, ttlS: number): Promise<void> {
-    await this.#call('put_decision', () => this.#redis.set(DECISION_PREFIX + decisionId, JSON.stringify(record), 'EX', ttlS));
+    await this.#call('put_decision', () => this.#decisions.add({ key: DECISION_PREFIX + decisionId, value: JSON.stringify(record), ttlS }));
   }
 
   async getDecision(decisionId: string): Promise<DecisionRecord | undefined> {
@@ -160,7 +187,7 @@ export class RedisSessionStore implements SessionStore {
       let cursor = '0';
       let count = 0;
       for (let round = 0; round < LIVE_SCAN_ROUNDS; round++) {
-        const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', 1000);
+        const [next, keys] = await this.#deadline.guard(this.#redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', 1000));
         count += keys.length;
         cursor = next;
         if (cursor === '0') return count;
@@ -176,19 +203,20 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** A session from the flat field/value list HGETALL gives inside a script. */
-function toRecord(id: string, flat: string[]): SessionRecord {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+const FIELD = Object.fromEntries(SESSION_FIELDS.map((name, i) => [name, i])) as Record<(typeof SESSION_FIELDS)[number], number>;
+
+/** A session from its SESSION_FIELDS. */
+function toRecord(id: string, fields: SessionFields): SessionRecord {
+  const field = (name: (typeof SESSION_FIELDS)[number]) => fields[FIELD[name]] ?? undefined;
   return {
     id,
-    guard: f.guard ?? '',
-    policy: f.hasPolicy === '1' ? (f.policy ?? '') : null,
-    mode: (f.mode ?? 'strict') as Mode,
-    agent: normaliseLabels({ secrecy: JSON.parse(f.secrecy ?? '[]') as string[], integrity: JSON.parse(f.integrity ?? '[]') as string[] }),
-    created: Number(f.created),
-    updated: Number(f.updated),
-    changes: Number(f.changes),
-    ttlS: Number(f.ttl),
+    guard: field('guard') ?? '',
+    policy: field('hasPolicy') === '1' ? (field('policy') ?? '') : null,
+    mode: (field('mode') ?? 'strict') as Mode,
+    agent: { secrecy: storedTags(field('secrecy')), integrity: storedTags(field('integrity')) },
+    created: Number(field('created')),
+    updated: Number(field('updated')),
+    changes: Number(field('changes')),
+    ttlS: Number(field('ttl')),
   };
 }

@@ -53,6 +53,11 @@ export interface SessionContext {
   ctx: DecisionContext;
 }
 
+/** Fields a request naming a session may not send: the session holds them. */
+const SESSION_FIELDS = ['agent', 'policy', 'mode'] as const;
+/** With a session, the response check also takes operation and resource from what the service decided. */
+const SESSION_RESPONSE_FIELDS = [...SESSION_FIELDS, 'operation', 'resource'] as const;
+
 /** Kept for five minutes: long enough for a tool call, short enough that the store does not fill with them. */
 export const DEFAULT_DECISION_TTL_S = 300;
 
@@ -120,23 +125,24 @@ export class SessionService {
 
   /** The decision, and the session's guard (for the decision log and metrics). */
   async evaluate(request: SessionEvaluateRequest, given?: SessionContext): Promise<{ evaluated: Evaluated; guard: string }> {
-    refuse(request, ['agent', 'policy', 'mode']);
+    refuse(request, SESSION_FIELDS);
     if (given) assertSessionGuard(given.record, request.guard);
     const { record, ctx } = given ?? (await this.context(request.session, request.guard));
     const evaluated = await this.decisions.evaluate({ ...request, guard: record.guard }, ctx);
-    const kept: DecisionRecord = {
-      session: record.id,
-      guard: record.guard,
-      tool: request.tool,
-      argsDigest: argsDigest(request.args),
-      operation: evaluated.operation,
-      resource: evaluated.resource,
-    };
-    // A denied call is not made, so it has no result to check: nothing to keep. The reply does not wait
-    // for the write: a record that is not there yet (or never written, the store being down) only means
-    // that /v1/evaluate/response labels the call again. Failures are counted by the store's metrics.
+    // A denied call is not made, so it has no result to check: nothing to keep (nor its arguments to hash).
+    // The reply does not wait for the write: a record that is not there yet (or never written, the store
+    // being down) only means that /v1/evaluate/response labels the call again. Failures are counted by the
+    // store's metrics.
     if (evaluated.decision === 'allow') {
-      this.store.putDecision(evaluated.decision_id, kept, this.options.decisionTtlS).catch(() => {});
+      const kept: DecisionRecord = {
+        session: record.id,
+        guard: record.guard,
+        tool: request.tool,
+        argsDigest: argsDigest(request.args),
+        operation: evaluated.operation,
+        resource: evaluated.resource,
+      };
+      this.store.putDecision(evaluated.decision_id, kept, this.options.decisionTtlS).catch(ignore);
     }
     return { evaluated, guard: record.guard };
   }
@@ -149,7 +155,7 @@ export class SessionService {
    * reads of the session merged meanwhile.
    */
   async evaluateResponse(request: SessionEvaluateResponseRequest): Promise<{ evaluated: EvaluatedResponse; guard: string }> {
-    refuse(request, ['agent', 'policy', 'mode', 'operation', 'resource']);
+    refuse(request, SESSION_RESPONSE_FIELDS);
     const { record, ctx } = await this.context(request.session, request.guard);
     const kept = request.decision_id ? await this.store.getDecision(request.decision_id) : undefined;
     const usable =
@@ -175,10 +181,13 @@ function assertSessionGuard(record: SessionRecord, guardName: string | undefined
   }
 }
 
-function refuse(request: object, fields: string[]): void {
-  const sent = fields.filter((f) => (request as Record<string, unknown>)[f] !== undefined);
-  if (sent.length > 0) throw new SessionConflictError(sent);
+function refuse(request: object, fields: readonly string[]): void {
+  // The usual request sends none of them: look before building the list (this runs on every session call).
+  if (!fields.some((f) => (request as Record<string, unknown>)[f] !== undefined)) return;
+  throw new SessionConflictError(fields.filter((f) => (request as Record<string, unknown>)[f] !== undefined));
 }
+
+function ignore(): void {}
 
 function argsDigest(args: unknown): string {
   // crypto.hash: the one-shot digest, half the cost of a Hash object for a few hundred bytes.

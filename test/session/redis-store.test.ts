@@ -84,6 +84,37 @@ describe.runIf(run)('Redis session store (real redis-server)', () => {
     expect(live).toBeGreaterThan(0);
   });
 
+  it('a key that is not a session fails only its own read, also among reads sent together', async () => {
+    const a = newRecord({ secrecy: ['s'], integrity: ['i'] });
+    const b = newRecord({ secrecy: [], integrity: [] });
+    await Promise.all([store.create(a), store.create(b)]);
+    await redis.command('SET', 'wasmguard:session:not-a-hash', 'text');
+    const [gotA, broken, gotB, missing] = await Promise.allSettled([store.get(a.id), store.get('not-a-hash'), store.get(b.id), store.get('missing')]);
+    expect(gotA).toMatchObject({ status: 'fulfilled', value: { id: a.id, agent: { secrecy: ['s'], integrity: ['i'] } } });
+    expect(broken).toMatchObject({ status: 'rejected', reason: { code: 'WG_ERR_SESSION_STORE_UNAVAILABLE', message: expect.stringContaining('WRONGTYPE') } });
+    expect(gotB).toMatchObject({ status: 'fulfilled', value: { id: b.id } });
+    expect(missing).toEqual({ status: 'fulfilled', value: undefined });
+  });
+
+  it('a call Redis does not answer within the command timeout fails with SessionStoreUnavailableError; the next ones work', async () => {
+    const slow = new RedisSessionStore({ url: redis.url, logger, commandTimeoutMs: 150 });
+    await slow.connect();
+    try {
+      const record = newRecord({ secrecy: [], integrity: [] });
+      await slow.create(record);
+      // A script that keeps the (single-threaded) server busy for 600 ms: every other client waits.
+      const busy = redis.command('EVAL', "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 600000 return 1", '0');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = performance.now();
+      await expect(slow.get(record.id)).rejects.toMatchObject({ code: 'WG_ERR_SESSION_STORE_UNAVAILABLE', message: expect.stringContaining('timed out') });
+      expect(performance.now() - started).toBeLessThan(450);
+      await busy;
+      expect((await slow.get(record.id))?.id).toBe(record.id);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('fails fast with SessionStoreUnavailableError while Redis is down, and reconnects by itself', async () => {
     const record = newRecord({ secrecy: [], integrity: [] });
     await store.create(record);
