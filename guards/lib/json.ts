@@ -99,7 +99,7 @@ function skipStringAt(base: usize, len: i32, pos: i32): i32 {
 // ten times per label_response call, a third of its time). validate() walks
 // every value once anyway, so it notes where each long one ends, and skipAt()
 // answers those in one lookup. Keyed by absolute address: the table is
-// emptied when a call's input arrives (forgetLongValues, from inputDoc) and
+// voided when a call's input arrives (forgetLongValues, from inputDoc) and
 // whenever a document is freed, so an entry never outlives the bytes it
 // describes.
 

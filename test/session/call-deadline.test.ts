@@ -14,11 +14,11 @@ describe('CallDeadline', () => {
   it('rejects a call that outlives the timeout, not before, and drops its late reply', async () => {
     const deadline = new CallDeadline(40);
     const started = performance.now();
+    // Rejected, not resolved with the reply that comes at 120 ms: the deadline fired first. No upper bound
+    // on the wait: a busy machine may run the timer late, which says nothing about this class.
     const late = deadline.guard(later(120, 'too late'));
     await expect(late).rejects.toThrow(TIMED_OUT);
-    const waited = performance.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(39);
-    expect(waited).toBeLessThan(110);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(39);
   });
 
   it('gives every pending call its own deadline with one timer, whatever order they settle in', async () => {
