@@ -15,7 +15,8 @@
  * sensitivity, response, flow, cpu, trap, sessions, batch. Settings: see bench/lib/options.mjs.
  * Needs a build first (npm run bench does it).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChild } from './lib/child.mjs';
@@ -137,9 +138,11 @@ try {
     memory.afterMB = service.rss() / MiB;
     results.memory = Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, typeof v === 'number' && k.endsWith('MB') ? Math.round(v * 10) / 10 : v]));
     // The service logs at info (a decision line per request): count what it logged at warn and above.
-    const warnings = readFileSync(service.logFile, 'utf8')
-      .split('\n')
-      .filter((line) => /"level":(?:[4-9]\d)\b/.test(line)).length;
+    // Read line by line: a long run logs more than the longest string V8 can hold (hundreds of MB).
+    let warnings = 0;
+    for await (const line of createInterface({ input: createReadStream(service.logFile), crlfDelay: Infinity })) {
+      if (/"level":(?:[4-9]\d)\b/.test(line)) warnings++;
+    }
     results.notes.push(`service log lines at warn level and above during the run: ${warnings} (each trap logs an eviction and a failed request)`);
   }
 } finally {
