@@ -36,7 +36,11 @@ export interface PoolOptions {
   observer?: PoolObserver;
   /** Replacement delay after repeated failures: base * 2^(n-2), capped. */
   backoff?: { baseMs: number; maxMs: number };
-  /** Keep one started worker in reserve so a terminated one is replaced in microseconds, not 30 ms. */
+  /**
+   * Once a worker has had to be replaced, keep one started worker in reserve so the next is replaced in
+   * microseconds, not 30 ms. Not before: most guards never lose a worker, and a reserve worker per guard
+   * is about 12 MB of idle memory.
+   */
   spare?: boolean;
 }
 
@@ -146,8 +150,8 @@ export class GuardPool {
       await Promise.all(hosts.map((h) => h.terminate()));
       throw failure.reason;
     }
+    // No spare yet: it is started by the first new-worker replacement (replacement.ts).
     hosts.forEach((host, id) => this.#slots.push(this.#watch(new InstanceSlot(id, host))));
-    this.#replacer.refillSpare();
   }
 
   #newHost(): WorkerHost {

@@ -4,7 +4,7 @@ import type { Slot } from './scheduler.js';
 import type { WorkerHost } from './worker-host.js';
 
 export interface ReplacerOptions {
-  /** Keep one started worker in reserve, so a terminated one is replaced in microseconds. */
+  /** After the first new-worker replacement, keep one started worker in reserve, so the next is replaced in microseconds. */
   spare: boolean;
   /** Bounds a new instance's start in a live worker, as it bounds a call. */
   timeoutMs: number;
@@ -22,7 +22,8 @@ export interface ReplacerOptions {
  * Carries out the replacement instance-lifecycle.ts decided for a stopped
  * instance (the in-batch one is the worker's): a new instance in the same
  * worker, or a started worker — the spare when it is ready, else a new
- * one — after the backoff delay. Owns the spare worker and the backoff timers.
+ * one — after the backoff delay. Owns the spare worker (started by the first
+ * new-worker replacement) and the backoff timers.
  */
 export class Replacer {
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -42,8 +43,12 @@ export class Replacer {
     }
   }
 
-  /** Starts the spare worker if there is none (a spare that fails to start is dropped, and the next replacement starts one). */
-  refillSpare(): void {
+  /**
+   * Starts the spare worker if there is none (a spare that fails to start is dropped, and the next
+   * replacement starts one). Called by each new-worker replacement only: a pool that never loses a
+   * worker never pays for a spare.
+   */
+  #refillSpare(): void {
     if (!this.options.spare || this.options.closing() || this.#spare) return;
     const spare = this.options.newHost();
     this.#spare = spare;
@@ -87,7 +92,7 @@ export class Replacer {
     let host = this.#spare;
     this.#spare = undefined;
     if (!host || host.exited) host = this.options.newHost();
-    this.refillSpare();
+    this.#refillSpare();
     try {
       await host.ready;
     } catch (error) {

@@ -134,3 +134,39 @@ describe('close()', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
+
+describe('the spare worker', () => {
+  /** Thread count once it has held still for 300 ms: workers started or terminated a moment ago have come and gone. */
+  async function settledThreads(): Promise<number> {
+    let last = await threadCount();
+    for (let still = 0, i = 0; still < 6 && i < 100; i++) {
+      await sleep(50);
+      const now = await threadCount();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    return last;
+  }
+
+  it('is not started with the pool; the first worker replacement starts one, and the next replacement takes it', async () => {
+    const before = await threadCount();
+    const pool = await start({ size: 1, timeoutMs: 200 });
+    await waitForState(pool, fullyIdle);
+    // Counted from the started pool (the first worker of a process, or tsx in a test worker, brings threads of its own).
+    const started = await settledThreads();
+
+    await expect(rustCall(pool, 'loop_forever')).rejects.toBeInstanceOf(GuardTimeoutError);
+    await waitForState(pool, (s) => fullyIdle(s) && s.replacements.deadline === 1);
+    // The terminated worker went, its replacement came, and, new, a spare: more threads than at the start.
+    const withSpare = await settledThreads();
+    expect(withSpare).toBeGreaterThan(started);
+
+    await expect(rustCall(pool, 'loop_forever')).rejects.toBeInstanceOf(GuardTimeoutError);
+    await waitForState(pool, (s) => fullyIdle(s) && s.replacements.deadline === 2);
+    expect(description((await rustCall(pool, 'get_x')).output)).toBe('get_x under policy none');
+    // The spare served the replacement and was started again: as many threads as after the first.
+    expect(await settledThreads()).toBe(withSpare);
+    await pool.close();
+    expect(await settledThreads()).toBeLessThanOrEqual(before);
+  });
+});
