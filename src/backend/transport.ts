@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { BackendCallError, ResponseTooLargeError } from './backend.js';
 
 /**
@@ -26,15 +26,25 @@ export interface TransportResponse {
   body: Dispatcher.ResponseData['body'];
 }
 
+/**
+ * undici is loaded when the first backend is built, not with the service: a
+ * configuration without backends (the default) would carry about 5 MB of idle
+ * memory for it.
+ */
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => (undici ??= import('undici'));
+
 export class BackendTransport {
-  readonly #pool: Pool;
+  readonly #pool: Promise<Pool>;
   readonly #path: string;
   readonly #headers: Record<string, string>;
   readonly #maxResponseBytes: number;
 
   constructor(options: TransportOptions) {
     const url = new URL(options.url);
-    this.#pool = new Pool(url.origin, { connections: options.connections });
+    this.#pool = loadUndici().then(({ Pool }) => new Pool(url.origin, { connections: options.connections }));
+    // Failing to load is reported by the first request, which awaits the same promise.
+    this.#pool.catch(() => {});
     this.#path = `${url.pathname}${url.search}`;
     this.#headers = options.headers;
     this.#maxResponseBytes = options.maxResponseBytes;
@@ -45,7 +55,7 @@ export class BackendTransport {
   }
 
   async request(method: 'POST' | 'DELETE', headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<TransportResponse> {
-    const response = await this.#pool.request({
+    const response = await (await this.#pool).request({
       method,
       path: this.#path,
       headers: { ...this.#headers, ...headers },
@@ -72,7 +82,7 @@ export class BackendTransport {
 
   /** Closes every connection; requests still running fail. */
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    await (await this.#pool).destroy();
   }
 }
 

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { MemorySessionStore } from './memory-store.js';
-import { RedisSessionStore } from './redis-store.js';
 import type { SessionStore, SessionStoreObserver } from './store.js';
 
 export { SessionService, DEFAULT_DECISION_TTL_S } from './session-service.js';
@@ -13,6 +12,8 @@ export async function createSessionStore(
   options: { maxSessions: number; logger: Logger; observer?: SessionStoreObserver },
 ): Promise<SessionStore> {
   if (setting === 'memory') return new MemorySessionStore({ maxSessions: options.maxSessions, observer: options.observer });
+  // Loaded only for Redis: ioredis costs the default (memory) setup about 5 MB of idle memory.
+  const { RedisSessionStore } = await import('./redis-store.js');
   const store = new RedisSessionStore({ url: setting, logger: options.logger, observer: options.observer });
   await store.connect();
   return store;
