@@ -18,6 +18,8 @@ export const ServerConfigSchema = Type.Object(
     diagnosticsHost: Type.String({ minLength: 1 }),
     defaultMode: Mode,
     bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+    /** Bytes of /v1/evaluate/response bodies checked at once; more wait with their bodies unread (http/result-admission.ts). */
+    resultBytesInFlight: Type.Integer({ minimum: 1024 }),
     graceMs: Type.Integer({ minimum: 0 }),
     /** After SIGTERM: how long the service keeps serving (readiness false, every answer closing its connection) before the listener closes. */
     drainMs: Type.Integer({ minimum: 0 }),

@@ -41,6 +41,13 @@ export const SETTINGS: readonly Setting[] = [
   { target: { server: 'maxRequestsPerSocket' }, env: 'WASMGUARD_MAX_REQUESTS_PER_SOCKET', flag: 'max-requests-per-socket', kind: 'integer', help: 'requests per connection (0: no limit)' },
   { target: { server: 'logLevel' }, env: 'WASMGUARD_LOG_LEVEL', flag: 'log-level', kind: 'string', help: 'pino log level' },
   { target: { server: 'bodyLimitBytes' }, env: 'WASMGUARD_BODY_LIMIT_BYTES', flag: 'body-limit-bytes', kind: 'integer', help: 'largest request body' },
+  {
+    target: { server: 'resultBytesInFlight' },
+    env: 'WASMGUARD_RESULT_BYTES_IN_FLIGHT',
+    flag: 'result-bytes-in-flight',
+    kind: 'integer',
+    help: 'bytes of tool results checked at once; more wait unread',
+  },
   { target: { server: 'maxJsonDepth' }, env: 'WASMGUARD_MAX_JSON_DEPTH', flag: 'max-json-depth', kind: 'integer', help: 'deepest JSON nesting in a request' },
   { target: { server: 'logToolData' }, env: 'WASMGUARD_LOG_TOOL_DATA', flag: 'log-tool-data', kind: 'boolean', help: 'log tool arguments and results' },
   { target: { server: 'sessionStore' }, env: 'WASMGUARD_SESSION_STORE', flag: 'session-store', kind: 'string', help: 'memory or a redis:// URL' },
@@ -62,6 +69,9 @@ export const SERVER_DEFAULTS: ServerConfig = {
   defaultMode: 'strict',
   // A bit over the 8 MiB guard input limit, so the guard's own limit is what a big result meets.
   bodyLimitBytes: 9 * 1024 * 1024,
+  // About a dozen 70 KB results, 1,000-item ones one or two at a time: enough to keep the event loop and the
+  // guard instances busy, and each holds about 30 times its bytes of heap while it is checked (issue 20).
+  resultBytesInFlight: 1024 * 1024,
   graceMs: 10_000,
   // 0 for a bare process; behind a load balancer set it to how long endpoints take to stop routing here (the Helm chart: 5000).
   drainMs: 0,

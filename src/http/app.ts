@@ -20,6 +20,7 @@ import { adminRoutes } from './routes/admin.js';
 import { authzenRoutes } from './routes/authzen.js';
 import { batchRoutes } from './routes/batch.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { ByteBudget } from './result-admission.js';
 import { openapiDocumentRoute } from './routes/openapi-document.js';
 import { operationsRoutes } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -39,6 +40,9 @@ export interface AppOptions {
   /** Hot reload of the guards (POST /v1/admin/reload). */
   reload: (trigger: string) => Promise<ReloadReport>;
 }
+
+/** Longest a tool result waits to be admitted for checking (http/result-admission.ts) before a 503. */
+const RESULT_WAIT_MS = 5000;
 
 /**
  * Builds the service as a Fastify instance without listening, so tests and
@@ -64,7 +68,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(errorReplies, { bodyLimitBytes: server.bodyLimitBytes });
   if (options.tokens) await app.register(bearerAuth, { tokens: options.tokens });
 
-  await app.register(decisionRoutes, { decisions, sessions, metrics, logToolData: server.logToolData });
+  const results = new ByteBudget(server.resultBytesInFlight);
+  metrics.watchResultAdmission(results);
+  // Under Node's requestTimeout, which would otherwise cut a request whose body waits unread.
+  const admission = { budget: results, bodyLimitBytes: server.bodyLimitBytes, maxWaitMs: Math.min(RESULT_WAIT_MS, server.requestTimeoutMs / 2) };
+  await app.register(decisionRoutes, { decisions, sessions, metrics, logToolData: server.logToolData, admission });
   await app.register(sessionRoutes, { sessions });
   await app.register(adminRoutes, { reload: options.reload });
   const batch = new BatchEvaluator(decisions, sessions);

@@ -1,3 +1,4 @@
+import type { ByteBudget } from '../http/result-admission.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompilationCache } from '../guard/index.js';
 import { HotCounter, HotHistogram, type HistogramSeries } from './hot-series.js';
@@ -250,6 +251,26 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set({ store: sessions.kind }, sessions.available ? 1 : 0);
+      },
+    });
+  }
+
+  /** Tool results being checked, and those waiting with their bodies unread (http/result-admission.ts). */
+  watchResultAdmission(budget: Pick<ByteBudget, 'inFlight' | 'waiting'>): void {
+    new Gauge({
+      name: 'wasmguard_result_bytes_in_flight',
+      help: 'Bytes of /v1/evaluate/response bodies admitted and not yet answered (bounded by WASMGUARD_RESULT_BYTES_IN_FLIGHT)',
+      registers: [this.registry],
+      collect() {
+        this.set(budget.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'wasmguard_result_checks_waiting',
+      help: '/v1/evaluate/response requests waiting, body unread, for the results in flight to fall under the budget',
+      registers: [this.registry],
+      collect() {
+        this.set(budget.waiting);
       },
     });
   }

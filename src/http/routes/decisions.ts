@@ -5,6 +5,7 @@ import type { SessionService } from '../../session/index.js';
 import { SessionError } from '../../session/index.js';
 import { stateless } from '../../session/stateless.js';
 import { labelsForLog, recordDecision } from '../decision-record.js';
+import { resultAdmission, type ResultAdmissionOptions } from '../result-admission.js';
 import {
   AgentLabelBody,
   AgentLabelReply,
@@ -21,10 +22,12 @@ export interface DecisionRoutesOptions {
   metrics: Metrics;
   /** Put tool arguments and results in decision logs (off: they may hold secrets). */
   logToolData: boolean;
+  /** The bound on tool results checked at once. */
+  admission: ResultAdmissionOptions;
 }
 
 /** The three decision endpoints a gateway calls around every tool call. */
-export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { decisions, sessions, metrics, logToolData }) => {
+export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { decisions, sessions, metrics, logToolData, admission }) => {
   app.post(
     '/v1/agents/label',
     {
@@ -80,6 +83,8 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
   app.post(
     '/v1/evaluate/response',
     {
+      // Before the body is read: a result waiting its turn holds a socket buffer, not its parsed document.
+      onRequest: resultAdmission(admission),
       schema: {
         summary: 'Decide on a tool result',
         description:
@@ -90,7 +95,9 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
           "everything labelled and moves the agent's labels (secrecy joins, integrity meets, per part). The MCP text's JSON " +
           'is parsed once under the guard rules (no duplicate keys, depth 512, no BOM, well-formed Unicode; else opaque text) ' +
           'and the returned result is serialised from it: show the agent this result, never the original. A denied result ' +
-          'comes back as null. Send back operation and resource from /v1/evaluate to skip labelling the call again.',
+          'comes back as null. Send back operation and resource from /v1/evaluate to skip labelling the call again. ' +
+          'At most WASMGUARD_RESULT_BYTES_IN_FLIGHT bytes of results (by Content-Length; default 1 MiB, a larger one alone) are ' +
+          'checked at once; the others wait their turn with their bodies unread, at most 5 s, then get 503 WG_ERR_OVERLOADED with Retry-After.',
         tags: ['decisions'],
         body: EvaluateResponseBody,
         response: { 200: EvaluateResponseReply, ...decisionErrors },

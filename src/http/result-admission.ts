@@ -1,0 +1,125 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpError, sendError } from './errors.js';
+
+/**
+ * Tool results in flight, bounded by their bytes on the wire.
+ *
+ * A /v1/evaluate/response body is parsed, its MCP text parsed again under
+ * the guard's rules, escaped for the guard and rebuilt for the agent: a
+ * 70 KB result holds about 2 MB of the heap until its reply is sent. With
+ * one such request per connection, memory grew with the connections (446 MB
+ * RSS at 64 connections against 304 MB at 16, issue 20) while throughput
+ * did not: two guard instances and one event loop serve a handful at a time.
+ *
+ * So a response check is admitted before its body is read. One whose bytes
+ * would take the results in flight past the budget waits, first come first
+ * served, with its body unread: Node reads at most a socket buffer of it and
+ * TCP holds the rest back. A body larger than the whole budget is admitted
+ * when nothing else is in flight. A check waits at most `maxWaitMs`, then
+ * gets 503 WG_ERR_OVERLOADED with Retry-After; a client that goes away stops
+ * waiting.
+ */
+export class ByteBudget {
+  #inFlight = 0;
+  readonly #waiting: Array<{ bytes: number; admit: () => void }> = [];
+
+  constructor(readonly budgetBytes: number) {
+    if (!Number.isInteger(budgetBytes) || budgetBytes < 1) throw new RangeError(`byte budget must be a positive integer, got ${budgetBytes}`);
+  }
+
+  /** Bytes admitted and not yet released. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Requests waiting to be admitted. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Resolves, once `bytes` fit, to the release function (idempotent);
+   * rejects with the signal's reason when it fires first.
+   */
+  acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#waiting.length === 0 && this.#fits(bytes)) return Promise.resolve(this.#take(bytes));
+    return new Promise((resolve, reject) => {
+      const entry = {
+        bytes,
+        admit: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(this.#take(bytes));
+        },
+      };
+      const onAbort = () => {
+        const i = this.#waiting.indexOf(entry);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(signal!.reason);
+        // The one that gave up may have been holding the line for smaller ones behind it.
+        this.#admitWaiting();
+      };
+      this.#waiting.push(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#inFlight === 0 || this.#inFlight + bytes <= this.budgetBytes;
+  }
+
+  #take(bytes: number): () => void {
+    this.#inFlight += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inFlight -= bytes;
+      this.#admitWaiting();
+    };
+  }
+
+  /** In order: one that does not fit yet keeps those behind it waiting too (no overtaking). */
+  #admitWaiting(): void {
+    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0]!.bytes)) this.#waiting.shift()!.admit();
+  }
+}
+
+export interface ResultAdmissionOptions {
+  budget: ByteBudget;
+  /** What a body without a Content-Length (chunked) counts as: it may be this large. */
+  bodyLimitBytes: number;
+  maxWaitMs: number;
+}
+
+/**
+ * The onRequest hook of /v1/evaluate/response: admits the request against
+ * the budget by its Content-Length, and releases its bytes when its reply is
+ * sent or its connection closes, whichever comes first.
+ */
+export function resultAdmission({ budget, bodyLimitBytes, maxWaitMs }: ResultAdmissionOptions) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    const declared = Number(request.headers['content-length']);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
+    const gone = new AbortController();
+    const onClose = () => gone.abort(new Error('client closed the connection'));
+    reply.raw.once('close', onClose);
+    let release: () => void;
+    try {
+      release = await budget.acquire(bytes, AbortSignal.any([gone.signal, AbortSignal.timeout(maxWaitMs)]));
+    } catch (error) {
+      reply.raw.off('close', onClose);
+      // Nobody is left to answer.
+      if (gone.signal.aborted) throw error;
+      return sendError(
+        reply,
+        httpError(
+          'WG_ERR_OVERLOADED',
+          `tool results in flight at the limit of ${budget.budgetBytes} bytes (WASMGUARD_RESULT_BYTES_IN_FLIGHT) for ${maxWaitMs} ms; retry later`,
+        ),
+      );
+    }
+    reply.raw.off('close', onClose);
+    reply.raw.once('close', release);
+  };
+}
