@@ -96,7 +96,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
           'is parsed once under the guard rules (no duplicate keys, depth 512, no BOM, well-formed Unicode; else opaque text) ' +
           'and the returned result is serialised from it: show the agent this result, never the original. A denied result ' +
           'comes back as null. Send back operation and resource from /v1/evaluate to skip labelling the call again. ' +
-          'At most WASMGUARD_RESULT_BYTES_IN_FLIGHT bytes of results (by Content-Length; default 1 MiB, a larger one alone) are ' +
+          'At most WASMGUARD_RESULT_BYTES_IN_FLIGHT bytes of results (by Content-Length; default 2 MiB, a larger one alone) are ' +
           'checked at once; the others wait their turn with their bodies unread, at most 5 s, then get 503 WG_ERR_OVERLOADED with Retry-After.',
         tags: ['decisions'],
         body: EvaluateResponseBody,
