@@ -1,4 +1,3 @@
-import type { ByteBudget } from '../http/result-admission.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompilationCache } from '../guard/index.js';
 import { HotCounter, HotHistogram, type HistogramSeries } from './hot-series.js';
@@ -256,7 +255,7 @@ export class Metrics {
   }
 
   /** Tool results being checked, and those waiting with their bodies unread (http/result-admission.ts). */
-  watchResultAdmission(budget: Pick<ByteBudget, 'inFlight' | 'waiting'>): void {
+  watchResultAdmission(budget: { readonly inFlight: number; readonly waiting: number }): void {
     new Gauge({
       name: 'wasmguard_result_bytes_in_flight',
       help: 'Bytes of /v1/evaluate/response bodies admitted and not yet answered (bounded by WASMGUARD_RESULT_BYTES_IN_FLIGHT)',
