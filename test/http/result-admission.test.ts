@@ -24,6 +24,8 @@ describe('ByteBudget', () => {
     // d would fit after c, but does not overtake it.
     expect(order).toEqual([]);
     expect(budget.waiting).toBe(2);
+    // Nothing is taken past the line, even what would fit.
+    expect(budget.tryAcquire(0)).toBeUndefined();
     a();
     a(); // releasing twice gives back the bytes once
     const [releaseC, releaseD] = await Promise.all([c, d]);
@@ -165,6 +167,8 @@ describe('node dist/server.js: WASMGUARD_RESULT_BYTES_IN_FLIGHT', () => {
     expect(await metricReaches('wasmguard_result_checks_waiting', 0)).toBe(0);
     holder.socket.destroy();
     expect(await metricReaches('wasmguard_result_bytes_in_flight', 0)).toBe(0);
+    // A client that leaves is not the service's error.
+    expect(server.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
     expect((await check()).status).toBe(200);
   });
 });
