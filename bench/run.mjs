@@ -25,7 +25,7 @@ import { readOptions } from './lib/options.mjs';
 import { GITHUB_POLICY, RUST_POLICY } from './lib/payloads.mjs';
 import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
 import { alternate } from './lib/runner.mjs';
-import { REPO_ROOT, SERVICE_NODE_FLAGS, startService } from './lib/service-process.mjs';
+import { REPO_ROOT, SERVICE_NODE_FLAGS, guardPools, startService } from './lib/service-process.mjs';
 import { inThreadCallMs, watToWasm } from './lib/wat.mjs';
 import * as batch from './scenarios/batch.mjs';
 import * as cpu from './scenarios/cpu.mjs';
@@ -101,12 +101,10 @@ try {
     processes.push(service);
     log(`service pid ${service.pid} on ${service.url} (ready in ${Math.round(service.readyMs)} ms), floor ${floor.url}, naive ${naive.url}`);
 
-    const guardList = (await (await fetch(`${service.url}/v1/guards`)).json()).guards;
-    await new Promise((r) => setTimeout(r, 500)); // spare workers finish starting
+    await new Promise((r) => setTimeout(r, 500)); // the warm workers settle
     const memory = {
       idleMB: service.rss() / MiB,
-      guards: guardList.map((g) => `${g.name} ${g.pool?.size ?? '?'}`).join(', '),
-      workers: guardList.reduce((n, g) => n + (g.pool?.size ?? 0), 0),
+      ...(await guardPools(service.url)),
       floorIdleMB: floor.rss() / MiB,
     };
     const ctx = {

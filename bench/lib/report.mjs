@@ -269,14 +269,14 @@ export function toMarkdown(results) {
   if (s.memory?.info) {
     const mem = s.memory.info;
     lines.push('## Memory with the default config (RSS of `node dist/server.js`, no config file, worker threads included)', '');
-    lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (default pool sizes: ${mem.guards})`);
+    lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (instances started / default pool size: ${mem.guards})`);
     for (const l of mem.underLoad) lines.push(`- under ${l.what === 'response' ? '/v1/evaluate/response (100 items)' : '/v1/evaluate'} load at ${l.connections} connections: ${fmt(l.rssMaxMB, 1)} MB (${fmt(l.rps, 0)} req/s)`);
-    lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB`, '');
+    lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB (instances started, grown under the load: ${mem.guardsAfter ?? '?'})`, '');
   }
   if (results.memory) {
     const mem = results.memory;
     lines.push('## Memory of the bench service (its config: every guard of the scenarios; RSS, worker threads included)', '');
-    lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (guard instances, one per worker thread: ${mem.guards})`);
+    lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (guard instances started / pool size, one per worker thread: ${mem.guards})`);
     lines.push(`- under load (max sampled every 250 ms during the runs): ${fmt(mem.loadMaxMB, 1)} MB`);
     if (mem.evaluateLoadMaxMB) lines.push(`- under /v1/evaluate load: ${fmt(mem.evaluateLoadMaxMB, 1)} MB; under /v1/evaluate/response load: ${fmt(mem.responseLoadMaxMB, 1)} MB`);
     lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB`);

@@ -114,3 +114,16 @@ export async function startService({ config, env = {}, logFile, cpuProfDir, node
     },
   };
 }
+
+/**
+ * The service's guards as "name started/size" (pools start warm instances and grow while calls wait),
+ * and how many worker threads they run: one per started instance.
+ */
+export async function guardPools(url) {
+  const { guards } = await (await fetch(`${url}/v1/guards`)).json();
+  const started = (g) => (g.pool ? g.pool.instances.idle + g.pool.instances.busy + g.pool.instances.starting : 0);
+  return {
+    guards: guards.map((g) => `${g.name} ${started(g)}/${g.pool?.size ?? '?'}`).join(', '),
+    workers: guards.reduce((n, g) => n + started(g), 0),
+  };
+}

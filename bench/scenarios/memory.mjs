@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { GET_ISSUE_ARGS, GITHUB_POLICY, LIST_ISSUES_ARGS, listIssuesResult } from '../lib/payloads.mjs';
 import { postJson } from '../lib/http.mjs';
 import { measure } from '../lib/runner.mjs';
-import { startService } from '../lib/service-process.mjs';
+import { guardPools, startService } from '../lib/service-process.mjs';
 
 export const name = 'memory';
 
@@ -22,8 +22,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function run(ctx) {
   const service = await startService({ logFile: join(ctx.tmp, 'memory-service.log') });
   try {
-    const guards = (await (await fetch(`${service.url}/v1/guards`)).json()).guards;
-    await sleep(1000); // spare workers finish starting
+    await sleep(1000); // the warm workers settle
+    const idlePools = await guardPools(service.url);
     const idleMB = round(service.rss() / MiB);
     const evaluateBody = JSON.stringify({ guard: 'github', tool: 'get_issue', args: GET_ISSUE_ARGS, policy: GITHUB_POLICY });
     const evaluated = await postJson(`${service.url}/v1/evaluate`, { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY });
@@ -49,14 +49,17 @@ export async function run(ctx) {
       ctx.log(`  memory: ${l.what} c=${l.connections} ${Math.round(r.rps)} req/s, RSS ≤ ${r.rssMaxMB} MB${r.failed ? `, non-2xx ${r.failed}` : ''}`);
     }
     await sleep(1000);
+    const afterPools = await guardPools(service.url);
     const info = {
-      guards: guards.map((g) => `${g.name} ${g.pool?.size ?? '?'}`).join(', '),
-      workers: guards.reduce((n, g) => n + (g.pool?.size ?? 0), 0),
+      guards: idlePools.guards,
+      workers: idlePools.workers,
+      guardsAfter: afterPools.guards,
+      workersAfter: afterPools.workers,
       idleMB,
       underLoad,
       afterMB: round(service.rss() / MiB),
     };
-    ctx.log(`  memory: idle ${idleMB} MB (${info.guards}), after ${info.afterMB} MB`);
+    ctx.log(`  memory: idle ${idleMB} MB (instances started/pool size: ${info.guards}), after ${info.afterMB} MB (${info.guardsAfter})`);
     return { rows: [], info };
   } finally {
     await service.stop();

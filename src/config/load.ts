@@ -16,6 +16,8 @@ export interface ResolvedGuard extends Omit<GuardConfig, 'path'> {
   /** Absolute path of the .wasm file. */
   path: string;
   poolSize?: number;
+  /** Unset: every instance starts with the pool (the loader sets the default, 1). */
+  poolWarm?: number;
   timeoutMs: number;
   memoryLimitMb: number;
 }
@@ -38,7 +40,7 @@ export const BUNDLED_GUARDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateFile = ajv.compile(ConfigFileSchema);
 const validateServer = ajv.compile(ServerConfigSchema);
-const validateGuardDefaults = ajv.compile(Type.Pick(GuardConfigSchema, ['poolSize', 'timeoutMs', 'memoryLimitMb']));
+const validateGuardDefaults = ajv.compile(Type.Pick(GuardConfigSchema, ['poolSize', 'poolWarm', 'timeoutMs', 'memoryLimitMb']));
 
 function describeAjv(errors: ErrorObject[] | null | undefined, root: string): string[] {
   return (errors ?? []).map((e) => {
@@ -203,6 +205,7 @@ export function loadConfig(
       ...guard,
       name,
       poolSize: guard.poolSize ?? guardDefaults.poolSize,
+      poolWarm: guard.poolWarm ?? guardDefaults.poolWarm,
       timeoutMs: guard.timeoutMs ?? guardDefaults.timeoutMs!,
       memoryLimitMb: guard.memoryLimitMb ?? guardDefaults.memoryLimitMb!,
     });

@@ -63,6 +63,8 @@ export const GuardConfigSchema = Type.Object(
     policy: Type.Optional(Type.Unknown()),
     mode: Type.Optional(Mode),
     poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    /** Instances started with the guard (at most poolSize); the rest start while calls wait. */
+    poolWarm: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     memoryLimitMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
     // The other limits of docs/contract.md §2 (defaults in src/guard/defaults.ts).

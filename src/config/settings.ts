@@ -8,7 +8,7 @@ import type { ServerConfig } from './schema.js';
  */
 export interface Setting {
   /** Where it lands: a server field, or a default for every guard. */
-  target: { server: keyof ServerConfig } | { guardDefault: 'poolSize' | 'timeoutMs' | 'memoryLimitMb' } | { top: 'config' | 'guardsDir' };
+  target: { server: keyof ServerConfig } | { guardDefault: 'poolSize' | 'poolWarm' | 'timeoutMs' | 'memoryLimitMb' } | { top: 'config' | 'guardsDir' };
   env: string;
   flag: string;
   kind: 'string' | 'integer' | 'boolean';
@@ -29,6 +29,13 @@ export const SETTINGS: readonly Setting[] = [
   { target: { top: 'config' }, env: 'WASMGUARD_CONFIG', flag: 'config', kind: 'string', help: 'JSON or YAML config file' },
   { target: { top: 'guardsDir' }, env: 'WASMGUARD_GUARDS_DIR', flag: 'guards-dir', kind: 'string', help: 'load every *.wasm in this folder' },
   { target: { guardDefault: 'poolSize' }, env: 'WASMGUARD_POOL_SIZE', flag: 'pool-size', kind: 'integer', help: 'instances per guard' },
+  {
+    target: { guardDefault: 'poolWarm' },
+    env: 'WASMGUARD_POOL_WARM',
+    flag: 'pool-warm',
+    kind: 'integer',
+    help: 'instances per guard started at once; the rest start while calls wait',
+  },
   { target: { guardDefault: 'timeoutMs' }, env: 'WASMGUARD_CALL_TIMEOUT_MS', flag: 'call-timeout-ms', kind: 'integer', help: 'deadline of one guard call' },
   { target: { guardDefault: 'memoryLimitMb' }, env: 'WASMGUARD_MEMORY_LIMIT_MB', flag: 'memory-limit-mb', kind: 'integer', help: 'linear memory cap per instance' },
   { target: { server: 'defaultMode' }, env: 'WASMGUARD_DEFAULT_MODE', flag: 'default-mode', kind: 'string', help: 'strict, filter or propagate' },
@@ -99,4 +106,4 @@ export const SERVER_DEFAULTS: ServerConfig = {
  * win), from the one table of per-guard defaults; the pool size is chosen
  * from the cores and the container's limits (pool-sizing.ts).
  */
-export const GUARD_WIDE_DEFAULTS = { timeoutMs: GUARD_DEFAULTS.timeoutMs, memoryLimitMb: GUARD_DEFAULTS.memoryLimitMb } as const;
+export const GUARD_WIDE_DEFAULTS = { poolWarm: GUARD_DEFAULTS.poolWarm, timeoutMs: GUARD_DEFAULTS.timeoutMs, memoryLimitMb: GUARD_DEFAULTS.memoryLimitMb } as const;

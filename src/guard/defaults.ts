@@ -13,6 +13,11 @@ const MiB = 1024 * 1024;
 export const GUARD_DEFAULTS = Object.freeze({
   /** Deadline of one guard call; past it the call's worker is terminated (WASMGUARD_CALL_TIMEOUT_MS, `timeoutMs`). */
   timeoutMs: 1000,
+  /**
+   * Instances of a guard started with it; the others start one at a time while calls wait, up to the pool
+   * size (WASMGUARD_POOL_WARM, `poolWarm`). One: each is a worker thread of about 12 MB (issue 20).
+   */
+  poolWarm: 1,
   /** Linear memory cap of each instance, also for a module that declares no maximum (WASMGUARD_MEMORY_LIMIT_MB, `memoryLimitMb`). */
   memoryLimitMb: 32,
   /** Calls that may wait per instance: the queue holds `poolSize × queuePerInstance` unless `maxQueue` says otherwise. */

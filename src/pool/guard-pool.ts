@@ -22,8 +22,14 @@ import { Scheduler, type Slot, type Waiter } from './scheduler.js';
 import { WorkerHost, type BackendHandler, type BatchOutcome, type CallOutcome, type WorkerCall } from './worker-host.js';
 
 export interface PoolOptions {
-  /** Instances (one per worker thread). Default: available cores. */
+  /** Instances (one per worker thread) the pool grows to. Default: available cores. */
   size?: number;
+  /**
+   * Instances started with the pool; the others start one at a time when calls have to wait, up to
+   * `size`, and then stay. Default: all of them. The service starts one (issue 20: each is a worker
+   * thread of about 12 MB, and a guard that sees a call now and then never needs a second).
+   */
+  warm?: number;
   /** Deadline of one guard call, in ms. */
   timeoutMs?: number;
   /** Calls allowed to wait for an instance; past it calls are refused at once. */
@@ -74,7 +80,8 @@ const UNHEALTHY_AFTER = 3;
 const MiB = 1024 * 1024;
 
 /**
- * A pool of instances of one guard, each in its own worker thread. Calls go
+ * A pool of instances of one guard, each in its own worker thread: `warm`
+ * of them started with it, more (up to `size`) while calls wait. Calls go
  * to an idle instance (preferring one already initialised with the call's
  * policy) or wait in a bounded queue; a worker that comes free takes every
  * waiting call (up to MAX_BATCH) in one batch (scheduler.ts). An instance
@@ -92,6 +99,8 @@ export class GuardPool {
   readonly #counts: PoolCounts;
   readonly #scheduler: Scheduler;
   readonly #replacer: Replacer;
+  /** The worker of the instance being added because calls wait (#grow); one at a time. */
+  #growing: WorkerHost | undefined;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
 
@@ -101,6 +110,7 @@ export class GuardPool {
     const size = Math.max(1, options.size ?? availableParallelism());
     this.#options = {
       size,
+      warm: Math.min(size, Math.max(1, options.warm ?? size)),
       timeoutMs: options.timeoutMs ?? GUARD_DEFAULTS.timeoutMs,
       maxQueue: options.maxQueue ?? defaultMaxQueue(size),
       queueTimeoutMs: options.queueTimeoutMs ?? GUARD_DEFAULTS.queueTimeoutMs,
@@ -135,7 +145,7 @@ export class GuardPool {
     });
   }
 
-  /** Starts every worker; resolves when all are ready, rejects with the guard's error if none can start. */
+  /** Starts the warm workers; resolves when all are ready, rejects with the guard's error if one cannot start. */
   static async start(source: InstanceSource, options: PoolOptions): Promise<GuardPool> {
     const pool = new GuardPool(source, options);
     await pool.#startAll();
@@ -143,7 +153,7 @@ export class GuardPool {
   }
 
   async #startAll(): Promise<void> {
-    const hosts = Array.from({ length: this.#options.size }, () => this.#newHost());
+    const hosts = Array.from({ length: this.#options.warm }, () => this.#newHost());
     const started = await Promise.allSettled(hosts.map((h) => h.ready));
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
@@ -205,6 +215,7 @@ export class GuardPool {
     const slot = scheduler.pick(call, policyId);
     if (slot) {
       const waits = slot.gathering !== undefined;
+      if (waits) this.#grow();
       return new Promise((resolve, reject) => scheduler.gather(slot, { call, policyId, enqueuedAt: performance.now(), waits, resolve, reject }));
     }
     if (!this.healthy) {
@@ -221,8 +232,43 @@ export class GuardPool {
         }),
       );
     }
+    this.#grow();
     return new Promise<PoolResult>((resolve, reject) =>
       scheduler.enqueue({ call, policyId, enqueuedAt: performance.now(), waits: true, resolve, reject }),
+    );
+  }
+
+  /**
+   * A call has to wait (queued, or gathered behind another call): start one more instance, unless the
+   * pool has reached its size or one is starting already (so a burst that the running instances absorb
+   * does not start them all). Once ready it takes the queue's head; a start that fails is a failed start
+   * like a replacement's (counted, retried after the backoff).
+   */
+  #grow(): void {
+    if (this.#growing || this.#closing || this.#slots.length >= this.#options.size) return;
+    const slot: Slot = new InstanceSlot(this.#slots.length, undefined);
+    slot.starting();
+    this.#slots.push(slot);
+    const host = this.#newHost();
+    this.#growing = host;
+    host.ready.then(
+      () => {
+        this.#growing = undefined;
+        slot.host = host;
+        // Ready while the pool closes: never served (close() may have terminated it already).
+        if (this.#closing) {
+          slot.poison();
+          void host.terminate();
+          return;
+        }
+        this.#release(this.#watch(slot));
+      },
+      (error: unknown) => {
+        this.#growing = undefined;
+        void host.terminate();
+        if (this.#closing) slot.poison();
+        else this.#startFailed(slot, error);
+      },
     );
   }
 
@@ -393,6 +439,6 @@ export class GuardPool {
     const spare = this.#replacer.stop();
     const { guard } = this;
     this.#scheduler.failQueued(() => new GuardPoolClosedError(`guard ${guard} closed before the call could run`, { guard }));
-    await Promise.all([...this.#slots.map((s) => s.host), spare].map((h) => h?.terminate()));
+    await Promise.all([...this.#slots.map((s) => s.host), spare, this.#growing].map((h) => h?.terminate()));
   }
 }

@@ -65,6 +65,7 @@ export class GuardRegistry {
     try {
       pool = await GuardPool.start(compiled, {
         size: guard.poolSize,
+        warm: guard.poolWarm,
         timeoutMs: guard.timeoutMs,
         maxQueue: guard.maxQueue,
         queueTimeoutMs: guard.queueTimeoutMs,

@@ -29,7 +29,7 @@ let B: Uint8Array;
 let BROKEN: Uint8Array;
 
 const writeConfig = (pin?: string) =>
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ guards: { swap: { path: 'swap.wasm', poolSize: 2, ...(pin ? { sha256: pin } : {}) } } }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ guards: { swap: { path: 'swap.wasm', poolSize: 2, poolWarm: 2, ...(pin ? { sha256: pin } : {}) } } }));
 
 async function request(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; text: string; json: any }> {
   const reply = await pool.request({ method, path, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
