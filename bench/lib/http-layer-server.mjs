@@ -15,6 +15,7 @@ import { CompilationCache } from '../../dist/guard/index.js';
 import { Readiness } from '../../dist/http/readiness.js';
 import { Metrics } from '../../dist/metrics/metrics.js';
 import { GuardRegistry } from '../../dist/runtime/guard-registry.js';
+import { createLogSink } from '../../dist/service/log-sink.js';
 import { createLogger } from '../../dist/service/logger.js';
 import { SERVER_DEFAULTS } from '../../dist/config/settings.js';
 import { DECISION } from './payloads.mjs';
@@ -28,7 +29,9 @@ class FixedDecisions extends DecisionService {
 }
 
 const server = SERVER_DEFAULTS;
-const logger = createLogger(server);
+// The service's own asynchronous stdout (server.ts), not the synchronous one tools get: with it this row was slower
+// than the service it is a bound for (13.9k against 15.3k req/s at 64 connections in one run).
+const logger = createLogger(server, createLogSink().stream);
 const registry = await GuardRegistry.load([], new CompilationCache(), { logger, logLevel: server.logLevel });
 const app = await buildApp({
   server,
