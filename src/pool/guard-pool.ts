@@ -179,6 +179,11 @@ export class GuardPool {
     return slot;
   }
 
+  /** Instances started (or starting) and not stopped: what the pool has grown to. */
+  get started(): number {
+    return this.#slots.filter((s) => s.state !== 'poisoned').length;
+  }
+
   get healthy(): boolean {
     return this.#slots.some((s) => s.live) || this.#counts.consecutiveFailures < UNHEALTHY_AFTER;
   }

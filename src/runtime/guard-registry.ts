@@ -53,8 +53,12 @@ export class GuardRegistry {
     return registry;
   }
 
-  /** Compiles and validates (digest pin included) a guard and starts its warm pool, without serving it yet. */
-  async start(guard: ResolvedGuard, bytes: Uint8Array, version = 1): Promise<GuardHandle> {
+  /**
+   * Compiles and validates (digest pin included) a guard and starts its warm pool, without serving it yet:
+   * `warm` instances (a reload passes what the version it replaces has grown to, so a guard under load
+   * does not drop back to one instance).
+   */
+  async start(guard: ResolvedGuard, bytes: Uint8Array, version = 1, warm = guard.poolWarm): Promise<GuardHandle> {
     const { cache, options } = this;
     const compiled = await cache.load(bytes, {
       name: guard.name,
@@ -65,7 +69,7 @@ export class GuardRegistry {
     try {
       pool = await GuardPool.start(compiled, {
         size: guard.poolSize,
-        warm: guard.poolWarm,
+        warm,
         timeoutMs: guard.timeoutMs,
         maxQueue: guard.maxQueue,
         queueTimeoutMs: guard.queueTimeoutMs,

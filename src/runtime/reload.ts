@@ -127,7 +127,9 @@ export class Reloader {
       if (current && current.compiled.digest === digest && settingsOf(current.config) === settingsOf(guard)) {
         return { guard: guard.name, result: 'unchanged', digest, version: current.version };
       }
-      next = await registry.start(guard, bytes, current ? current.version + 1 : 1);
+      // A guard that grew under load keeps its instances across the swap (poolWarm unset: all of them start anyway).
+      const warm = current && guard.poolWarm !== undefined ? Math.max(guard.poolWarm, current.pool.started) : guard.poolWarm;
+      next = await registry.start(guard, bytes, current ? current.version + 1 : 1, warm);
     } catch (error) {
       return {
         guard: guard.name,

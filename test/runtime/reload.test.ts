@@ -99,6 +99,24 @@ describe('POST /v1/admin/reload', () => {
     expect(metrics).toContain('wasmguard_guard_versions_draining 0');
   });
 
+  it('a guard that grew under load keeps its instances in the version that replaces it', async () => {
+    writeConfig({ swap: { path: 'swap.wasm', poolSize: 2 } });
+    await start();
+    const started = (pool: { instances: Record<string, number> }) => pool.instances.idle! + pool.instances.busy! + pool.instances.starting!;
+    // One warm instance (poolWarm's default); concurrent requests make calls wait, and the pool grows.
+    expect((await describeOf('swap'))!.pool).toMatchObject({ size: 2, instances: { idle: 1, busy: 0, starting: 0 } });
+    for (let i = 0; i < 50 && started((await describeOf('swap'))!.pool) < 2; i++) {
+      await Promise.all(Array.from({ length: 16 }, () => s!.post('/v1/evaluate', EVALUATE)));
+    }
+    expect(started((await describeOf('swap'))!.pool)).toBe(2);
+
+    writeFileSync(join(dir, 'swap.wasm'), B);
+    expect((await s!.post('/v1/admin/reload', undefined, {})).status).toBe(200);
+    // Both started before the swap, not one and then a wait for the second under the same load.
+    expect(await describeOf('swap')).toMatchObject({ version: 2, pool: { size: 2, instances: { idle: 2, busy: 0, starting: 0 } } });
+    await drained();
+  });
+
   it('leaves an unchanged guard alone: same pool, same version', async () => {
     await start();
     const handle = s!.service.registry.get('swap');
