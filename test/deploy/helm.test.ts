@@ -401,9 +401,10 @@ describe('rendered chart (defaults)', () => {
       WASMGUARD_DRAIN_MS: '5000',
       WASMGUARD_LOG_LEVEL: 'info',
     });
-    const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, guardsDir: '/etc/wasmguard/guards' } }).docs));
-    expect(Object.keys(env2).sort()).toEqual([...CONTRACT_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT'].sort());
+    const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, poolWarm: 2, guardsDir: '/etc/wasmguard/guards' } }).docs));
+    expect(Object.keys(env2).sort()).toEqual([...CONTRACT_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT', 'WASMGUARD_POOL_WARM'].sort());
     expect(env2.WASMGUARD_POOL_SIZE).toBe('3');
+    expect(env2.WASMGUARD_POOL_WARM).toBe('2');
     expect(env2.WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guards');
   });
 

@@ -158,6 +158,10 @@ chart's pod, use the library chart helm/wasmguard-sidecar instead.
     - name: WASMGUARD_POOL_SIZE
       value: {{ int . | quote }}
     {{- end }}
+    {{- with .Values.wasmguard.poolWarm }}
+    - name: WASMGUARD_POOL_WARM
+      value: {{ int . | quote }}
+    {{- end }}
     - name: WASMGUARD_CALL_TIMEOUT_MS
       value: {{ int .Values.wasmguard.callTimeoutMs | quote }}
     - name: WASMGUARD_MEMORY_LIMIT_MB
