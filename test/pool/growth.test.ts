@@ -11,7 +11,7 @@ import {
   poolHarness,
   rustInput,
   settle,
-  threadCount,
+  settledThreads,
   waitForState,
 } from '../support/pool-guards.js';
 
@@ -22,18 +22,6 @@ const rustGuard = async () => (rust ??= await loadRustGuard(cache));
 const sleepCall = (pool: GuardPool, ms: number) => pool.call({ fn: 'label_resource', input: rustInput('sleep', { ms }) });
 const started = (state: PoolState) => state.instances.idle + state.instances.busy + state.instances.starting;
 const allIdle = (n: number) => (state: PoolState) => state.instances.idle === n && started(state) === n && state.queueLength === 0;
-
-/** Threads once the count has held still for a while (worker threads start and stop asynchronously). */
-async function settledThreads(): Promise<number> {
-  let last = await threadCount();
-  for (let still = 0, i = 0; still < 6 && i < 100; i++) {
-    await sleep(50);
-    const now = await threadCount();
-    still = now === last ? still + 1 : 0;
-    last = now;
-  }
-  return last;
-}
 
 describe('a pool that starts warm instances and grows while calls wait', () => {
   it('starts `warm` instances, adds one at a time while calls wait, up to `size`, and keeps them', async () => {

@@ -11,6 +11,7 @@ import {
   recordingObserver,
   rustInput,
   settle,
+  settledThreads,
   threadCount,
   waitForState,
   poolHarness,
@@ -136,18 +137,6 @@ describe('close()', () => {
 });
 
 describe('the spare worker', () => {
-  /** Thread count once it has held still for 300 ms: workers started or terminated a moment ago have come and gone. */
-  async function settledThreads(): Promise<number> {
-    let last = await threadCount();
-    for (let still = 0, i = 0; still < 6 && i < 100; i++) {
-      await sleep(50);
-      const now = await threadCount();
-      still = now === last ? still + 1 : 0;
-      last = now;
-    }
-    return last;
-  }
-
   it('is not started with the pool; the first worker replacement starts one, and the next replacement takes it', async () => {
     const before = await threadCount();
     const pool = await start({ size: 1, timeoutMs: 200 });

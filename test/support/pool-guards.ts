@@ -219,6 +219,18 @@ export async function threadCount(): Promise<number> {
   return Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
 }
 
+/** Thread count once it has held still for 300 ms: workers started or terminated a moment ago have come and gone. */
+export async function settledThreads(): Promise<number> {
+  let last = await threadCount();
+  for (let still = 0, i = 0; still < 6 && i < 100; i++) {
+    await sleep(50);
+    const now = await threadCount();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 /**
  * label_agent calls env.call_backend("t", "{}") into a 64 KiB buffer before
  * answering AGENT_JSON (as a guard that looks something up while it takes in
