@@ -382,7 +382,8 @@ export class GuardPool {
 
   /** Replaces a stopped instance the way instance-lifecycle.ts decides (never in-batch here: the batch is over). */
   #replace(slot: Slot, stop: InstanceStop): void {
-    const replacement = replacementFor(stop, this.#counts.consecutiveFailures, this.#options.backoff);
+    const failures = Math.max(this.#counts.consecutiveFailures, slot.failedStarts);
+    const replacement = replacementFor(stop, failures, this.#options.backoff);
     if (replacement.path === 'in-batch') throw new Error('an instance that stopped outside a batch cannot be replaced in one');
     this.#replacer.carryOut(slot, replacement, stop.reason);
   }
@@ -394,6 +395,7 @@ export class GuardPool {
   }
 
   #startFailed(slot: Slot, error: unknown): void {
+    slot.failedStarts++;
     this.#counts.startFailure(slot.id, error);
     this.#evict(slot, 'start_failed');
     this.#replace(slot, { reason: 'start_failed', workerAlive: slot.host !== undefined && !slot.host.exited });

@@ -39,6 +39,12 @@ export class InstanceSlot<W = unknown> {
   gathering: Gathering<W> | undefined;
   /** Calls in the batch handed over to the worker. */
   handedOver = 0;
+  /**
+   * Starts of this slot's instance that failed in a row. They set its backoff with the guard's failures in
+   * a row, which any call that succeeds on another instance sets back to 0: without them a slot whose
+   * instance can no longer start would retry at once, a worker start after another.
+   */
+  failedStarts = 0;
 
   constructor(
     readonly id: number,
@@ -80,6 +86,7 @@ export class InstanceSlot<W = unknown> {
   /** A fresh instance replaced the stopped one: it holds no policy (nor does its worker). */
   replaced(): void {
     this.policyId = NO_POLICY;
+    this.failedStarts = 0;
     this.release();
   }
 }

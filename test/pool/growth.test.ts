@@ -9,6 +9,7 @@ import {
   initFailsAfterGuard,
   loadRustGuard,
   poolHarness,
+  recordingObserver,
   rustInput,
   settle,
   settledThreads,
@@ -83,5 +84,28 @@ describe('a pool that starts warm instances and grows while calls wait', () => {
     expect(state.healthy).toBe(true);
     expect(state.instances.idle + state.instances.busy).toBe(1);
     expect((await pool.call({ fn: 'label_resource', input: '{"a":1}' })).output).toBe(RESOURCE_JSON);
+  });
+});
+
+describe('an instance that keeps failing to start while the others serve', () => {
+  it('is retried with a growing backoff, not at once after each successful call', async () => {
+    const cutoff = Date.now() + 800;
+    const guard = await compileWat(cache, initFailsAfterGuard(cutoff), 'late-init');
+    const observer = recordingObserver();
+    const pool = await start(guard, { size: 2, warm: 1, observer, backoff: { baseMs: 1000, maxMs: 5000 } });
+    await sleep(cutoff - Date.now() + 20);
+    // Calls keep succeeding on the first instance for two seconds, two at a time so the pool wants to grow.
+    const until = performance.now() + 2000;
+    while (performance.now() < until) {
+      const calls = await Promise.all([1, 2].map(() => pool.call({ fn: 'label_resource', input: '{"a":1}' })));
+      expect(calls.map((c) => c.output)).toEqual([RESOURCE_JSON, RESOURCE_JSON]);
+      await sleep(5);
+    }
+    const failed = pool.state().evictions.start_failed ?? 0;
+    // The first failure is retried at once, the second after 1 s, the third after 2 s: two tries in two seconds.
+    // Reset by every successful call, the failures in a row would stay at 1 and each try follow the last at once.
+    const tries = observer.events.filter((e) => e.type === 'trap').map((e) => Math.round(e.at - cutoff + Date.now() - performance.now()));
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed, `failed starts at ${tries.join(', ')} ms after the cutoff`).toBeLessThanOrEqual(2);
   });
 });
