@@ -179,9 +179,9 @@ export class GuardPool {
     return slot;
   }
 
-  /** Instances started (or starting) and not stopped: what the pool has grown to. */
+  /** Instances the pool has grown to: each one running, starting, or stopped and waiting for its replacement. */
   get started(): number {
-    return this.#slots.filter((s) => s.state !== 'poisoned').length;
+    return this.#slots.length;
   }
 
   get healthy(): boolean {
