@@ -1,57 +1,117 @@
 /**
  * The shipped process starts one instance of each guard (WASMGUARD_POOL_WARM, default 1) and grows a
  * guard's pool to its size only when calls for it wait (issue 20: each instance is a worker thread of
- * about 12 MB of idle memory).
+ * about 12 MB of idle memory); a reload keeps what a pool has grown to; an instance that can no longer
+ * start backs off while the running one serves.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initFailsAfterGuard, startedOf } from '../support/pool-guards.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
+import { labellingGuard } from '../support/reload-guards.js';
+import { wat } from '../support/wat.js';
 
-let server: ServerProcess;
-beforeAll(async () => {
-  // A fixed size, so the test does not depend on the machine's cores.
-  server = await startServerProcess({ WASMGUARD_POOL_SIZE: '3' }, 60_000);
-}, 90_000);
+const servers: ServerProcess[] = [];
+const dirs: string[] = [];
 afterAll(async () => {
-  server?.child.kill('SIGTERM');
-  await server?.exited;
+  for (const server of servers) server.child.kill('SIGTERM');
+  await Promise.all(servers.map((s) => s.exited));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-type Guards = { guards: Array<{ name: string; pool: { size: number; instances: Record<string, number> } }> };
-const pools = async () => {
-  const body = (await (await fetch(`${server.url}/v1/guards`)).json()) as Guards;
+async function start(env: Record<string, string>): Promise<ServerProcess> {
+  // A fixed size, so the tests do not depend on the machine's cores.
+  const server = await startServerProcess({ WASMGUARD_POOL_SIZE: '3', ...env }, 60_000);
+  servers.push(server);
+  return server;
+}
+
+function guardsDir(files: Record<string, Uint8Array>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wg-growth-'));
+  dirs.push(dir);
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+  return dir;
+}
+
+type Pool = { size: number; instances: Record<string, number> };
+async function pools(server: ServerProcess): Promise<Record<string, Pool>> {
+  const body = (await (await fetch(`${server.url}/v1/guards`)).json()) as { guards: Array<{ name: string; pool: Pool }> };
   return Object.fromEntries(body.guards.map((g) => [g.name, g.pool]));
-};
-const workerThreads = async () => {
+}
+
+async function metric(server: ServerProcess, series: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(/^wasmguard_worker_threads (\d+)/m.exec(text)?.[1]);
-};
-const started = (instances: Record<string, number>) => instances.idle! + instances.busy! + instances.starting!;
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/** `clients` connections sending `body` to /v1/evaluate one request after another for `ms`; the statuses seen, counted. */
+async function load(server: ServerProcess, body: unknown, clients: number, ms: number): Promise<Map<number, number>> {
+  const text = JSON.stringify(body);
+  const until = performance.now() + ms;
+  const statuses = new Map<number, number>();
+  const client = async () => {
+    while (performance.now() < until) {
+      const reply = await fetch(`${server.url}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      await reply.arrayBuffer();
+      statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  return statuses;
+}
+
+const AGENT = { secrecy: [], integrity: [] };
 
 describe('node dist/server.js: pools start warm and grow under load', () => {
   it('starts one instance per guard; concurrent calls grow only the guard they go to, up to its size', async () => {
-    const before = await pools();
+    const server = await start({});
+    const before = await pools(server);
     expect(Object.keys(before)).toEqual(['github', 'static']);
     for (const pool of Object.values(before)) expect(pool).toMatchObject({ size: 3, instances: { idle: 1, busy: 0, starting: 0 } });
-    expect(await workerThreads()).toBe(2);
+    expect(await metric(server, 'wasmguard_worker_threads')).toBe(2);
 
-    // 32 clients, one request after another, for about two seconds, all to the github guard.
-    const body = JSON.stringify({ guard: 'github', tool: 'list_issues', args: { owner: 'octo', repo: 'x' }, agent: { secrecy: [], integrity: [] } });
-    const until = performance.now() + 2000;
-    const statuses = new Map<number, number>();
-    const client = async () => {
-      while (performance.now() < until) {
-        const reply = await fetch(`${server.url}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        await reply.arrayBuffer();
-        statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
-      }
-    };
-    await Promise.all(Array.from({ length: 32 }, client));
-    expect([...statuses.keys()]).toEqual([200]);
+    const body = { guard: 'github', tool: 'list_issues', args: { owner: 'octo', repo: 'x' }, agent: AGENT };
+    expect([...(await load(server, body, 32, 2000)).keys()]).toEqual([200]);
 
-    const after = await pools();
-    expect(started(after.github!.instances)).toBeGreaterThan(1);
-    expect(started(after.github!.instances)).toBeLessThanOrEqual(3);
+    const after = await pools(server);
+    expect(startedOf(after.github!)).toBeGreaterThan(1);
+    expect(startedOf(after.github!)).toBeLessThanOrEqual(3);
     expect(after.static!.instances).toMatchObject({ idle: 1, busy: 0, starting: 0 });
-    expect(await workerThreads()).toBe(1 + started(after.github!.instances));
+    expect(await metric(server, 'wasmguard_worker_threads')).toBe(1 + startedOf(after.github!));
+  }, 60_000);
+
+  it('a reload starts the new version with as many instances as the old one had grown to', async () => {
+    const dir = guardsDir({ 'swap.wasm': await labellingGuard('version A') });
+    const server = await start({ WASMGUARD_GUARDS_DIR: dir });
+    const body = { guard: 'swap', tool: 'get_thing', agent: AGENT };
+    for (let i = 0; i < 10 && startedOf((await pools(server)).swap!) < 2; i++) await load(server, body, 16, 300);
+    const grown = startedOf((await pools(server)).swap!);
+    expect(grown).toBeGreaterThanOrEqual(2);
+
+    writeFileSync(join(dir, 'swap.wasm'), await labellingGuard('version B'));
+    const reload = await fetch(`${server.url}/v1/admin/reload`, { method: 'POST' });
+    expect(reload.status).toBe(200);
+    expect((await pools(server)).swap!.instances).toMatchObject({ idle: grown, busy: 0, starting: 0 });
+  }, 60_000);
+
+  it('an instance that can no longer start backs off while the running one serves every call', async () => {
+    // Instances made before the cutoff start; later ones trap in _initialize. The server must be up before it.
+    const cutoff = Date.now() + 4000;
+    const server = await start({ WASMGUARD_GUARDS_DIR: guardsDir({ 'late.wasm': await wat(initFailsAfterGuard(cutoff)) }) });
+    expect(Date.now()).toBeLessThan(cutoff);
+    await new Promise((r) => setTimeout(r, cutoff - Date.now() + 50));
+
+    // Eight clients for three seconds: calls wait, the pool tries to grow, and each new instance fails to start.
+    const statuses = await load(server, { guard: 'late', tool: 'get_thing', agent: AGENT }, 8, 3000);
+    expect([...statuses.keys()]).toEqual([200]);
+    const failed = await metric(server, 'wasmguard_instance_evictions_total{guard="late",reason="start_failed"}');
+    // With the default backoff (10 ms doubling from the second failed start on), 18 in one run on Node 22.
+    // Without the slot's own count every call that succeeded reset the backoff, and the tries came a worker
+    // start apart: 51 in the same run.
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed).toBeLessThanOrEqual(30);
   }, 60_000);
 });

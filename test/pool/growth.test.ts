@@ -13,6 +13,7 @@ import {
   rustInput,
   settle,
   settledThreads,
+  startedOf,
   waitForState,
 } from '../support/pool-guards.js';
 
@@ -21,8 +22,7 @@ const { cache, start } = poolHarness();
 let rust: CompiledGuard;
 const rustGuard = async () => (rust ??= await loadRustGuard(cache));
 const sleepCall = (pool: GuardPool, ms: number) => pool.call({ fn: 'label_resource', input: rustInput('sleep', { ms }) });
-const started = (state: PoolState) => state.instances.idle + state.instances.busy + state.instances.starting;
-const allIdle = (n: number) => (state: PoolState) => state.instances.idle === n && started(state) === n && state.queueLength === 0;
+const allIdle = (n: number) => (state: PoolState) => state.instances.idle === n && startedOf(state) === n && state.queueLength === 0;
 
 describe('a pool that starts warm instances and grows while calls wait', () => {
   it('starts `warm` instances, adds one at a time while calls wait, up to `size`, and keeps them', async () => {
@@ -37,7 +37,7 @@ describe('a pool that starts warm instances and grows while calls wait', () => {
       for (let i = 0; i < 10; i++) expect(description((await sleepCall(pool, 40)).output)).toBe('slept 40 ms');
     };
     await Promise.all(Array.from({ length: 6 }, client));
-    await waitForState(pool, (s) => started(s) === 3);
+    await waitForState(pool, (s) => startedOf(s) === 3);
     // Only calls that waited made it grow; a start is counted as neither an eviction nor a replacement.
     expect(pool.state()).toMatchObject({ evictions: {}, replacements: {} });
     const threeWorkers = await settledThreads();
@@ -52,12 +52,12 @@ describe('a pool that starts warm instances and grows while calls wait', () => {
   it('does not grow while the warm instances keep up: one call at a time never waits', async () => {
     const pool = await start(await rustGuard(), { size: 3, warm: 1 });
     for (let i = 0; i < 20; i++) await sleepCall(pool, 1);
-    expect(started(pool.state())).toBe(1);
+    expect(startedOf(pool.state())).toBe(1);
   });
 
   it('starts every instance when `warm` is not given, and never more than `size`', async () => {
-    expect(started((await start(await rustGuard(), { size: 2 })).state())).toBe(2);
-    expect(started((await start(await rustGuard(), { size: 2, warm: 5 })).state())).toBe(2);
+    expect(startedOf((await start(await rustGuard(), { size: 2 })).state())).toBe(2);
+    expect(startedOf((await start(await rustGuard(), { size: 2, warm: 5 })).state())).toBe(2);
   });
 
   it('an instance being added when the pool closes is terminated with the others: no thread is left', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { WorkerHost } from '../../src/pool/index.js';
+import { startedOf } from '../support/pool-guards.js';
 import { brokenGuard, labellingGuard, sha256, slowLabellingGuard } from '../support/reload-guards.js';
 import { errorOf, startService, type TestService } from '../support/server.js';
 
@@ -102,13 +103,12 @@ describe('POST /v1/admin/reload', () => {
   it('a guard that grew under load keeps its instances in the version that replaces it', async () => {
     writeConfig({ swap: { path: 'swap.wasm', poolSize: 2 } });
     await start();
-    const started = (pool: { instances: Record<string, number> }) => pool.instances.idle! + pool.instances.busy! + pool.instances.starting!;
     // One warm instance (poolWarm's default); concurrent requests make calls wait, and the pool grows.
     expect((await describeOf('swap'))!.pool).toMatchObject({ size: 2, instances: { idle: 1, busy: 0, starting: 0 } });
-    for (let i = 0; i < 50 && started((await describeOf('swap'))!.pool) < 2; i++) {
+    for (let i = 0; i < 50 && startedOf((await describeOf('swap'))!.pool) < 2; i++) {
       await Promise.all(Array.from({ length: 16 }, () => s!.post('/v1/evaluate', EVALUATE)));
     }
-    expect(started((await describeOf('swap'))!.pool)).toBe(2);
+    expect(startedOf((await describeOf('swap'))!.pool)).toBe(2);
 
     writeFileSync(join(dir, 'swap.wasm'), B);
     expect((await s!.post('/v1/admin/reload', undefined, {})).status).toBe(200);

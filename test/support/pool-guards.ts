@@ -171,6 +171,9 @@ export async function waitForState(pool: GuardPool, predicate: (state: PoolState
   }
 }
 
+/** Instances a pool has started and not lost (idle, busy or starting), from PoolState or /v1/guards' `pool`. */
+export const startedOf = (pool: { instances: Record<string, number> }) => pool.instances.idle! + pool.instances.busy! + pool.instances.starting!;
+
 /** All instances idle and live, nothing queued. */
 export const fullyIdle = (state: PoolState) =>
   state.instances.idle === state.size && state.instances.busy === 0 && state.instances.starting === 0 && state.instances.poisoned === 0;
