@@ -44,11 +44,16 @@ export function parsePointer(pointer: string): string[] {
 }
 
 export function formatPointer(tokens: JsonPointer): string {
-  return tokens.map((t) => `/${escapeToken(t)}`).join('');
+  // A guard labels every item of a list: a loop, not map and join, per pointer.
+  let pointer = '';
+  for (let i = 0; i < tokens.length; i++) pointer += `/${escapeToken(tokens[i]!)}`;
+  return pointer;
 }
 
 export function isPrefix(prefix: JsonPointer, tokens: JsonPointer): boolean {
-  return prefix.length <= tokens.length && prefix.every((t, i) => t === tokens[i]);
+  if (prefix.length > tokens.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== tokens[i]) return false;
+  return true;
 }
 
 function isContainer(value: unknown): value is object {
@@ -66,15 +71,18 @@ function describe(value: unknown): string {
  * the last, which never exists when reading) are errors, as is anything out
  * of range.
  */
-function arrayIndex(token: string, array: readonly unknown[], pointer: string): number {
+function arrayIndex(token: string, array: readonly unknown[], pointerOf: () => string): number {
   if (token === '-') {
+    const pointer = pointerOf();
     throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} uses "-", which names no existing array element`, pointer, 'missing');
   }
   if (!ARRAY_INDEX.test(token)) {
+    const pointer = pointerOf();
     throw new JsonPointerError(`JSON Pointer ${JSON.stringify(pointer)} has ${JSON.stringify(token)} where an array index is needed`, pointer, 'bad-index');
   }
   const index = Number(token);
   if (index >= array.length) {
+    const pointer = pointerOf();
     throw new JsonPointerError(
       `JSON Pointer ${JSON.stringify(pointer)}: index ${token} is out of range (array has ${array.length} elements)`,
       pointer,
@@ -84,21 +92,29 @@ function arrayIndex(token: string, array: readonly unknown[], pointer: string): 
   return index;
 }
 
-function step(container: unknown, token: string, pointer: string, at: JsonPointer): unknown {
-  if (Array.isArray(container)) return container[arrayIndex(token, container, pointer)];
+/**
+ * Steps into `container` by `tokens[i]`. The error's text (`pointerOf`, the
+ * tokens before `i`) is built only for an error: a guard's pointers are
+ * checked by the hundred.
+ */
+function step(container: unknown, tokens: JsonPointer, i: number, pointerOf: () => string): unknown {
+  const token = tokens[i]!;
+  if (Array.isArray(container)) return container[arrayIndex(token, container, pointerOf)];
   if (isContainer(container)) {
     // Own properties only: "__proto__" or "constructor" must not reach the prototype.
     if (!Object.hasOwn(container, token)) {
+      const pointer = pointerOf();
       throw new JsonPointerError(
-        `JSON Pointer ${JSON.stringify(pointer)}: no member ${JSON.stringify(token)} at ${JSON.stringify(formatPointer(at))}`,
+        `JSON Pointer ${JSON.stringify(pointer)}: no member ${JSON.stringify(token)} at ${JSON.stringify(formatPointer(tokens.slice(0, i)))}`,
         pointer,
         'missing',
       );
     }
     return (container as Record<string, unknown>)[token];
   }
+  const pointer = pointerOf();
   throw new JsonPointerError(
-    `JSON Pointer ${JSON.stringify(pointer)}: ${JSON.stringify(formatPointer(at))} is ${describe(container)}, not an object or array`,
+    `JSON Pointer ${JSON.stringify(pointer)}: ${JSON.stringify(formatPointer(tokens.slice(0, i)))} is ${describe(container)}, not an object or array`,
     pointer,
     'not-container',
   );
@@ -107,10 +123,10 @@ function step(container: unknown, token: string, pointer: string, at: JsonPointe
 /** The value the pointer names; throws JsonPointerError when it names nothing. */
 export function resolvePointer(document: unknown, pointer: string | JsonPointer): unknown {
   const tokens = typeof pointer === 'string' ? parsePointer(pointer) : pointer;
-  const text = typeof pointer === 'string' ? pointer : formatPointer(pointer);
+  const pointerOf = () => (typeof pointer === 'string' ? pointer : formatPointer(pointer));
   let current = document;
-  tokens.forEach((token, i) => {
-    current = step(current, token, text, tokens.slice(0, i));
-  });
+  for (let i = 0; i < tokens.length; i++) {
+    current = step(current, tokens, i, pointerOf);
+  }
   return current;
 }

@@ -177,6 +177,9 @@ export type ResourceLabelsLike = Partial<ResourceLabelsJson> | Labels;
 export class Labels {
   static readonly EMPTY: Labels = new Labels(Label.EMPTY, Label.EMPTY);
 
+  /** Built at first use (private fields stay writable on a frozen object). */
+  #key: string | undefined;
+
   constructor(
     readonly secrecy: Label,
     readonly integrity: Label,
@@ -206,6 +209,15 @@ export class Labels {
 
   equals(other: Labels): boolean {
     return this.secrecy.equals(other.secrecy) && this.integrity.equals(other.integrity);
+  }
+
+  /**
+   * The label set as a string, equal for equal labels whatever the
+   * description: tags are normalised (sorted, unique) and never hold NUL or
+   * SOH. Response checks group a list's items by it.
+   */
+  get key(): string {
+    return (this.#key ??= `${this.secrecy.tags.join('\0')}\u0001${this.integrity.tags.join('\0')}`);
   }
 
   toJSON(): ResourceLabelsJson {

@@ -73,8 +73,17 @@ function filteredEntry(part: Part, verdict: Verdict): FilteredItem {
 }
 
 function partLabels(part: Part, verdict: Verdict): ItemLabels {
-  const labels = part.labels ? part.labels.toJSON() : { description: 'unlabelled', secrecy: [], integrity: [] };
-  return { path: part.path, kind: part.kind, source: part.source, ...labels, allowed: verdict.allowed };
+  const labels = part.labels;
+  if (!labels) return { path: part.path, kind: part.kind, source: part.source, description: 'unlabelled', secrecy: [], integrity: [], allowed: verdict.allowed };
+  // One object per part, not a spread of toJSON's: a list's parts are in the hundreds.
+  const { path, kind, source } = part;
+  const secrecy = labels.secrecy.toArray();
+  const integrity = labels.integrity.toArray();
+  const allowed = verdict.allowed;
+  const description = labels.description;
+  return description === undefined
+    ? { path, kind, source, secrecy, integrity, allowed }
+    : { path, kind, source, description, secrecy, integrity, allowed };
 }
 
 /**

@@ -48,9 +48,6 @@ function judgePart(part: Part, agent: Labels, resource: Labels): Verdict {
 /** The reference: one full evaluation per part. */
 export const judgeEachPart: JudgeParts = (parts, agent, resource) => parts.map((part) => judgePart(part, agent, resource));
 
-/** Tags are normalised (sorted, unique) and never hold NUL or SOH, so this key is the label set. */
-const keyOf = (labels: Labels): string => `${labels.secrecy.tags.join('\0')}\u0001${labels.integrity.tags.join('\0')}`;
-
 const ALLOWED: Verdict = Object.freeze({ allowed: true, reason: '', secrecy: false, integrity: false });
 
 /** What one label set's flow check says, whichever part carries it. */
@@ -78,7 +75,7 @@ export const judgeParts: JudgeParts = (parts, agent, resource) => {
   return parts.map((part) => {
     const labels = part.labels;
     if (!labels) return unlabelled(part);
-    const key = keyOf(labels);
+    const key = labels.key;
     let set = bySet.get(key);
     if (!set) bySet.set(key, (set = judgeSet(agent, labels)));
     if (set.allowed) return ALLOWED;
