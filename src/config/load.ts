@@ -18,6 +18,8 @@ export interface ResolvedGuard extends Omit<GuardConfig, 'path'> {
   poolSize?: number;
   /** Unset: every instance starts with the pool (the loader sets the default, 1). */
   poolWarm?: number;
+  /** Unset: instances the pool grew stay (the loader sets the default, a minute). */
+  poolIdleMs?: number;
   timeoutMs: number;
   memoryLimitMb: number;
 }
@@ -40,7 +42,7 @@ export const BUNDLED_GUARDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateFile = ajv.compile(ConfigFileSchema);
 const validateServer = ajv.compile(ServerConfigSchema);
-const validateGuardDefaults = ajv.compile(Type.Pick(GuardConfigSchema, ['poolSize', 'poolWarm', 'timeoutMs', 'memoryLimitMb']));
+const validateGuardDefaults = ajv.compile(Type.Pick(GuardConfigSchema, ['poolSize', 'poolWarm', 'poolIdleMs', 'timeoutMs', 'memoryLimitMb']));
 
 function describeAjv(errors: ErrorObject[] | null | undefined, root: string): string[] {
   return (errors ?? []).map((e) => {
@@ -206,6 +208,7 @@ export function loadConfig(
       name,
       poolSize: guard.poolSize ?? guardDefaults.poolSize,
       poolWarm: guard.poolWarm ?? guardDefaults.poolWarm,
+      poolIdleMs: guard.poolIdleMs ?? guardDefaults.poolIdleMs,
       timeoutMs: guard.timeoutMs ?? guardDefaults.timeoutMs!,
       memoryLimitMb: guard.memoryLimitMb ?? guardDefaults.memoryLimitMb!,
     });

@@ -65,6 +65,8 @@ export const GuardConfigSchema = Type.Object(
     poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Instances started with the guard (at most poolSize); the rest start while calls wait. */
     poolWarm: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    /** An instance past poolWarm idle this long (ms) is stopped; 0 keeps them. */
+    poolIdleMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 24 * 3600 * 1000 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     memoryLimitMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
     // The other limits of docs/contract.md §2 (defaults in src/guard/defaults.ts).

@@ -8,7 +8,7 @@ import type { ServerConfig } from './schema.js';
  */
 export interface Setting {
   /** Where it lands: a server field, or a default for every guard. */
-  target: { server: keyof ServerConfig } | { guardDefault: 'poolSize' | 'poolWarm' | 'timeoutMs' | 'memoryLimitMb' } | { top: 'config' | 'guardsDir' };
+  target: { server: keyof ServerConfig } | { guardDefault: 'poolSize' | 'poolWarm' | 'poolIdleMs' | 'timeoutMs' | 'memoryLimitMb' } | { top: 'config' | 'guardsDir' };
   env: string;
   flag: string;
   kind: 'string' | 'integer' | 'boolean';
@@ -35,6 +35,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'pool-warm',
     kind: 'integer',
     help: 'instances per guard started at once; the rest start while calls wait',
+  },
+  {
+    target: { guardDefault: 'poolIdleMs' },
+    env: 'WASMGUARD_POOL_IDLE_MS',
+    flag: 'pool-idle-ms',
+    kind: 'integer',
+    help: 'stop an instance past the warm ones idle this long (0: keep them)',
   },
   { target: { guardDefault: 'timeoutMs' }, env: 'WASMGUARD_CALL_TIMEOUT_MS', flag: 'call-timeout-ms', kind: 'integer', help: 'deadline of one guard call' },
   { target: { guardDefault: 'memoryLimitMb' }, env: 'WASMGUARD_MEMORY_LIMIT_MB', flag: 'memory-limit-mb', kind: 'integer', help: 'linear memory cap per instance' },
@@ -106,4 +113,9 @@ export const SERVER_DEFAULTS: ServerConfig = {
  * win), from the one table of per-guard defaults; the pool size is chosen
  * from the cores and the container's limits (pool-sizing.ts).
  */
-export const GUARD_WIDE_DEFAULTS = { poolWarm: GUARD_DEFAULTS.poolWarm, timeoutMs: GUARD_DEFAULTS.timeoutMs, memoryLimitMb: GUARD_DEFAULTS.memoryLimitMb } as const;
+export const GUARD_WIDE_DEFAULTS = {
+  poolWarm: GUARD_DEFAULTS.poolWarm,
+  poolIdleMs: GUARD_DEFAULTS.poolIdleMs,
+  timeoutMs: GUARD_DEFAULTS.timeoutMs,
+  memoryLimitMb: GUARD_DEFAULTS.memoryLimitMb,
+} as const;

@@ -18,6 +18,12 @@ export const GUARD_DEFAULTS = Object.freeze({
    * size (WASMGUARD_POOL_WARM, `poolWarm`). One: each is a worker thread of about 12 MB (issue 20).
    */
   poolWarm: 1,
+  /**
+   * An instance past the warm ones that stays idle this long (ms) is stopped, its worker with it
+   * (WASMGUARD_POOL_IDLE_MS, `poolIdleMs`; 0 keeps them): a pool grown for a burst gives its memory
+   * back, and starting one again when calls wait takes about 30 ms.
+   */
+  poolIdleMs: 60_000,
   /** Linear memory cap of each instance, also for a module that declares no maximum (WASMGUARD_MEMORY_LIMIT_MB, `memoryLimitMb`). */
   memoryLimitMb: 32,
   /** Calls that may wait per instance: the queue holds `poolSize × queuePerInstance` unless `maxQueue` says otherwise. */

@@ -30,6 +30,14 @@ export interface PoolOptions {
    * thread of about 12 MB, and a guard that sees a call now and then never needs a second).
    */
   warm?: number;
+  /** Instances started with the pool, from `warm` to `size` (default: `warm`): a reload starts what the version it replaces had grown to. */
+  initial?: number;
+  /**
+   * An instance past the `warm` ones that has been idle this long (ms) is stopped and its worker
+   * terminated, the last one grown first, so a pool that grew for a burst gives its memory back.
+   * 0 (the default): grown instances stay. The service stops them after a minute (GUARD_DEFAULTS.poolIdleMs).
+   */
+  idleMs?: number;
   /** Deadline of one guard call, in ms. */
   timeoutMs?: number;
   /** Calls allowed to wait for an instance; past it calls are refused at once. */
@@ -101,6 +109,8 @@ export class GuardPool {
   readonly #replacer: Replacer;
   /** The worker of the instance being added because calls wait (#grow); one at a time. */
   #growing: WorkerHost | undefined;
+  /** When the next look for idle instances to stop is due (#shrinkLater). */
+  #shrinkTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
 
@@ -108,9 +118,12 @@ export class GuardPool {
     this.guard = source.name;
     this.#source = source;
     const size = Math.max(1, options.size ?? availableParallelism());
+    const warm = Math.min(size, Math.max(1, options.warm ?? size));
     this.#options = {
       size,
-      warm: Math.min(size, Math.max(1, options.warm ?? size)),
+      warm,
+      idleMs: Math.max(0, options.idleMs ?? 0),
+      initial: Math.min(size, Math.max(warm, options.initial ?? warm)),
       timeoutMs: options.timeoutMs ?? GUARD_DEFAULTS.timeoutMs,
       maxQueue: options.maxQueue ?? defaultMaxQueue(size),
       queueTimeoutMs: options.queueTimeoutMs ?? GUARD_DEFAULTS.queueTimeoutMs,
@@ -153,7 +166,7 @@ export class GuardPool {
   }
 
   async #startAll(): Promise<void> {
-    const hosts = Array.from({ length: this.#options.warm }, () => this.#newHost());
+    const hosts = Array.from({ length: this.#options.initial }, () => this.#newHost());
     const started = await Promise.allSettled(hosts.map((h) => h.ready));
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
@@ -162,6 +175,8 @@ export class GuardPool {
     }
     // No spare yet: it is started by the first new-worker replacement (replacement.ts).
     hosts.forEach((host, id) => this.#slots.push(this.#watch(new InstanceSlot(id, host))));
+    // Started past the warm ones (a reload carrying a grown pool over): stopped if they stay idle.
+    this.#shrinkLater(this.#options.idleMs);
   }
 
   #newHost(): WorkerHost {
@@ -392,6 +407,7 @@ export class GuardPool {
     this.#counts.replacement(reason);
     slot.replaced();
     this.#takeQueued(slot);
+    if (slot.state === 'idle') this.#shrinkLater(this.#options.idleMs);
   }
 
   #startFailed(slot: Slot, error: unknown): void {
@@ -414,6 +430,40 @@ export class GuardPool {
   #release(slot: Slot): void {
     slot.release();
     this.#takeQueued(slot);
+    if (slot.state === 'idle') this.#shrinkLater(this.#options.idleMs);
+  }
+
+  /** Looks for idle instances to stop in `delayMs`, unless a look is due already or the pool is at its warm size. */
+  #shrinkLater(delayMs: number): void {
+    if (this.#shrinkTimer || this.#options.idleMs === 0 || this.#closing || this.#slots.length <= this.#options.warm) return;
+    // unref: an idle pool's timer never keeps the process alive.
+    this.#shrinkTimer = setTimeout(() => {
+      this.#shrinkTimer = undefined;
+      this.#shrink();
+    }, delayMs).unref();
+  }
+
+  /**
+   * Stops the last instances while they are idle and have been for `idleMs`, down to the warm ones.
+   * Only from the end: slot ids stay the indexes of the slots, and the scheduler hands calls to the
+   * first idle slot, so under light load the last ones are those that stay idle.
+   */
+  #shrink(): void {
+    const { idleMs, warm } = this.#options;
+    const now = performance.now();
+    while (this.#slots.length > warm) {
+      const last = this.#slots.at(-1)!;
+      if (last.state !== 'idle') return this.#shrinkLater(idleMs);
+      const idleFor = now - last.idleSince;
+      if (idleFor < idleMs) return this.#shrinkLater(idleMs - idleFor);
+      this.#slots.pop();
+      // Poisoned first: its worker's exit is then not taken for a crash to replace (#watch).
+      last.poison();
+      const host = last.host;
+      last.host = undefined;
+      void host?.terminate();
+      this.#options.logger.info({ guard: this.guard, instances: this.#slots.length, idleMs }, 'stopped a guard instance that stayed idle');
+    }
   }
 
   /** An idle slot takes the queue's head as its next batch. */
@@ -443,6 +493,7 @@ export class GuardPool {
     let graceTimer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
     clearTimeout(graceTimer);
+    clearTimeout(this.#shrinkTimer);
     const spare = this.#replacer.stop();
     const { guard } = this;
     this.#scheduler.failQueued(() => new GuardPoolClosedError(`guard ${guard} closed before the call could run`, { guard }));

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 /**
  * One guard instance's life in the pool (docs/instance-lifecycle.md): its
  * states, the policy it holds, and the one decision of how it is replaced
@@ -51,6 +52,7 @@ export class InstanceSlot<W = unknown> {
     public host: WorkerHost | undefined,
   ) {
     this.state = 'idle';
+    this.idleSince = performance.now();
   }
 
   /** Ready and serving: idle or busy. */
@@ -68,9 +70,13 @@ export class InstanceSlot<W = unknown> {
     this.state = 'busy';
   }
 
+  /** When it last became idle (performance.now()): the pool stops instances past its warm ones that stay idle. */
+  idleSince = 0;
+
   /** Free for the next batch (busy or starting → idle). */
   release(): void {
     this.state = 'idle';
+    this.idleSince = performance.now();
   }
 
   /** Stopped: serves no call until replaced, or ever if the pool is closing. */

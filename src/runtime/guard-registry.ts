@@ -54,11 +54,11 @@ export class GuardRegistry {
   }
 
   /**
-   * Compiles and validates (digest pin included) a guard and starts its warm pool, without serving it yet:
-   * `warm` instances (a reload passes what the version it replaces has grown to, so a guard under load
-   * does not drop back to one instance).
+   * Compiles and validates (digest pin included) a guard and starts its pool, without serving it yet:
+   * `initial` instances (a reload passes what the version it replaces has grown to, so a guard under load
+   * does not drop back to one instance); its warm ones stay `guard.poolWarm`.
    */
-  async start(guard: ResolvedGuard, bytes: Uint8Array, version = 1, warm = guard.poolWarm): Promise<GuardHandle> {
+  async start(guard: ResolvedGuard, bytes: Uint8Array, version = 1, initial = guard.poolWarm): Promise<GuardHandle> {
     const { cache, options } = this;
     const compiled = await cache.load(bytes, {
       name: guard.name,
@@ -69,7 +69,9 @@ export class GuardRegistry {
     try {
       pool = await GuardPool.start(compiled, {
         size: guard.poolSize,
-        warm,
+        warm: guard.poolWarm,
+        initial,
+        idleMs: guard.poolIdleMs,
         timeoutMs: guard.timeoutMs,
         maxQueue: guard.maxQueue,
         queueTimeoutMs: guard.queueTimeoutMs,

@@ -127,9 +127,10 @@ export class Reloader {
       if (current && current.compiled.digest === digest && settingsOf(current.config) === settingsOf(guard)) {
         return { guard: guard.name, result: 'unchanged', digest, version: current.version };
       }
-      // A guard that grew under load keeps its instances across the swap (poolWarm unset: all of them start anyway).
-      const warm = current && guard.poolWarm !== undefined ? Math.max(guard.poolWarm, current.pool.started) : guard.poolWarm;
-      next = await registry.start(guard, bytes, current ? current.version + 1 : 1, warm);
+      // A guard that grew under load keeps its instances across the swap (poolWarm unset: all of them start anyway);
+      // they are still stopped once idle, down to poolWarm.
+      const initial = current && guard.poolWarm !== undefined ? Math.max(guard.poolWarm, current.pool.started) : guard.poolWarm;
+      next = await registry.start(guard, bytes, current ? current.version + 1 : 1, initial);
     } catch (error) {
       return {
         guard: guard.name,

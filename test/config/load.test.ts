@@ -65,7 +65,7 @@ describe('defaults', () => {
       ['static', join(BUNDLED_GUARDS_DIR, 'static.wasm')],
     ]);
     for (const guard of config.guards) {
-      expect(guard).toMatchObject({ poolWarm: 1, timeoutMs: 1000, memoryLimitMb: 32 });
+      expect(guard).toMatchObject({ poolWarm: 1, poolIdleMs: 60_000, timeoutMs: 1000, memoryLimitMb: 32 });
       // Unset: chosen from the container's CPU and memory (test/config/pool-sizing.test.ts).
       expect(guard.poolSize).toBe(config.poolSizing!.size);
     }
@@ -103,14 +103,14 @@ describe('precedence: CLI flag > environment > config file > default', () => {
 
   it("guard-wide defaults: flag > variable > built-in; a guard's own file setting wins over both", () => {
     const base = cwd();
-    const env = { WASMGUARD_CONFIG: 'wasmguard.json', WASMGUARD_POOL_SIZE: '3', WASMGUARD_POOL_WARM: '2', WASMGUARD_CALL_TIMEOUT_MS: '250', WASMGUARD_MEMORY_LIMIT_MB: '64' };
+    const env = { WASMGUARD_CONFIG: 'wasmguard.json', WASMGUARD_POOL_SIZE: '3', WASMGUARD_POOL_WARM: '2', WASMGUARD_POOL_IDLE_MS: '0', WASMGUARD_CALL_TIMEOUT_MS: '250', WASMGUARD_MEMORY_LIMIT_MB: '64' };
     const byName = (argv: string[], e: Record<string, string> = env) => Object.fromEntries(loadConfig({ env: e, argv, cwd: base }).guards.map((g) => [g.name, g]));
     expect(byName([])).toMatchObject({
-      g: { poolSize: 3, poolWarm: 2, timeoutMs: 250, memoryLimitMb: 64 },
+      g: { poolSize: 3, poolWarm: 2, poolIdleMs: 0, timeoutMs: 250, memoryLimitMb: 64 },
       own: { poolSize: 7, timeoutMs: 77, memoryLimitMb: 64 },
     });
-    expect(byName(['--pool-size', '5', '--call-timeout-ms', '900'])).toMatchObject({
-      g: { poolSize: 5, timeoutMs: 900, memoryLimitMb: 64 },
+    expect(byName(['--pool-size', '5', '--call-timeout-ms', '900', '--pool-idle-ms', '5000'])).toMatchObject({
+      g: { poolSize: 5, poolIdleMs: 5000, timeoutMs: 900, memoryLimitMb: 64 },
       own: { poolSize: 7, timeoutMs: 77 },
     });
     expect(byName([], { WASMGUARD_CONFIG: 'wasmguard.json' })).toMatchObject({ g: { timeoutMs: 1000, memoryLimitMb: 32 } });
@@ -188,6 +188,7 @@ describe('config files', () => {
         mode: 'propagate',
         poolSize: 2,
         poolWarm: 2,
+        poolIdleMs: 30000,
         timeoutMs: 1500,
         memoryLimitMb: 48,
         maxQueue: 10,
@@ -219,6 +220,7 @@ guards:
     mode: propagate
     poolSize: 2
     poolWarm: 2
+    poolIdleMs: 30000
     timeoutMs: 1500
     memoryLimitMb: 48
     maxQueue: 10

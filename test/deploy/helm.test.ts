@@ -401,10 +401,14 @@ describe('rendered chart (defaults)', () => {
       WASMGUARD_DRAIN_MS: '5000',
       WASMGUARD_LOG_LEVEL: 'info',
     });
-    const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, poolWarm: 2, guardsDir: '/etc/wasmguard/guards' } }).docs));
-    expect(Object.keys(env2).sort()).toEqual([...CONTRACT_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT', 'WASMGUARD_POOL_WARM'].sort());
+    const env2 = envOf(wasmguardContainer(renderChart({ wasmguard: { poolSize: 3, poolWarm: 2, poolIdleMs: 0, guardsDir: '/etc/wasmguard/guards' } }).docs));
+    expect(Object.keys(env2).sort()).toEqual(
+      [...CONTRACT_ENV, 'WASMGUARD_DIAGNOSTICS_HOST', 'WASMGUARD_DIAGNOSTICS_PORT', 'WASMGUARD_POOL_WARM', 'WASMGUARD_POOL_IDLE_MS'].sort(),
+    );
     expect(env2.WASMGUARD_POOL_SIZE).toBe('3');
     expect(env2.WASMGUARD_POOL_WARM).toBe('2');
+    // 0 is passed on (it keeps grown instances), unlike an unset value.
+    expect(env2.WASMGUARD_POOL_IDLE_MS).toBe('0');
     expect(env2.WASMGUARD_GUARDS_DIR).toBe('/etc/wasmguard/guards');
   });
 

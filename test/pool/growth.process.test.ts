@@ -1,8 +1,9 @@
 /**
  * The shipped process starts one instance of each guard (WASMGUARD_POOL_WARM, default 1) and grows a
  * guard's pool to its size only when calls for it wait (issue 20: each instance is a worker thread of
- * about 12 MB of idle memory); a reload keeps what a pool has grown to; an instance that can no longer
- * start backs off while the running one serves.
+ * about 12 MB of idle memory) and stops what it grew once it stays idle (WASMGUARD_POOL_IDLE_MS); a
+ * reload keeps what a pool has grown to; an instance that can no longer start backs off while the
+ * running one serves.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,6 +82,28 @@ describe('node dist/server.js: pools start warm and grow under load', () => {
     expect(startedOf(after.github!)).toBeLessThanOrEqual(3);
     expect(after.static!.instances).toMatchObject({ idle: 1, busy: 0, starting: 0 });
     expect(await metric(server, 'wasmguard_worker_threads')).toBe(1 + startedOf(after.github!));
+  }, 60_000);
+
+  it('stops the instances it grew once they stay idle for WASMGUARD_POOL_IDLE_MS, and their worker threads', async () => {
+    const server = await start({ WASMGUARD_POOL_IDLE_MS: '500' });
+    const body = { guard: 'github', tool: 'list_issues', args: { owner: 'octo', repo: 'x' }, agent: AGENT };
+    let grown = 0;
+    for (let i = 0; i < 10 && grown < 2; i++) {
+      expect([...(await load(server, body, 32, 300)).keys()]).toEqual([200]);
+      grown = startedOf((await pools(server)).github!);
+    }
+    expect(grown).toBeGreaterThanOrEqual(2);
+
+    let github = (await pools(server)).github!;
+    for (let i = 0; i < 50 && startedOf(github) > 1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      github = (await pools(server)).github!;
+    }
+    expect(github.instances).toMatchObject({ idle: 1, busy: 0, starting: 0, poisoned: 0 });
+    expect(await metric(server, 'wasmguard_worker_threads')).toBe(2);
+    // Stopping is not a failure: nothing evicted, and the guard serves and grows again.
+    expect(await metric(server, 'wasmguard_instance_evictions_total{guard="github",reason="crash"}')).toBe(0);
+    expect([...(await load(server, body, 32, 500)).keys()]).toEqual([200]);
   }, 60_000);
 
   it('a reload starts the new version with as many instances as the old one had grown to', async () => {

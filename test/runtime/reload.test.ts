@@ -117,6 +117,28 @@ describe('POST /v1/admin/reload', () => {
     await drained();
   });
 
+  it('the instances a reload carries over are still stopped once idle, down to poolWarm', async () => {
+    writeConfig({ swap: { path: 'swap.wasm', poolSize: 2, poolIdleMs: 0 } });
+    await start();
+    for (let i = 0; i < 50 && startedOf((await describeOf('swap'))!.pool) < 2; i++) {
+      await Promise.all(Array.from({ length: 16 }, () => s!.post('/v1/evaluate', EVALUATE)));
+    }
+    expect(startedOf((await describeOf('swap'))!.pool)).toBe(2);
+
+    writeConfig({ swap: { path: 'swap.wasm', poolSize: 2, poolIdleMs: 300 } });
+    writeFileSync(join(dir, 'swap.wasm'), B);
+    expect((await s!.post('/v1/admin/reload', undefined, {})).status).toBe(200);
+    expect(await describeOf('swap')).toMatchObject({ version: 2, pool: { instances: { idle: 2 } } });
+    let pool = (await describeOf('swap'))!.pool;
+    for (let i = 0; i < 50 && startedOf(pool) > 1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pool = (await describeOf('swap'))!.pool;
+    }
+    expect(pool).toMatchObject({ size: 2, instances: { idle: 1, busy: 0, starting: 0, poisoned: 0 } });
+    expect((await s!.post('/v1/evaluate', EVALUATE)).body.resource.description).toBe('version B');
+    await drained();
+  });
+
   it('leaves an unchanged guard alone: same pool, same version', async () => {
     await start();
     const handle = s!.service.registry.get('swap');

@@ -162,6 +162,11 @@ chart's pod, use the library chart helm/wasmguard-sidecar instead.
     - name: WASMGUARD_POOL_WARM
       value: {{ int . | quote }}
     {{- end }}
+    {{- /* not with: 0 (keep grown instances) is a value to pass on */}}
+    {{- if not (kindIs "invalid" .Values.wasmguard.poolIdleMs) }}
+    - name: WASMGUARD_POOL_IDLE_MS
+      value: {{ int .Values.wasmguard.poolIdleMs | quote }}
+    {{- end }}
     - name: WASMGUARD_CALL_TIMEOUT_MS
       value: {{ int .Values.wasmguard.callTimeoutMs | quote }}
     - name: WASMGUARD_MEMORY_LIMIT_MB
