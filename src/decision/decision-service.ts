@@ -6,6 +6,7 @@ import type { GuardHandle, PolicyRef } from '../runtime/guard-handle.js';
 import type { GuardRegistry } from '../runtime/guard-registry.js';
 import { UnknownGuardError } from './errors.js';
 import { assertNotLocked } from './lock.js';
+import { withSerialisedParts } from './serialised-response.js';
 
 export interface AgentLabelRequest {
   guard: string;
@@ -25,6 +26,11 @@ export interface EvaluateResponseRequest extends EvaluateRequest {
   result: unknown;
   operation?: Operation;
   resource?: ResourceLabelsJson;
+  /**
+   * The JSON text of the request body `result` came in (its `result` member): the check then runs
+   * whole in the guard's worker, which parses that text itself (guard/response-job.ts). Absent: it runs here.
+   */
+  bodyJson?: string;
 }
 
 /** The reply of /v1/agents/label (its schema: http/schemas/decisions.ts AgentLabelReply). */
@@ -168,6 +174,13 @@ export class DecisionService {
     if (coarse.outcome === 'deny') {
       // The call should not have happened; its result is not shown either.
       return { ...base, decision: 'deny', result: null, filtered: [], agent: ctx.agent, labels: [], reason: coarse.reason };
+    }
+    // A body over the guard's input limit is checked here, where its guard input is refused with 413 as always.
+    if (request.bodyJson !== undefined && Buffer.byteLength(request.bodyJson) <= ctx.guard.compiled.limits.maxInputBytes) {
+      const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode, labelWithGuard: coarse.checkResponse };
+      const { header, members } = await ctx.guard.checkResponse(job, request.bodyJson, ctx.policy);
+      const fields = { ...base, decision: header.decision, agent: header.agent, ...(header.reason ? { reason: header.reason } : {}), ...(header.notice ? { notice: header.notice } : {}) };
+      return withSerialisedParts(fields, members, header.filtered);
     }
     // One parse of the MCP text: the guard labels, and the agent gets, the service's serialisation of it.
     const prepared = prepareResult(request.result);

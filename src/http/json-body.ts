@@ -21,6 +21,18 @@ export class JsonBodyError extends WasmGuardError {
 /** JSON.parse never returns this: it marks a body that did not parse. */
 const REFUSED = Symbol('not JSON');
 
+/** The text each parsed body object came from, while the object lives. */
+const texts = new WeakMap<object, string>();
+
+/**
+ * The JSON text a request body was parsed from: the response check hands it
+ * to the guard's worker, which parses the result there rather than have it
+ * serialised again here.
+ */
+export function bodyJsonOf(body: unknown): string | undefined {
+  return typeof body === 'object' && body !== null ? texts.get(body) : undefined;
+}
+
 /**
  * Replaces Fastify's content type parsers with one JSON parser: JSON.parse,
  * then one walk of the value for the depth limit and the keys Fastify's own
@@ -43,7 +55,10 @@ export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void 
     }
     if (value !== REFUSED) {
       const nesting = walkValue(value, maxDepth);
-      if (!nesting.tooDeep && !nesting.prototypeKey) return done(null, value);
+      if (!nesting.tooDeep && !nesting.prototypeKey) {
+        if (typeof value === 'object' && value !== null) texts.set(value, text);
+        return done(null, value);
+      }
     }
     // Deep text is refused before anything reads it, whether it parses or not (or an empty body, or a byte order mark).
     if (scanText(text, maxDepth).tooDeep) return done(new JsonDepthError(maxDepth), undefined);

@@ -103,6 +103,8 @@ const HEADER_INTS = 32;
 const HEADER_BYTES = HEADER_INTS * 4 + MAX_BATCH * ITEM_FIELDS * 4;
 
 export const FUNCTIONS = ['label_agent', 'label_resource', 'label_response'] as const;
+/** I.FN of a label_response call whose input is a response job (src/guard/response-job.ts): the worker runs the whole check. */
+export const RESPONSE_JOB_FN = FUNCTIONS.length;
 
 export interface Channel {
   sab: SharedArrayBuffer;

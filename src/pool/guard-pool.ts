@@ -64,6 +64,8 @@ export interface PoolCall {
   input?: string;
   /** The policy the instance must label under; absent = the guard's built-in defaults (a fresh instance). */
   policy?: { key: string; json: string };
+  /** label_response only: `input` is a response job the worker runs whole (src/guard/response-job.ts); the output is its reply. */
+  job?: boolean;
 }
 
 export interface PoolResult {
@@ -223,7 +225,9 @@ export class GuardPool {
       return Promise.reject(new GuardPoolClosedError(`guard ${guard} is shutting down`, { guard }));
     }
     const { maxInputBytes } = this.#source.limits;
-    const inputJson = call.fn === 'label_agent' ? call.policy?.json : call.input;
+    // A response job's input is a request body no larger than the input limit (decision-service.ts), plus the
+    // job; the guard input the worker builds from it is held to the limit there.
+    const inputJson = call.fn === 'label_agent' ? call.policy?.json : call.job ? undefined : call.input;
     for (const [fn, json] of [[call.fn, inputJson], ['label_agent', call.policy?.json]] as const) {
       // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only strings that could be over the limit are measured.
       if (json === undefined || json.length * 3 <= maxInputBytes) continue;
@@ -296,7 +300,7 @@ export class GuardPool {
   async #runBatch(slot: Slot, waiters: Waiter[]): Promise<void> {
     slot.reserve();
     this.#options.observer?.batch?.(this.guard, waiters.length);
-    const calls: WorkerCall[] = waiters.map(({ call, policyId }) => ({ fn: call.fn, policyId, policy: call.policy?.json, input: call.input }));
+    const calls: WorkerCall[] = waiters.map(({ call, policyId }) => ({ fn: call.fn, policyId, policy: call.policy?.json, input: call.input, job: call.job }));
     let batch: BatchOutcome;
     try {
       const { queueTimeoutMs, timeoutMs } = this.#options;

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { guardErrorFromData, GuardTimeoutError, GuardTrapError, type GuardErrorData, type GuardFunction, type GuardLogger, type InstanceSource } from '../guard/index.js';
-import { Claim, createChannel, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
+import { Claim, createChannel, FUNCTIONS, H, RESPONSE_JOB_FN, handOver, HF, I, Op, openChannel, sharedNow, slotOf, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
 import type { GuardWorkerData } from './worker.js';
 import type { WorkerLogMessage } from './worker-log.js';
 
@@ -14,6 +14,8 @@ export interface WorkerCall {
   policyId: number;
   policy?: string;
   input?: string;
+  /** label_response only: `input` is a response job, and the output the checked reply (src/guard/response-job.ts). */
+  job?: boolean;
 }
 
 export interface CallOutcome {
@@ -160,7 +162,7 @@ export class WorkerHost {
     header[H.REPLACE_INLINE] = replaceInline ? 1 : 0;
     let offset = 0;
     calls.forEach((call, i) => {
-      items[slotOf(i, I.FN)] = FUNCTIONS.indexOf(call.fn);
+      items[slotOf(i, I.FN)] = call.job ? RESPONSE_JOB_FN : FUNCTIONS.indexOf(call.fn);
       items[slotOf(i, I.POLICY_ID)] = call.policyId;
       items[slotOf(i, I.POLICY_OFF)] = offset;
       items[slotOf(i, I.POLICY_LEN)] = call.policy === undefined ? 0 : data.write(call.policy, offset);

@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuardError, GuardInstance, isPlacementFailure, type GuardLogger, type InstanceSource } from '../guard/index.js';
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
-import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, sharedNow, slotOf, State, Status } from './channel.js';
+import { runResponseJob } from '../guard/response-job.js';
+import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, RESPONSE_JOB_FN, sharedNow, slotOf, State, Status } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
 import { REFUSED_POLICY as REFUSED } from './instance-lifecycle.js';
 
@@ -93,7 +94,8 @@ interface Outcome {
 /** Runs call `i` of the batch, whose policy and input are in `requests` (a private copy of the region). */
 function runCall(i: number, requests: Buffer): Outcome {
   const field = (f: number) => items[slotOf(i, f)]!;
-  const fn = FUNCTIONS[field(I.FN)]!;
+  const job = field(I.FN) === RESPONSE_JOB_FN;
+  const fn = job ? 'label_response' : FUNCTIONS[field(I.FN)]!;
   const wantedPolicy = field(I.POLICY_ID);
   const policy = requests.subarray(field(I.POLICY_OFF), field(I.POLICY_OFF) + field(I.POLICY_LEN));
   const input = requests.subarray(field(I.INPUT_OFF), field(I.INPUT_OFF) + field(I.INPUT_LEN));
@@ -108,7 +110,8 @@ function runCall(i: number, requests: Buffer): Outcome {
         policyId = wantedPolicy;
         if (fn === 'label_agent') return { status: Status.OK, out: agent };
       }
-      return { status: Status.OK, agent, out: current.invoke(fn, input) };
+      const guard = current;
+      return { status: Status.OK, agent, out: job ? runJob(input, guard) : guard.invoke(fn, input) };
     } catch (error) {
       // An instance whose memory earlier calls filled to the cap cannot place this call's buffers, nor any
       // later one's: retire it and run the call once more on a fresh instance, which has the room.
@@ -118,6 +121,22 @@ function runCall(i: number, requests: Buffer): Outcome {
       isFresh = true;
     }
   }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A response job: the host's parse, labelling and serialisation around the
+ * guard's label_response. The call's deadline is the guard's: it starts
+ * again when the guard is called, so parsing a large result does not count
+ * against it (the judging and serialising after it do).
+ */
+function runJob(input: Buffer, instance: GuardInstance): Uint8Array {
+  const reply = runResponseJob(input.toString('utf8'), (guardInput) => {
+    Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((sharedNow() - times[HF.HANDED_OVER_AT]!) * 1000)));
+    return instance.invoke('label_response', guardInput);
+  });
+  return encoder.encode(reply);
 }
 
 /**

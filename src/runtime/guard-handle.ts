@@ -8,6 +8,7 @@ import {
   type ResourceLabelling,
 } from '../guard/index.js';
 import type { ResponseLabelling } from '../difc/types.js';
+import { decodeResponseJob, encodeResponseJob, type ResponseJob, type ResponseJobOutput } from '../guard/response-job.js';
 import type { GuardPool, PoolCall } from '../pool/index.js';
 import type { ResolvedGuard } from '../config/load.js';
 
@@ -114,6 +115,14 @@ export class GuardHandle {
   async labelResponse(tool: string, result: unknown, args: unknown, policy: PolicyRef | undefined): Promise<ResponseLabelling> {
     const output = await this.#call({ fn: 'label_response', input: inputJson({ fn: 'label_response', tool, args, result }), policy });
     return parseResponseOutput(output, this.name);
+  }
+
+  /**
+   * The whole response check in the guard's worker (src/guard/response-job.ts): `bodyJson` is the
+   * request body's text, whose `result` member is the tool result.
+   */
+  async checkResponse(job: ResponseJob, bodyJson: string, policy: PolicyRef | undefined): Promise<ResponseJobOutput> {
+    return decodeResponseJob(await this.#call({ fn: 'label_response', job: true, input: encodeResponseJob(job, bodyJson), policy }));
   }
 
   async #call(call: PoolCall): Promise<string> {

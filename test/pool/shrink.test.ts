@@ -38,13 +38,13 @@ describe('a pool that stops the instances it grew once they stay idle', () => {
   });
 
   it('never stops an instance while it runs a call, however long past idleMs', async () => {
-    const pool = await start(await rustGuard(), { size: 3, warm: 1, idleMs: 150 });
+    const pool = await start(await rustGuard(), { size: 3, warm: 1, idleMs: 600, timeoutMs: 5000 });
     await growTo(pool, 3);
     // Three long calls at once: every instance is busy well past idleMs.
-    const calls = Array.from({ length: 3 }, () => sleepCall(pool, 700));
-    await sleep(450);
+    const calls = Array.from({ length: 3 }, () => sleepCall(pool, 1500));
+    await sleep(1000);
     expect(pool.state()).toMatchObject({ instances: { busy: 3, idle: 0, poisoned: 0 } });
-    for (const result of await Promise.all(calls)) expect(description(result.output)).toBe('slept 700 ms');
+    for (const result of await Promise.all(calls)) expect(description(result.output)).toBe('slept 1500 ms');
     // Idle once they are done, and stopped after idleMs.
     await waitForState(pool, (s) => startedOf(s) === 1, 5000);
   });

@@ -4,7 +4,9 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { SessionService } from '../../session/index.js';
 import { SessionError } from '../../session/index.js';
 import { stateless } from '../../session/stateless.js';
+import { filteredCount, serialisedReply } from '../../decision/serialised-response.js';
 import { labelsForLog, recordDecision } from '../decision-record.js';
+import { bodyJsonOf } from '../json-body.js';
 import { resultAdmission, type ResultAdmissionOptions } from '../result-admission.js';
 import {
   AgentLabelBody,
@@ -103,12 +105,14 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         response: { 200: EvaluateResponseReply, ...decisionErrors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const started = performance.now();
       const body = request.body;
+      // The check runs whole in the guard's worker, on the body's text (guard/response-job.ts).
+      const bodyJson = bodyJsonOf(body);
       const { evaluated, guard } = body.session
-        ? await sessions.evaluateResponse({ ...body, session: body.session })
-        : { evaluated: await decisions.evaluateResponse(stateless(body)), guard: body.guard! };
+        ? await sessions.evaluateResponse({ ...body, session: body.session, bodyJson })
+        : { evaluated: await decisions.evaluateResponse({ ...stateless(body), bodyJson }), guard: body.guard! };
       const { tool, args, result } = body;
       recordDecision(request.log, metrics, {
         stage: 'response',
@@ -116,8 +120,12 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         tool,
         started,
         decision: evaluated,
-        details: () => ({ ...sessionField(body.session), filtered: evaluated.filtered.length, ...(logToolData ? { args, result } : {}) }),
+        details: () => ({ ...sessionField(body.session), filtered: filteredCount(evaluated), ...(logToolData ? { args, result } : {}) }),
       });
+      const serialised = serialisedReply(evaluated);
+      // Its large members come serialised from the worker: written as they are, not parsed and serialised again
+      // (Fastify sends a string with a JSON content type unchanged; the schema types the object form only).
+      if (serialised !== undefined) return reply.type('application/json; charset=utf-8').send(serialised as unknown as typeof evaluated);
       return evaluated;
     },
   );

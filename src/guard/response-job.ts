@@ -1,0 +1,109 @@
+import { labelResponse, prepareResult, type FilteredItem, type ItemLabels } from '../difc/index.js';
+import { ResponseLabelError } from '../difc/errors.js';
+import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
+import { guardErrorFromData, GuardError, type GuardErrorData } from './errors.js';
+import { inputJson, parseResponseOutput } from './guard-json.js';
+
+/**
+ * The response check as one job for the guard's worker thread (issue 20):
+ * the tool result is parsed there, labelled by the guard there, judged and
+ * serialised there, so the event loop only reads the request and writes the
+ * reply. A result is about 30 times its bytes of heap while it is checked;
+ * in the worker that heap is the one call's, not a generation of the event
+ * loop's shared by every request in flight.
+ *
+ * Input: the job's JSON, a newline, then the request body's JSON text, whose
+ * `result` member is the tool result (JSON.stringify never writes a raw
+ * newline, so the first one ends the job). The worker parses the body text
+ * the event loop parsed, so both read the same value; nothing else of that
+ * body is used here.
+ *
+ * Output: the header's JSON, a newline, then the members `result`,
+ * `filtered` and `labels` of the reply, serialised (a JSON object's body).
+ * A check that fails on the host's side (labels that do not fit the result,
+ * guard output that is not valid) is a header with `error`: the call
+ * succeeded and the instance is sound, as when that check ran on the main
+ * thread.
+ */
+
+export interface ResponseJob {
+  guard: string;
+  tool: string;
+  args?: unknown;
+  resource: ResourceLabelsJson;
+  agent: LabelsJson;
+  operation: Operation;
+  mode: Mode;
+  /** false: the coarse check needs no labels per part, and the guard is not called. */
+  labelWithGuard: boolean;
+}
+
+export interface ResponseJobHeader {
+  decision: 'allow' | 'deny';
+  agent: LabelsJson;
+  /** Parts withheld (the length of `filtered`). */
+  filtered: number;
+  reason?: string;
+  notice?: string;
+}
+
+/** What came back: the header, and the `result`, `filtered` and `labels` members as JSON. */
+export interface ResponseJobOutput {
+  header: ResponseJobHeader;
+  members: string;
+}
+
+type JobError = { kind: 'response-labels'; message: string; path: string; field: string; problem: ResponseLabelError['problem'] } | { kind: 'guard'; data: GuardErrorData };
+
+export function encodeResponseJob(job: ResponseJob, bodyJson: string): string {
+  return `${JSON.stringify(job)}\n${bodyJson}`;
+}
+
+/** Runs the job (in the worker); `callGuard` is the instance's label_response on input JSON bytes. */
+export function runResponseJob(input: string, callGuard: (input: Uint8Array) => Uint8Array): string {
+  const split = input.indexOf('\n');
+  const job = JSON.parse(input.slice(0, split)) as ResponseJob;
+  const { result } = JSON.parse(input.slice(split + 1)) as { result: unknown };
+  const prepared = prepareResult(result);
+  // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
+  const output = job.labelWithGuard ? callGuard(encoder.encode(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard }))) : undefined;
+  try {
+    const labelling = output ? parseResponseOutput(output, job.guard) : null;
+    const check = labelResponse({ result, prepared, labelling, resource: job.resource, agent: job.agent, operation: job.operation, mode: job.mode });
+    const header: ResponseJobHeader = { decision: check.decision, agent: check.agent, filtered: check.filtered.length };
+    if (check.reason !== undefined) header.reason = check.reason;
+    if (check.notice !== undefined) header.notice = check.notice;
+    const members = `"result":${JSON.stringify(check.result)},"filtered":${JSON.stringify(check.filtered)},"labels":${JSON.stringify(check.labels)}`;
+    return `${JSON.stringify(header)}\n${members}`;
+  } catch (error) {
+    const failed = jobError(error);
+    if (!failed) throw error;
+    return `${JSON.stringify({ error: failed })}\n`;
+  }
+}
+
+/** Reads the job's output (on the main thread); a check that failed throws its error as the main thread's check would. */
+export function decodeResponseJob(output: string): ResponseJobOutput {
+  const split = output.indexOf('\n');
+  const header = JSON.parse(output.slice(0, split)) as ResponseJobHeader & { error?: JobError };
+  if (header.error) throw errorOf(header.error);
+  return { header, members: output.slice(split + 1) };
+}
+
+const encoder = new TextEncoder();
+
+/** Errors of the check itself (the guard's output does not fit the result, or is not what the ABI says), carried back as its output. */
+function jobError(error: unknown): JobError | undefined {
+  if (error instanceof ResponseLabelError) {
+    return { kind: 'response-labels', message: error.message, path: error.path, field: error.field, problem: error.problem };
+  }
+  if (error instanceof GuardError) return { kind: 'guard', data: error.toData() };
+  return undefined;
+}
+
+function errorOf(error: JobError): Error {
+  if (error.kind === 'response-labels') return new ResponseLabelError(error.message, error.path, error.field, error.problem);
+  return guardErrorFromData(error.data);
+}
+
+export type { FilteredItem, ItemLabels };

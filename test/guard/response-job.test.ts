@@ -1,0 +1,145 @@
+/**
+ * The response check run whole in the guard's worker (src/guard/response-job.ts) against the
+ * same check on the main thread, on real guards in real pools: the same decision, result, filtered
+ * parts, labels and agent labels for random tool results and label sets, the same reply JSON, and
+ * the same errors when the guard's labels do not fit or its output is not JSON or it traps.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecisionService, type EvaluateResponseRequest, type EvaluatedResponse } from '../../src/decision/decision-service.js';
+import { filteredCount, serialisedReply } from '../../src/decision/serialised-response.js';
+import { CompilationCache } from '../../src/guard/index.js';
+import { GuardRegistry } from '../../src/runtime/guard-registry.js';
+import { constOutput, guardModule } from '../support/guards.js';
+import { STATIC_GUARD } from '../support/server.js';
+import { wat } from '../support/wat.js';
+
+let cache: CompilationCache;
+let registry: GuardRegistry;
+let decisions: DecisionService;
+let dir: string;
+
+/** A guard whose label_response always answers `text`. */
+const answering = async (text: string) => {
+  const response = constOutput('label_response', text, 8192);
+  return wat(guardModule({ response: response.func, extra: response.data }));
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wg-job-'));
+  const file = (name: string, bytes: Uint8Array) => {
+    writeFileSync(join(dir, name), bytes);
+    return join(dir, name);
+  };
+  const guards = {
+    outside: file('outside.wasm', await answering('{"labeled_paths":[{"path":"/9","labels":{"secrecy":["s"],"integrity":[]}}]}')),
+    notjson: file('notjson.wasm', await answering('{"labeled_paths":[')),
+    traps: file('traps.wasm', await wat(guardModule({ response: '(func (export "label_response") (param i32 i32 i32 i32) (result i32) unreachable)' }))),
+  };
+  cache = new CompilationCache();
+  const entry = (name: string, path: string) => ({ name, path, poolSize: 1, timeoutMs: 5000, memoryLimitMb: 32 });
+  registry = await GuardRegistry.load(
+    [entry('static', STATIC_GUARD), ...Object.entries(guards).map(([name, path]) => entry(name, path))],
+    cache,
+    { logger: pino({ level: 'silent' }), logLevel: 'silent' },
+  );
+  decisions = new DecisionService(registry, 'strict');
+});
+afterAll(async () => {
+  await registry?.close(0);
+  await cache?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Both ways: on the main thread (no body text), and in the worker (the body's text, as the HTTP route passes it). */
+async function bothWays(given: EvaluateResponseRequest): Promise<{ main: EvaluatedResponse; worker: EvaluatedResponse }> {
+  // As a request body arrives: what JSON can say, nothing more.
+  const bodyJson = JSON.stringify(given);
+  const request = JSON.parse(bodyJson) as EvaluateResponseRequest;
+  const main = await decisions.evaluateResponse(request);
+  const worker = await decisions.evaluateResponse({ ...request, bodyJson });
+  return { main, worker };
+}
+
+type CodedError = Error & { code: string };
+/** The error a check fails with (it must fail). */
+const failure = (pending: Promise<unknown>) =>
+  pending.then(
+    () => {
+      throw new Error('the check did not fail');
+    },
+    (error: unknown) => error as CodedError,
+  );
+
+/** What a reply says, less the id each decision gets. */
+const said = ({ decision_id: _id, ...rest }: EvaluatedResponse) => JSON.parse(JSON.stringify(rest)) as unknown;
+
+const tag = fc.constantFrom('a', 'b', 'c', 'd');
+const labels = fc.record({ secrecy: fc.uniqueArray(tag, { maxLength: 3 }), integrity: fc.uniqueArray(tag, { maxLength: 3 }) });
+const item = fc.record(
+  { title: fc.string({ maxLength: 12 }), n: fc.integer(), _labels: labels, extra: fc.dictionary(fc.constantFrom('x', 'y'), fc.string({ maxLength: 4 })) },
+  { requiredKeys: ['title', 'n'] },
+);
+/** A result of items: a root array or {"items": [...]} with a sibling, as MCP text (pretty or not, mirrored or not) or as plain JSON. */
+const result = fc
+  .record({
+    items: fc.array(item, { maxLength: 8 }),
+    wrapped: fc.boolean(),
+    form: fc.constantFrom('text', 'pretty', 'mirrored', 'plain', 'opaque'),
+  })
+  .map(({ items, wrapped, form }) => {
+    const doc = wrapped ? { total: items.length, items } : items;
+    if (form === 'plain') return doc;
+    if (form === 'opaque') return { content: [{ type: 'text', text: `{"a":1,"a":2} ${items.length}` }] };
+    const text = JSON.stringify(doc, null, form === 'pretty' ? 2 : undefined);
+    return form === 'mirrored' ? { content: [{ type: 'text', text }], structuredContent: doc } : { content: [{ type: 'text', text }] };
+  });
+
+describe('the response check in the worker, against the same check on the main thread', () => {
+  it('decides, filters, labels and moves the agent the same, and writes the same reply', async () => {
+    await fc.assert(
+      fc.asyncProperty(result, labels, labels, fc.constantFrom('strict', 'filter', 'propagate'), async (res, agent, resource, mode) => {
+        const request = { guard: 'static', tool: 'list', args: { q: 1 }, result: res, agent, resource, operation: 'read' as const, mode };
+        const { main, worker } = await bothWays(request);
+        expect(said(worker)).toEqual(said(main));
+        expect(filteredCount(worker)).toBe(main.filtered.length);
+        // The route's reply: the worker's members written as they came, the rest from the object.
+        const reply = JSON.parse(serialisedReply(worker)!) as EvaluatedResponse;
+        expect(said(reply)).toEqual(said(main));
+        expect(serialisedReply(main)).toBeUndefined();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('writes what a session merged into the agent labels after the check', async () => {
+    const request = { guard: 'static', tool: 'list', result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'propagate' as const };
+    const { worker } = await bothWays(request);
+    worker.agent = { secrecy: ['a', 'z'], integrity: [] };
+    expect(JSON.parse(serialisedReply(worker)!).agent).toEqual({ secrecy: ['a', 'z'], integrity: [] });
+  });
+
+  it('fails the same way when the labels do not fit the result, or the output is not JSON; the instance keeps serving', async () => {
+    for (const guard of ['outside', 'notjson']) {
+      const request = { guard, tool: 't', result: [1, 2], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+      const main = await failure(decisions.evaluateResponse(request));
+      const worker = await failure(decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) }));
+      expect(worker.constructor).toBe(main.constructor);
+      expect({ code: worker.code, message: worker.message }).toEqual({ code: main.code, message: main.message });
+      expect(registry.get(guard)!.pool.state().evictions).toEqual({});
+    }
+  });
+
+  it('a guard that traps in label_response fails the check the same way, and its instance is replaced', async () => {
+    const request = { guard: 'traps', tool: 't', result: [1], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const main = await failure(decisions.evaluateResponse(request));
+    const worker = await failure(decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) }));
+    expect(worker.code).toBe(main.code);
+    expect(worker.code).toBe('WG_ERR_GUARD_TRAP');
+    expect(registry.get('traps')!.pool.state().evictions).toMatchObject({ trap: 2 });
+  });
+});
