@@ -44,7 +44,8 @@ function hexVal(c: u32): i32 {
   return <u32>load<u8>(base + <usize>pos);
 }
 
-function wsAt(base: usize, len: i32, pos: i32): i32 {
+// @ts-ignore: decorator
+@inline function wsAt(base: usize, len: i32, pos: i32): i32 {
   while (pos < len && isWs(byteAt(base, pos))) pos++;
   return pos;
 }
@@ -442,12 +443,18 @@ export class JsonDoc {
       const keyEnd = skipStringAt(base, len, p);
       p = wsAt(base, len, wsAt(base, len, keyEnd) + 1);
       const plain = isPlainString(base, keyPos, keyEnd);
+      // A plain key is matched by its length and first byte before its bytes: most keys of an item
+      // are none of those asked for, and this loop runs for every member of every item.
+      const n = keyEnd - keyPos - 2;
+      const first = n > 0 ? byteAt(base, keyPos + 1) : 0;
       for (let i = 0; i < k; i++) {
         const key = unchecked(keys[i]);
-        if (plain ? rawKeyEquals(base, keyPos, keyEnd, key) : this.keyEquals(keyPos, key)) {
-          unchecked((out[i] = p));
-          break;
-        }
+        if (plain) {
+          if (key.length != n || (n > 0 && <u32>load<u16>(changetype<usize>(key)) != first)) continue;
+          if (!rawKeyEquals(base, keyPos, keyEnd, key)) continue;
+        } else if (!this.keyEquals(keyPos, key)) continue;
+        unchecked((out[i] = p));
+        break;
       }
       p = wsAt(base, len, skipAt(base, len, p));
       if (p < len && byteAt(base, p) == 0x2c) p = wsAt(base, len, p + 1);
@@ -550,22 +557,31 @@ export class JsonDoc {
     let p = pos + 1;
     let o: usize = dst;
     while (p < end) {
-      // The run up to the next backslash is copied as it is.
+      // The run up to the next backslash is copied as it is, a word at a time: each word is stored
+      // whole and the output moves on by the bytes before the backslash (the rest is overwritten).
+      // MCP text has an escape every few bytes, where one memory.copy per run costs more than the run.
+      // dst holds the raw length, and the output never passes the input it comes from, so a whole
+      // word fits while the input has one.
       let q = p;
       while (q + 8 <= end) {
-        const m = byteMask(load<u64>(base + <usize>q), BACKSLASH);
+        const w = load<u64>(base + <usize>q);
+        store<u64>(o, w);
+        const m = byteMask(w, BACKSLASH);
         if (m != 0) {
-          q += <i32>(ctz(m) >> 3);
+          const run = <i32>(ctz(m) >> 3);
+          q += run;
+          o += <usize>run;
           break;
         }
         q += 8;
+        o += 8;
       }
-      while (q < end && byteAt(base, q) != BACKSLASH) q++;
-      if (q > p) {
-        memory.copy(o, base + <usize>p, <usize>(q - p));
-        o += <usize>(q - p);
-        p = q;
+      while (q < end && byteAt(base, q) != BACKSLASH) {
+        store<u8>(o, load<u8>(base + <usize>q));
+        q++;
+        o++;
       }
+      p = q;
       if (p >= end) break;
       const e = this.at(p + 1);
       p += 2;
