@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecisionService, type EvaluateResponseRequest, type EvaluatedResponse } from '../../src/decision/decision-service.js';
+import { DecisionService, WORKER_CHECK_MIN_BYTES, type EvaluateResponseRequest, type EvaluatedResponse } from '../../src/decision/decision-service.js';
 import { filteredCount, serialisedReply } from '../../src/decision/serialised-response.js';
 import { CompilationCache } from '../../src/guard/index.js';
 import { GuardRegistry } from '../../src/runtime/guard-registry.js';
@@ -56,9 +56,12 @@ afterAll(async () => {
 });
 
 /** Both ways: on the main thread (no body text), and in the worker (the body's text, as the HTTP route passes it). */
+/** Arguments that take the body past the size from which the check runs in the worker (the guards here ignore them). */
+const padded = <T extends { args?: unknown }>(request: T): T => ({ ...request, args: { pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) } });
+
 async function bothWays(given: EvaluateResponseRequest): Promise<{ main: EvaluatedResponse; worker: EvaluatedResponse }> {
   // As a request body arrives: what JSON can say, nothing more.
-  const bodyJson = JSON.stringify(given);
+  const bodyJson = JSON.stringify(padded(given));
   const request = JSON.parse(bodyJson) as EvaluateResponseRequest;
   const main = await decisions.evaluateResponse(request);
   const worker = await decisions.evaluateResponse({ ...request, bodyJson });
@@ -103,8 +106,9 @@ describe('the response check in the worker, against the same check on the main t
   it('decides, filters, labels and moves the agent the same, and writes the same reply', async () => {
     await fc.assert(
       fc.asyncProperty(result, labels, labels, fc.constantFrom('strict', 'filter', 'propagate'), async (res, agent, resource, mode) => {
-        const request = { guard: 'static', tool: 'list', args: { q: 1 }, result: res, agent, resource, operation: 'read' as const, mode };
+        const request = { guard: 'static', tool: 'list', result: res, agent, resource, operation: 'read' as const, mode };
         const { main, worker } = await bothWays(request);
+        expect(serialisedReply(worker), 'checked in the worker').toBeDefined();
         expect(said(worker)).toEqual(said(main));
         expect(filteredCount(worker)).toBe(main.filtered.length);
         // The route's reply: the worker's members written as they came, the rest from the object.
@@ -116,6 +120,13 @@ describe('the response check in the worker, against the same check on the main t
     );
   });
 
+  it('checks a body under WORKER_CHECK_MIN_BYTES on the main thread, where handing it over would cost more', async () => {
+    const request = { guard: 'static', tool: 'list', result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const small = await decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) });
+    expect(serialisedReply(small)).toBeUndefined();
+    expect(small).toMatchObject({ decision: 'allow', filtered: [{ path: '/0' }] });
+  });
+
   it('writes what a session merged into the agent labels after the check', async () => {
     const request = { guard: 'static', tool: 'list', result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'propagate' as const };
     const { worker } = await bothWays(request);
@@ -125,7 +136,7 @@ describe('the response check in the worker, against the same check on the main t
 
   it('fails the same way when the labels do not fit the result, or the output is not JSON; the instance keeps serving', async () => {
     for (const guard of ['outside', 'notjson']) {
-      const request = { guard, tool: 't', result: [1, 2], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+      const request = { guard, tool: 't', args: { pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) }, result: [1, 2], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
       const main = await failure(decisions.evaluateResponse(request));
       const worker = await failure(decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) }));
       expect(worker.constructor).toBe(main.constructor);
@@ -135,7 +146,7 @@ describe('the response check in the worker, against the same check on the main t
   });
 
   it('a guard that traps in label_response fails the check the same way, and its instance is replaced', async () => {
-    const request = { guard: 'traps', tool: 't', result: [1], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const request = { guard: 'traps', tool: 't', args: { pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) }, result: [1], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
     const main = await failure(decisions.evaluateResponse(request));
     const worker = await failure(decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) }));
     expect(worker.code).toBe(main.code);

@@ -1,0 +1,78 @@
+/**
+ * The response check through the shipped process (node dist/server.js): a result large enough to be
+ * checked whole in the guard's worker (guard/response-job.ts) and a small one checked on the event
+ * loop give the same kind of reply, filtered item by item, with their decision log lines.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_CHECK_MIN_BYTES } from '../../src/decision/decision-service.js';
+import { startServerProcess, type ServerProcess } from '../support/process.js';
+
+// octo-org/app is public by the policy's word; an agent reading it needs approved integrity.
+const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
+const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open' };
+/** list_issues in MCP text form: every other issue's author is below approved integrity. */
+function listIssuesResult(count: number) {
+  const issues = Array.from({ length: count }, (_, i) => ({
+    url: `https://api.github.com/repos/octo-org/app/issues/${i + 1}`,
+    number: i + 1,
+    title: `Issue ${i + 1}: a title long enough to make a hundred of them about seventy kilobytes of JSON, escaped`,
+    user: { login: `user${i % 7}`, type: 'User' },
+    author_association: i % 2 === 0 ? 'MEMBER' : 'NONE',
+    body: `Steps to reproduce ${i + 1}: run the suite twice; the second run fails about one time in ten, with "quotes".`,
+    created_at: '2025-01-15T10:00:00Z',
+  }));
+  return { content: [{ type: 'text', text: JSON.stringify(issues) }] };
+}
+
+let server: ServerProcess;
+beforeAll(async () => {
+  server = await startServerProcess({});
+});
+afterAll(async () => {
+  server?.child.kill('SIGTERM');
+  await server?.exited;
+});
+
+const sorted = (labels: unknown) => {
+  const { secrecy, integrity } = labels as { secrecy: string[]; integrity: string[] };
+  return { secrecy: [...secrecy].sort(), integrity: [...integrity].sort() };
+};
+
+async function post(path: string, body: unknown): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+  const reply = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: reply.status, type: reply.headers.get('content-type'), json: (await reply.json()) as Record<string, unknown> };
+}
+
+describe('node dist/server.js: the response check of a large result runs in the worker', () => {
+  it('filters 100 issues (70 KB, in the worker) and 8 (on the event loop) the same way', async () => {
+    const evaluated = await post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });
+    expect(evaluated.status).toBe(200);
+    for (const items of [100, 8]) {
+      const body = { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter', operation: 'read', resource: evaluated.json.resource, result: listIssuesResult(items) };
+      expect(JSON.stringify(body).length >= WORKER_CHECK_MIN_BYTES).toBe(items === 100);
+      const reply = await post('/v1/evaluate/response', body);
+      expect(reply.status).toBe(200);
+      expect(reply.type).toBe('application/json; charset=utf-8');
+      const { decision, result, filtered, labels, agent, notice, decision_id } = reply.json as {
+        decision: string;
+        result: { content: Array<{ type: string; text: string }> };
+        filtered: Array<{ path: string; integrity_violation: boolean }>;
+        labels: Array<{ path: string; allowed: boolean }>;
+        agent: unknown;
+        notice: string;
+        decision_id: string;
+      };
+      expect(decision).toBe('allow');
+      expect(filtered).toHaveLength(items / 2);
+      expect(filtered.every((f) => f.integrity_violation)).toBe(true);
+      expect(labels.filter((l) => l.path.match(/^\/\d+$/))).toHaveLength(items);
+      const kept = JSON.parse(result.content[0]!.text) as Array<{ number: number; author_association: string }>;
+      expect(kept).toHaveLength(items / 2);
+      expect(kept.every((issue) => issue.author_association === 'MEMBER')).toBe(true);
+      expect(sorted(agent)).toEqual(sorted(evaluated.json.agent));
+      expect(notice).toMatch(/^\[Filtered\] /);
+      // Its decision log line, with the count of what was withheld.
+      await expect.poll(() => server.logs.find((l) => l.decision_id === decision_id)).toMatchObject({ stage: 'response', decision: 'allow', filtered: items / 2 });
+    }
+  }, 60_000);
+});
