@@ -271,7 +271,11 @@ export function toMarkdown(results) {
     lines.push('## Memory with the default config (RSS of `node dist/server.js`, no config file, worker threads included)', '');
     lines.push(`- idle after start: ${fmt(mem.idleMB, 1)} MB (instances started / default pool size: ${mem.guards})`);
     for (const l of mem.underLoad) lines.push(`- under ${l.what === 'response' ? '/v1/evaluate/response (100 items)' : '/v1/evaluate'} load at ${l.connections} connections: ${fmt(l.rssMaxMB, 1)} MB (${fmt(l.rps, 0)} req/s)`);
-    lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB (instances started, grown under the load: ${mem.guardsAfter ?? '?'})`, '');
+    lines.push(`- idle after the load: ${fmt(mem.afterMB, 1)} MB (instances started, grown under the load: ${mem.guardsAfter ?? '?'})`);
+    if (mem.stoppedMB !== undefined) {
+      lines.push(`- idle ${fmt(mem.idleMs / 1000 + 5, 0)} s after the load, once instances idle for the default ${fmt(mem.idleMs / 1000, 0)} s were stopped: ${fmt(mem.stoppedMB, 1)} MB (instances started: ${mem.guardsStopped})`);
+    }
+    lines.push('');
   }
   if (results.memory) {
     const mem = results.memory;

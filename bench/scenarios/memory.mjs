@@ -6,12 +6,15 @@
  * 64 connections: a per-request allocation that grew with the number of
  * connections would show as the second response row growing past the first.
  * The request carries the policy (the bundled github guard has none of its own).
+ * Then, once the default pool idle time has passed, what is left when the
+ * instances the load started have been stopped.
  */
 import { join } from 'node:path';
 import { GET_ISSUE_ARGS, GITHUB_POLICY, LIST_ISSUES_ARGS, listIssuesResult } from '../lib/payloads.mjs';
 import { postJson } from '../lib/http.mjs';
 import { measure } from '../lib/runner.mjs';
 import { guardPools, startService } from '../lib/service-process.mjs';
+import { GUARD_DEFAULTS } from '../../dist/guard/defaults.js';
 
 export const name = 'memory';
 
@@ -50,6 +53,10 @@ export async function run(ctx) {
     }
     await sleep(1000);
     const afterPools = await guardPools(service.url);
+    const afterMB = round(service.rss() / MiB);
+    ctx.log(`  memory: idle ${idleMB} MB (instances started/pool size: ${idlePools.guards}), after ${afterMB} MB (${afterPools.guards}); waiting out the pool idle time`);
+    await sleep(GUARD_DEFAULTS.poolIdleMs + 5000);
+    const stoppedPools = await guardPools(service.url);
     const info = {
       guards: idlePools.guards,
       workers: idlePools.workers,
@@ -57,9 +64,12 @@ export async function run(ctx) {
       workersAfter: afterPools.workers,
       idleMB,
       underLoad,
-      afterMB: round(service.rss() / MiB),
+      afterMB,
+      idleMs: GUARD_DEFAULTS.poolIdleMs,
+      stoppedMB: round(service.rss() / MiB),
+      guardsStopped: stoppedPools.guards,
     };
-    ctx.log(`  memory: idle ${idleMB} MB (instances started/pool size: ${info.guards}), after ${info.afterMB} MB (${info.guardsAfter})`);
+    ctx.log(`  memory: ${info.idleMs / 1000 + 5} s after the load ${info.stoppedMB} MB (${info.guardsStopped})`);
     return { rows: [], info };
   } finally {
     await service.stop();
