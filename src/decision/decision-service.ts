@@ -191,9 +191,13 @@ export class DecisionService {
     }
     if (runsInWorker(request.bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
       const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode, labelWithGuard: coarse.checkResponse };
-      const { header, members } = await ctx.guard.checkResponse(job, request.bodyJson, ctx.policy);
-      const fields = { ...base, decision: header.decision, agent: header.agent, ...(header.reason ? { reason: header.reason } : {}), ...(header.notice ? { notice: header.notice } : {}) };
-      return withSerialisedParts(fields, members, header.filtered);
+      const checked = await ctx.guard.checkResponse(job, request.bodyJson, ctx.policy);
+      if (checked) {
+        const { header, members } = checked;
+        const fields = { ...base, decision: header.decision, agent: header.agent, ...(header.reason ? { reason: header.reason } : {}), ...(header.notice ? { notice: header.notice } : {}) };
+        return withSerialisedParts(fields, members, header.filtered);
+      }
+      // Its reply did not fit in the worker's channel (a result of very many small items): checked here.
     }
     // One parse of the MCP text: the guard labels, and the agent gets, the service's serialisation of it.
     const prepared = prepareResult(request.result);

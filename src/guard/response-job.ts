@@ -1,4 +1,4 @@
-import { labelResponse, prepareResult, type FilteredItem, type ItemLabels } from '../difc/index.js';
+import { labelResponse, prepareResult } from '../difc/index.js';
 import { ResponseLabelError } from '../difc/errors.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import { guardErrorFromData, GuardError, type GuardErrorData } from './errors.js';
@@ -8,9 +8,7 @@ import { inputJson, parseResponseOutput } from './guard-json.js';
  * The response check as one job for the guard's worker thread (issue 20):
  * the tool result is parsed there, labelled by the guard there, judged and
  * serialised there, so the event loop only reads the request and writes the
- * reply. A result is about 30 times its bytes of heap while it is checked;
- * in the worker that heap is the one call's, not a generation of the event
- * loop's shared by every request in flight.
+ * reply, and the pool's workers share the CPU work of checking results.
  *
  * Input: the job's JSON, a newline, then the request body's JSON text, whose
  * `result` member is the tool result (JSON.stringify never writes a raw
@@ -23,8 +21,12 @@ import { inputJson, parseResponseOutput } from './guard-json.js';
  * A check that fails on the host's side (labels that do not fit the result,
  * guard output that is not valid) is a header with `error`: the call
  * succeeded and the instance is sound, as when that check ran on the main
- * thread.
+ * thread. A reply too large for the channel comes back as TOO_LARGE, and
+ * the check runs again on the main thread.
  */
+
+/** The output of a job whose reply does not fit in the channel. */
+export const TOO_LARGE = '{"tooLarge":true}\n';
 
 export interface ResponseJob {
   guard: string;
@@ -82,10 +84,14 @@ export function runResponseJob(input: string, callGuard: (input: Uint8Array) => 
   }
 }
 
-/** Reads the job's output (on the main thread); a check that failed throws its error as the main thread's check would. */
-export function decodeResponseJob(output: string): ResponseJobOutput {
+/**
+ * Reads the job's output (on the main thread); a check that failed throws its error as the main
+ * thread's check would; undefined when the reply did not fit in the channel.
+ */
+export function decodeResponseJob(output: string): ResponseJobOutput | undefined {
   const split = output.indexOf('\n');
-  const header = JSON.parse(output.slice(0, split)) as ResponseJobHeader & { error?: JobError };
+  const header = JSON.parse(output.slice(0, split)) as ResponseJobHeader & { error?: JobError; tooLarge?: true };
+  if (header.tooLarge) return undefined;
   if (header.error) throw errorOf(header.error);
   return { header, members: output.slice(split + 1) };
 }
@@ -105,5 +111,3 @@ function errorOf(error: JobError): Error {
   if (error.kind === 'response-labels') return new ResponseLabelError(error.message, error.path, error.field, error.problem);
   return guardErrorFromData(error.data);
 }
-
-export type { FilteredItem, ItemLabels };

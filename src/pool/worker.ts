@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuardError, GuardInstance, isPlacementFailure, type GuardLogger, type InstanceSource } from '../guard/index.js';
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
-import { runResponseJob } from '../guard/response-job.js';
+import { runResponseJob, TOO_LARGE } from '../guard/response-job.js';
 import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, RESPONSE_JOB_FN, sharedNow, slotOf, State, Status } from './channel.js';
 import { forwardingLogger } from './worker-log.js';
 import { REFUSED_POLICY as REFUSED } from './instance-lifecycle.js';
@@ -132,11 +132,14 @@ const encoder = new TextEncoder();
  * against it (the judging and serialising after it do).
  */
 function runJob(input: Buffer, instance: GuardInstance): Uint8Array {
-  const reply = runResponseJob(input.toString('utf8'), (guardInput) => {
-    Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((sharedNow() - times[HF.HANDED_OVER_AT]!) * 1000)));
-    return instance.invoke('label_response', guardInput);
-  });
-  return encoder.encode(reply);
+  const reply = encoder.encode(
+    runResponseJob(input.toString('utf8'), (guardInput) => {
+      Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((sharedNow() - times[HF.HANDED_OVER_AT]!) * 1000)));
+      return instance.invoke('label_response', guardInput);
+    }),
+  );
+  // The region holds two of the largest guard outputs; a reply (labels for every item) can be larger.
+  return reply.length <= data.length / 2 ? reply : encoder.encode(TOO_LARGE);
 }
 
 /**

@@ -119,9 +119,10 @@ export class GuardHandle {
 
   /**
    * The whole response check in the guard's worker (src/guard/response-job.ts): `bodyJson` is the
-   * request body's text, whose `result` member is the tool result.
+   * request body's text, whose `result` member is the tool result. Undefined: its reply did not fit in
+   * the worker's channel, and the caller checks it itself.
    */
-  async checkResponse(job: ResponseJob, bodyJson: string, policy: PolicyRef | undefined): Promise<ResponseJobOutput> {
+  async checkResponse(job: ResponseJob, bodyJson: string, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
     return decodeResponseJob(await this.#call({ fn: 'label_response', job: true, input: encodeResponseJob(job, bodyJson), policy }));
   }
 

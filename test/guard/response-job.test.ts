@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DecisionService, WORKER_CHECK_MIN_BYTES, type EvaluateResponseRequest, type EvaluatedResponse } from '../../src/decision/decision-service.js';
 import { filteredCount, serialisedReply } from '../../src/decision/serialised-response.js';
 import { CompilationCache } from '../../src/guard/index.js';
@@ -42,8 +42,10 @@ beforeAll(async () => {
   };
   cache = new CompilationCache();
   const entry = (name: string, path: string) => ({ name, path, poolSize: 1, timeoutMs: 5000, memoryLimitMb: 32 });
+  // A small channel: 2 × the 2 MiB output limit + 1 MiB, of which a reply may take half.
+  const tight = { ...entry('tight', STATIC_GUARD), limits: { maxInputBytes: 512 * 1024, maxOutputBytes: 2 * 1024 * 1024, initialOutputBytes: 2 * 1024 * 1024 } };
   registry = await GuardRegistry.load(
-    [entry('static', STATIC_GUARD), ...Object.entries(guards).map(([name, path]) => entry(name, path))],
+    [entry('static', STATIC_GUARD), tight, ...Object.entries(guards).map(([name, path]) => entry(name, path))],
     cache,
     { logger: pino({ level: 'silent' }), logLevel: 'silent' },
   );
@@ -125,6 +127,25 @@ describe('the response check in the worker, against the same check on the main t
     const small = await decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) });
     expect(serialisedReply(small)).toBeUndefined();
     expect(small).toMatchObject({ decision: 'allow', filtered: [{ path: '/0' }] });
+  });
+
+  it('checks on the main thread a result whose reply would not fit in the worker\'s channel', async () => {
+    // 15,000 items of 29 bytes, each withheld: a 435 KB body, 2 MB of guard output, 5 MB of reply.
+    const result = Array.from({ length: 15_000 }, () => ({ _labels: { secrecy: ['a'] } }));
+    const request = { guard: 'tight', tool: 'list', result, agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const bodyJson = JSON.stringify(request);
+    const main = await decisions.evaluateResponse(request);
+    const calls = vi.spyOn(registry.get('tight')!.pool, 'call');
+    const fallen = await decisions.evaluateResponse({ ...request, bodyJson });
+    // Sent to the worker as a job, whose reply came back too large; then labelled and checked here.
+    expect(calls.mock.calls.map(([call]) => [call.fn, call.job ?? false])).toEqual([
+      ['label_response', true],
+      ['label_response', false],
+    ]);
+    calls.mockRestore();
+    expect(serialisedReply(fallen)).toBeUndefined();
+    expect(fallen.filtered).toHaveLength(15_000);
+    expect(said(fallen)).toEqual(said(main));
   });
 
   it('writes what a session merged into the agent labels after the check', async () => {
