@@ -25,6 +25,9 @@ const { header, items, data, times } = channel;
 const logger: GuardLogger = forwardingLogger(logLevel, (message) => parentPort!.postMessage(message));
 const regrowths = { hinted: 0, doubled: 0 };
 
+/** How long a response job's guard call took (ms): what the call's duration reports, not the job's host work. */
+let guardCallMs: number | undefined;
+
 /** Where this call's call_backend exchanges go in the data region: after the outputs the batch has written. */
 let exchangeAt = 0;
 
@@ -134,8 +137,13 @@ const encoder = new TextEncoder();
 function runJob(input: Buffer, instance: GuardInstance): Uint8Array {
   const reply = encoder.encode(
     runResponseJob(input.toString('utf8'), (guardInput) => {
-      Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((sharedNow() - times[HF.HANDED_OVER_AT]!) * 1000)));
-      return instance.invoke('label_response', guardInput);
+      const started = sharedNow();
+      Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - times[HF.HANDED_OVER_AT]!) * 1000)));
+      try {
+        return instance.invoke('label_response', guardInput);
+      } finally {
+        guardCallMs = sharedNow() - started;
+      }
     }),
   );
   // The region holds two of the largest guard outputs; a reply (labels for every item) can be larger.
@@ -178,6 +186,7 @@ function serveBatch(): void {
     items[slotOf(i, I.STARTED_US)] = startedUs;
     regrowths.hinted = 0;
     regrowths.doubled = 0;
+    guardCallMs = undefined;
     exchangeAt = outputBytes;
     let outcome: Outcome;
     if (Atomics.compareExchange(items, slotOf(i, I.CLAIM), Claim.PENDING, Claim.RUNNING) !== Claim.PENDING) {
@@ -203,7 +212,7 @@ function serveBatch(): void {
     items[slotOf(i, I.OUT_LEN)] = out.length;
     items[slotOf(i, I.REGROW_HINTED)] = regrowths.hinted;
     items[slotOf(i, I.REGROW_DOUBLED)] = regrowths.doubled;
-    items[slotOf(i, I.ELAPSED_US)] = Math.round((sharedNow() - started) * 1000);
+    items[slotOf(i, I.ELAPSED_US)] = Math.round((guardCallMs ?? sharedNow() - started) * 1000);
     items[slotOf(i, I.REPLACED)] = 0;
     outputBytes += agentLen + out.length;
     // After the call's fields and bytes: a main thread that sees DONE sees them too.

@@ -22,6 +22,7 @@ let cache: CompilationCache;
 let registry: GuardRegistry;
 let decisions: DecisionService;
 let dir: string;
+const durations: Array<{ guard: string; fn: string; seconds: number }> = [];
 
 /** A guard whose label_response always answers `text`. */
 const answering = async (text: string) => {
@@ -39,6 +40,8 @@ beforeAll(async () => {
     outside: file('outside.wasm', await answering('{"labeled_paths":[{"path":"/9","labels":{"secrecy":["s"],"integrity":[]}}]}')),
     notjson: file('notjson.wasm', await answering('{"labeled_paths":[')),
     traps: file('traps.wasm', await wat(guardModule({ response: '(func (export "label_response") (param i32 i32 i32 i32) (result i32) unreachable)' }))),
+    // label_response answers "no labels" at once, whatever its input.
+    quick: file('quick.wasm', await answering('')),
   };
   cache = new CompilationCache();
   const entry = (name: string, path: string) => ({ name, path, poolSize: 1, timeoutMs: 5000, memoryLimitMb: 32 });
@@ -47,7 +50,7 @@ beforeAll(async () => {
   registry = await GuardRegistry.load(
     [entry('static', STATIC_GUARD), tight, ...Object.entries(guards).map(([name, path]) => entry(name, path))],
     cache,
-    { logger: pino({ level: 'silent' }), logLevel: 'silent' },
+    { logger: pino({ level: 'silent' }), logLevel: 'silent', observer: { callDuration: (guard, fn, seconds) => durations.push({ guard, fn, seconds }) } },
   );
   decisions = new DecisionService(registry, 'strict');
 });
@@ -146,6 +149,20 @@ describe('the response check in the worker, against the same check on the main t
     expect(serialisedReply(fallen)).toBeUndefined();
     expect(fallen.filtered).toHaveLength(15_000);
     expect(said(fallen)).toEqual(said(main));
+  });
+
+  it("reports the guard call's duration, not the job's parsing and judging around it", async () => {
+    // 4 MB of arguments: parsing the body and building the guard input take milliseconds; the guard answers at once.
+    const request = { guard: 'quick', tool: 't', args: { pad: 'x'.repeat(4_000_000) }, result: [1, 2], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const bodyJson = JSON.stringify(request);
+    durations.length = 0;
+    const started = performance.now();
+    const checked = await decisions.evaluateResponse({ ...request, bodyJson });
+    const wallMs = performance.now() - started;
+    expect(serialisedReply(checked)).toBeDefined();
+    const reported = durations.filter((d) => d.guard === 'quick' && d.fn === 'label_response');
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.seconds * 1000, `of ${wallMs.toFixed(1)} ms in all`).toBeLessThan(wallMs / 3);
   });
 
   it('writes what a session merged into the agent labels after the check', async () => {
