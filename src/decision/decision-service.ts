@@ -189,8 +189,9 @@ export class DecisionService {
       // The call should not have happened; its result is not shown either.
       return { ...base, decision: 'deny', result: null, filtered: [], agent: ctx.agent, labels: [], reason: coarse.reason };
     }
-    if (runsInWorker(request.bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
-      const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode, labelWithGuard: coarse.checkResponse };
+    // Only a check that calls the guard: the call's deadline then counts from the guard call, not from the parse before it.
+    if (coarse.checkResponse && runsInWorker(request.bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
+      const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode };
       const checked = await ctx.guard.checkResponse(job, request.bodyJson, ctx.policy);
       if (checked) {
         const { header, members } = checked;

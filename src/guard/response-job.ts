@@ -36,8 +36,6 @@ export interface ResponseJob {
   agent: LabelsJson;
   operation: Operation;
   mode: Mode;
-  /** false: the coarse check needs no labels per part, and the guard is not called. */
-  labelWithGuard: boolean;
 }
 
 export interface ResponseJobHeader {
@@ -68,9 +66,9 @@ export function runResponseJob(input: string, callGuard: (input: Uint8Array) => 
   const { result } = JSON.parse(input.slice(split + 1)) as { result: unknown };
   const prepared = prepareResult(result);
   // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
-  const output = job.labelWithGuard ? callGuard(encoder.encode(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard }))) : undefined;
+  const output = callGuard(encoder.encode(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard })));
   try {
-    const labelling = output ? parseResponseOutput(output, job.guard) : null;
+    const labelling = parseResponseOutput(output, job.guard);
     const check = labelResponse({ result, prepared, labelling, resource: job.resource, agent: job.agent, operation: job.operation, mode: job.mode });
     const header: ResponseJobHeader = { decision: check.decision, agent: check.agent, filtered: check.filtered.length };
     if (check.reason !== undefined) header.reason = check.reason;

@@ -113,8 +113,7 @@ function runCall(i: number, requests: Buffer): Outcome {
         policyId = wantedPolicy;
         if (fn === 'label_agent') return { status: Status.OK, out: agent };
       }
-      const guard = current;
-      return { status: Status.OK, agent, out: job ? runJob(input, guard) : guard.invoke(fn, input) };
+      return { status: Status.OK, agent, out: job ? runJob(input, current) : current.invoke(fn, input) };
     } catch (error) {
       // An instance whose memory earlier calls filled to the cap cannot place this call's buffers, nor any
       // later one's: retire it and run the call once more on a fresh instance, which has the room.
