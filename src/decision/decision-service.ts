@@ -95,7 +95,9 @@ export const WORKER_CHECK_MIN_BYTES = 16 * 1024;
 
 /** Whether the response check runs in the worker: a body given, large enough, and within the guard's input limit (over it, it is refused here with 413 as always). */
 function runsInWorker(bodyJson: string | undefined, maxInputBytes: number): bodyJson is string {
-  return bodyJson !== undefined && bodyJson.length >= WORKER_CHECK_MIN_BYTES && Buffer.byteLength(bodyJson) <= maxInputBytes;
+  if (bodyJson === undefined || bodyJson.length < WORKER_CHECK_MIN_BYTES) return false;
+  // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only a body that could be over the limit is measured (as the pool does).
+  return bodyJson.length * 3 <= maxInputBytes || Buffer.byteLength(bodyJson) <= maxInputBytes;
 }
 
 /**
@@ -194,9 +196,9 @@ export class DecisionService {
       const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode };
       const checked = await ctx.guard.checkResponse(job, request.bodyJson, ctx.policy);
       if (checked) {
-        const { header, members } = checked;
-        const fields = { ...base, decision: header.decision, agent: header.agent, ...(header.reason ? { reason: header.reason } : {}), ...(header.notice ? { notice: header.notice } : {}) };
-        return withSerialisedParts(fields, members, header.filtered);
+        // The header holds reason and notice only when they are set, as the reply does.
+        const { filtered, ...said } = checked.header;
+        return withSerialisedParts({ ...base, ...said }, checked.members, filtered);
       }
       // Its reply did not fit in the worker's channel (a result of very many small items): checked here.
     }

@@ -43,6 +43,13 @@ async function post(path: string, body: unknown): Promise<{ status: number; type
   return { status: reply.status, type: reply.headers.get('content-type'), json: (await reply.json()) as Record<string, unknown> };
 }
 
+/**
+ * Where the reply was written, seen from outside: the route's schema serialiser writes the members in
+ * schema order (result right after decision); a reply from the worker has its small members first and
+ * the worker's result, filtered and labels after them (decision/serialised-response.ts).
+ */
+const checkedInWorker = (json: Record<string, unknown>) => Object.keys(json).indexOf('result') > Object.keys(json).indexOf('mode');
+
 describe('node dist/server.js: the response check of a large result runs in the worker', () => {
   it('filters 100 issues (70 KB, in the worker) and 8 (on the event loop) the same way', async () => {
     const evaluated = await post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });
@@ -53,6 +60,7 @@ describe('node dist/server.js: the response check of a large result runs in the 
       const reply = await post('/v1/evaluate/response', body);
       expect(reply.status).toBe(200);
       expect(reply.type).toBe('application/json; charset=utf-8');
+      expect(checkedInWorker(reply.json)).toBe(items === 100);
       const { decision, result, filtered, labels, agent, notice, decision_id } = reply.json as {
         decision: string;
         result: { content: Array<{ type: string; text: string }> };

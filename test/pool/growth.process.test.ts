@@ -36,7 +36,7 @@ function guardsDir(files: Record<string, Uint8Array>): string {
   return dir;
 }
 
-type Pool = { size: number; instances: Record<string, number> };
+type Pool = { size: number; instances: Record<string, number>; evictions: Record<string, number>; replacements: Record<string, number> };
 async function pools(server: ServerProcess): Promise<Record<string, Pool>> {
   const body = (await (await fetch(`${server.url}/v1/guards`)).json()) as { guards: Array<{ name: string; pool: Pool }> };
   return Object.fromEntries(body.guards.map((g) => [g.name, g.pool]));
@@ -101,8 +101,8 @@ describe('node dist/server.js: pools start warm and grow under load', () => {
     }
     expect(github.instances).toMatchObject({ idle: 1, busy: 0, starting: 0, poisoned: 0 });
     expect(await metric(server, 'wasmguard_worker_threads')).toBe(2);
-    // Stopping is not a failure: nothing evicted, and the guard serves and grows again.
-    expect(await metric(server, 'wasmguard_instance_evictions_total{guard="github",reason="crash"}')).toBe(0);
+    // Stopping is not a failure: nothing evicted or replaced, and the guard serves and grows again.
+    expect(github).toMatchObject({ evictions: {}, replacements: {} });
     expect([...(await load(server, body, 32, 500)).keys()]).toEqual([200]);
   }, 60_000);
 
