@@ -187,6 +187,7 @@ describe('Dockerfile structure', () => {
     const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
     const flags = /\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start)![1]!.split(/\s+/).filter(Boolean);
     expect(flags).toContain('--v8-pool-size=1');
+    expect(flags).toContain('--heap-growing-percent=50');
     // distroless' entry point is its node binary; the command is only node's arguments, so
     // `docker run IMAGE dist/cli/main.js ...` runs another script of dist/ the same way.
     expect(entrypoint()).toEqual(['/nodejs/bin/node']);
