@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { scanText, walkValue } from '../difc/json-nesting.js';
+import { WORKER_CHECK_MIN_BYTES } from '../decision/decision-service.js';
 import { WasmGuardError } from '../errors.js';
 
 /** A request body nested deeper than the limit: refused, since deep JSON can exhaust the stack later. */
@@ -21,7 +22,10 @@ export class JsonBodyError extends WasmGuardError {
 /** JSON.parse never returns this: it marks a body that did not parse. */
 const REFUSED = Symbol('not JSON');
 
-/** The text each parsed body object came from, while the object lives. */
+/**
+ * The text each parsed body object came from, while the object lives; only for bodies the
+ * response check could hand to a worker (a WeakMap entry costs every garbage collection).
+ */
 const texts = new WeakMap<object, string>();
 
 /**
@@ -56,7 +60,7 @@ export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void 
     if (value !== REFUSED) {
       const nesting = walkValue(value, maxDepth);
       if (!nesting.tooDeep && !nesting.prototypeKey) {
-        if (typeof value === 'object' && value !== null) texts.set(value, text);
+        if (text.length >= WORKER_CHECK_MIN_BYTES && typeof value === 'object' && value !== null) texts.set(value, text);
         return done(null, value);
       }
     }

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanText, walkValue } from '../../src/difc/json-nesting.js';
-import { useJsonBodyParser } from '../../src/http/json-body.js';
+import { WORKER_CHECK_MIN_BYTES } from '../../src/decision/decision-service.js';
+import { bodyJsonOf, useJsonBodyParser } from '../../src/http/json-body.js';
 import { useReferenceJsonBodyParser } from '../support/json-readers.reference.js';
 import { jsonText } from '../support/json-texts.js';
 
@@ -77,6 +78,21 @@ describe('useJsonBodyParser', () => {
     const reply = await post(appFor('now', 4), text);
     expect(reply.status, reply.body).toBe(200);
     expect(JSON.parse(reply.body)).toEqual({ body: value });
+  });
+
+  it('keeps the text of a body only when the response check could hand it to a worker', async () => {
+    const app = Fastify();
+    useJsonBodyParser(app, 4);
+    app.post('/', async (request) => ({ kept: bodyJsonOf(request.body) ?? null }));
+    const small = JSON.stringify({ pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES - 20) });
+    const large = JSON.stringify({ pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) });
+    expect(small.length).toBeLessThan(WORKER_CHECK_MIN_BYTES);
+    try {
+      expect((await post(app, small)).body).toBe(JSON.stringify({ kept: null }));
+      expect((await post(app, large)).body).toBe(JSON.stringify({ kept: large }));
+    } finally {
+      await app.close();
+    }
   });
 
   it('refuses other content types with 415', async () => {
