@@ -59,14 +59,14 @@ export function encodeResponseJob(job: ResponseJob, bodyJson: string): string {
   return `${JSON.stringify(job)}\n${bodyJson}`;
 }
 
-/** Runs the job (in the worker); `callGuard` is the instance's label_response on input JSON bytes. */
-export function runResponseJob(input: string, callGuard: (input: Uint8Array) => Uint8Array): string {
+/** Runs the job (in the worker); `callGuard` is the instance's label_response on its input JSON (the worker encodes it). */
+export function runResponseJob(input: string, callGuard: (inputJson: string) => Uint8Array): string {
   const split = input.indexOf('\n');
   const job = JSON.parse(input.slice(0, split)) as ResponseJob;
   const { result } = JSON.parse(input.slice(split + 1)) as { result: unknown };
   const prepared = prepareResult(result);
   // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
-  const output = callGuard(encoder.encode(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard })));
+  const output = callGuard(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard }));
   try {
     const labelling = parseResponseOutput(output, job.guard);
     const check = labelResponse({ result, prepared, labelling, resource: job.resource, agent: job.agent, operation: job.operation, mode: job.mode });
@@ -93,8 +93,6 @@ export function decodeResponseJob(output: string): ResponseJobOutput | undefined
   if (header.error) throw errorOf(header.error);
   return { header, members: output.slice(split + 1) };
 }
-
-const encoder = new TextEncoder();
 
 /** Errors of the check itself (the guard's output does not fit the result, or is not what the ABI says), carried back as its output. */
 function jobError(error: unknown): JobError | undefined {

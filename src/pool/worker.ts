@@ -8,6 +8,7 @@ import { GuardError, GuardInstance, isPlacementFailure, type GuardLogger, type I
 import type { BackendCaller, BackendReply } from '../guard/host/backend.js';
 import { runResponseJob, TOO_LARGE } from '../guard/response-job.js';
 import { blockUntil, Claim, SpinBudget, FUNCTIONS, H, handOver, HF, I, Op, openChannel, RESPONSE_JOB_FN, sharedNow, slotOf, State, Status } from './channel.js';
+import { ScratchBytes } from './scratch-bytes.js';
 import { forwardingLogger } from './worker-log.js';
 import { REFUSED_POLICY as REFUSED } from './instance-lifecycle.js';
 
@@ -24,6 +25,13 @@ const channel = openChannel(sab);
 const { header, items, data, times } = channel;
 const logger: GuardLogger = forwardingLogger(logLevel, (message) => parentPort!.postMessage(message));
 const regrowths = { hinted: 0, doubled: 0 };
+
+/**
+ * Bytes kept from batch to batch: a copy of the batch's inputs, and a response job's guard input
+ * and reply (src/pool/scratch-bytes.ts). Up to 4 MiB each; a larger batch or job allocates its own.
+ */
+const batchInputs = new ScratchBytes(4 * 1024 * 1024);
+const encoded = new ScratchBytes(4 * 1024 * 1024);
 
 /** How long a response job's guard call took (ms): what the call's duration reports, not the job's host work. */
 let guardCallMs: number | undefined;
@@ -125,28 +133,30 @@ function runCall(i: number, requests: Buffer): Outcome {
   }
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A response job: the host's parse, labelling and serialisation around the
  * guard's label_response. The call's deadline is the guard's: it starts
  * again when the guard is called, so parsing a large result does not count
- * against it (the judging and serialising after it do).
+ * against it (the judging and serialising after it do). The guard's input
+ * and the reply are encoded into the worker's scratch bytes: the guard
+ * copies its input into its memory, and serveBatch the reply into the
+ * channel, before either is used again.
  */
 function runJob(input: Buffer, instance: GuardInstance): Uint8Array {
-  const reply = encoder.encode(
+  const reply = encoded.encode(
     runResponseJob(input.toString('utf8'), (guardInput) => {
+      const bytes = encoded.encode(guardInput);
       const started = sharedNow();
       Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - times[HF.HANDED_OVER_AT]!) * 1000)));
       try {
-        return instance.invoke('label_response', guardInput);
+        return instance.invoke('label_response', bytes);
       } finally {
         guardCallMs = sharedNow() - started;
       }
     }),
   );
   // The region holds two of the largest guard outputs; a reply (labels for every item) can be larger.
-  return reply.length <= data.length / 2 ? reply : encoder.encode(TOO_LARGE);
+  return reply.length <= data.length / 2 ? reply : Buffer.from(TOO_LARGE);
 }
 
 /**
@@ -175,7 +185,7 @@ function serveBatch(): void {
   let requestBytes = 0;
   for (let i = 0; i < count; i++) requestBytes = Math.max(requestBytes, items[slotOf(i, I.INPUT_OFF)]! + items[slotOf(i, I.INPUT_LEN)]!);
   // A private copy: the outputs and call_backend exchanges reuse the region.
-  const requests = Buffer.from(data.subarray(0, requestBytes));
+  const requests = batchInputs.copyOf(data, requestBytes);
   let outputBytes = 0;
   for (let i = 0; i < count; i++) {
     const started = sharedNow();
