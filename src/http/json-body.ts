@@ -19,6 +19,21 @@ export class JsonBodyError extends WasmGuardError {
   readonly statusCode = 400;
 }
 
+/**
+ * A body sent with a content encoding (gzip, br...): the service reads bodies as sent, so it would
+ * take compressed bytes for JSON; refused with what to do instead.
+ */
+export class ContentEncodingError extends WasmGuardError {
+  readonly code = 'WG_ERR_UNSUPPORTED_MEDIA_TYPE';
+  readonly statusCode = 415;
+  constructor(encoding: string) {
+    super(`request body has content-encoding ${JSON.stringify(encoding.slice(0, 64))}, which is not supported; send it uncompressed`);
+  }
+}
+
+/** Whether a Content-Encoding header leaves the body as sent (absent, or identity). */
+const isIdentity = (encoding: string | undefined): boolean => encoding === undefined || encoding.trim().toLowerCase() === 'identity';
+
 /** JSON.parse never returns this: it marks a body that did not parse. */
 const REFUSED = Symbol('not JSON');
 
@@ -44,12 +59,14 @@ export function bodyJsonOf(body: unknown): string | undefined {
  * A body that passes is never scanned again. One that does not goes through
  * the checks in their old order (depth over the text, then Fastify's parser),
  * so each refusal keeps its code and message. Every other content type, text/plain
- * included, is refused with 415.
+ * included, is refused with 415, and so is a compressed body.
  */
 export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (!isIdentity(encoding)) return done(new ContentEncodingError(encoding!), undefined);
     const text = body as string;
     let value: unknown;
     try {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, WasmGuardError } from '../../src/errors.js';
 import { ERROR_STATUS } from '../../src/http/error-status.js';
 import { BatchTooLargeError, toHttpError } from '../../src/http/errors.js';
-import { JsonBodyError, JsonDepthError } from '../../src/http/json-body.js';
+import { ContentEncodingError, JsonBodyError, JsonDepthError } from '../../src/http/json-body.js';
 import * as guard from '../../src/guard/errors.js';
 import { WasmFormatError } from '../../src/guard/wasm-binary.js';
 import { ConfigError } from '../../src/config/errors.js';
@@ -57,6 +57,7 @@ const SAMPLES: WasmGuardError[] = [
   new BatchTooLargeError('too many'),
   new JsonDepthError(64),
   new JsonBodyError('not JSON'),
+  new ContentEncodingError('gzip'),
   new AuthzenMappingError('subject.type is required'),
   new ReloadConfigError('reload: guards[0].path: no such file'),
 ];

@@ -3,6 +3,7 @@
  * naming the field, limit or guard, the body {"error": {code, message},
  * "decision": "deny"}, and a service that keeps serving afterwards.
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, RUST_GUARD, startService, type Reply, type TestService } from '../support/server.js';
 
@@ -205,6 +206,13 @@ describe('415', () => {
     // application/json with a charset is JSON.
     const ok = await s.post('/v1/evaluate', json, { 'content-type': 'application/json; charset=utf-8' });
     expect(ok.status, ok.text).toBe(200);
+  });
+
+  it('refuses a compressed body instead of reading its bytes as JSON', async () => {
+    const gzipped = gzipSync(JSON.stringify({ guard: 'rust', tool: 'get_issue' }));
+    const reply = await s.post('/v1/evaluate', gzipped, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expectError(reply, 415, 'WG_ERR_UNSUPPORTED_MEDIA_TYPE', 'request body has content-encoding "gzip", which is not supported; send it uncompressed');
+    await stillServes();
   });
 });
 

@@ -98,4 +98,16 @@ describe('useJsonBodyParser', () => {
   it('refuses other content types with 415', async () => {
     expect((await post(appFor('now', 4), '{}', 'text/plain')).status).toBe(415);
   });
+
+  it.each(['gzip', 'br', 'deflate, gzip'])('refuses a body with content-encoding %s with 415, saying what to do', async (encoding) => {
+    const reply = await appFor('now', 4).inject({ method: 'POST', url: '/', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, payload: '{}' });
+    expect(reply.statusCode).toBe(415);
+    expect(reply.json()).toMatchObject({ code: 'WG_ERR_UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('send it uncompressed') });
+  });
+
+  it('reads a body whose content-encoding is identity', async () => {
+    const reply = await appFor('now', 4).inject({ method: 'POST', url: '/', headers: { 'content-type': 'application/json', 'content-encoding': ' Identity' }, payload: '{"a":1}' });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.json()).toEqual({ body: { a: 1 } });
+  });
 });

@@ -1,12 +1,14 @@
 /**
  * Slow and abusive clients against the shipped process: requests the HTTP
- * parser refuses get the documented error shape, a client dripping bytes is
+ * parser refuses get the documented error shape, and so does a compressed
+ * body; a client dripping bytes is
  * cut off at the request timeout, connections past the cap are closed, and
  * x-request-id is bounded.
  */
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_GUARDS_DIR } from '../support/fixtures.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
@@ -70,6 +72,19 @@ describe('abusive clients, on the shipped process', () => {
     const res = await fetch(`${server.url}/v1/guards/%E0%A4%A`);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ ...DENY, error: { code: expect.stringMatching(/^WG_ERR_/), message: expect.any(String) } });
+  });
+
+  it('a compressed body gets 415 in the documented error shape, not a JSON parse error', async () => {
+    const res = await fetch(`${server.url}/v1/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: new Blob([gzipSync(JSON.stringify({ guard: 'github', tool: 'get_issue', args: {} }))]),
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({
+      ...DENY,
+      error: { code: 'WG_ERR_UNSUPPORTED_MEDIA_TYPE', message: 'request body has content-encoding "gzip", which is not supported; send it uncompressed' },
+    });
   });
 
   it.each([

@@ -97,7 +97,7 @@ export async function startService(options: StartOptions): Promise<TestService> 
     throw error;
   }
   const post = async (path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-    toReply(await fetch(url + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }));
+    toReply(await fetch(url + path, { method: 'POST', headers, body: typeof body === 'string' ? body : body instanceof Uint8Array ? new Blob([body as Uint8Array<ArrayBuffer>]) : JSON.stringify(body) }));
   const get = async (path: string) => toReply(await fetch(url + path));
   return {
     url,

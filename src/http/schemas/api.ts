@@ -101,7 +101,7 @@ Every error reply is \`{"error": {"code": "...", "message": "..."}, "decision": 
 | 404 | WG_ERR_UNKNOWN_GUARD, WG_ERR_UNKNOWN_SESSION, WG_ERR_NOT_FOUND | unknown guard, unknown or expired session, unknown route |
 | 408 | WG_ERR_REQUEST_TIMEOUT | the request did not arrive in full within the request timeout; the connection is closed |
 | 413 | WG_ERR_BODY_TOO_LARGE, WG_ERR_INPUT_TOO_LARGE, WG_ERR_BATCH_TOO_LARGE | body over the body limit (9 MiB by default), guard input over 8 MiB, more batch calls than \`WASMGUARD_BATCH_MAX\` |
-| 415 | WG_ERR_UNSUPPORTED_MEDIA_TYPE | the body is not \`application/json\` |
+| 415 | WG_ERR_UNSUPPORTED_MEDIA_TYPE | the body is not \`application/json\`, or is sent with a \`Content-Encoding\` (send it uncompressed) |
 | 422 | WG_ERR_POLICY_REJECTED | the guard refused the policy; its reason is in the message |
 | 431 | WG_ERR_HEADERS_TOO_LARGE | request headers over 16 KiB |
 | 500 | WG_ERR_INTERNAL | unexpected service error |
