@@ -25,7 +25,7 @@ import { readOptions } from './lib/options.mjs';
 import { GITHUB_POLICY, RUST_POLICY } from './lib/payloads.mjs';
 import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
 import { alternate } from './lib/runner.mjs';
-import { REPO_ROOT, SERVICE_NODE_FLAGS, guardPools, startService } from './lib/service-process.mjs';
+import { REPO_ROOT, SERVICE_ENV, SERVICE_NODE_FLAGS, guardPools, startService } from './lib/service-process.mjs';
 import { inThreadCallMs, watToWasm } from './lib/wat.mjs';
 import * as batch from './scenarios/batch.mjs';
 import * as cpu from './scenarios/cpu.mjs';
@@ -74,7 +74,7 @@ const guards = {
 const configPath = join(tmp, 'wasmguard.json');
 writeFileSync(configPath, JSON.stringify({ guards }, null, 2));
 
-const results = { date: new Date().toISOString(), machine, options: { ...opts, out: undefined, serviceNodeFlags: SERVICE_NODE_FLAGS }, scenarios: {}, notes: [] };
+const results = { date: new Date().toISOString(), machine, options: { ...opts, out: undefined, serviceNodeFlags: SERVICE_NODE_FLAGS, serviceEnv: SERVICE_ENV }, scenarios: {}, notes: [] };
 const processes = [];
 try {
   if (selected.includes(startup)) {
@@ -91,10 +91,11 @@ try {
       { logFile: join(tmp, 'naive.log') },
     );
     processes.push(naive);
-    // The service's own HTTP layer runs with the service's node flags.
+    // The service's own HTTP layer runs with the service's node flags and environment.
     const httpLayer = await startChild(join(REPO_ROOT, 'bench/lib/http-layer-server.mjs'), [], {
       logFile: join(tmp, 'http-layer.log'),
       nodeArgs: SERVICE_NODE_FLAGS,
+      env: SERVICE_ENV,
     });
     processes.push(httpLayer);
     const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });

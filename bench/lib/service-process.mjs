@@ -17,15 +17,20 @@ const SERVER = join(REPO_ROOT, 'dist/server.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The node flags `npm start` gives the service (the image's CMD has the same,
- * a deploy test checks it): the bench measures the service as it is shipped.
+ * The node flags and environment `npm start` gives the service (the image's
+ * CMD and ENV have the same, a deploy test checks it): the bench measures the
+ * service as it is shipped.
  */
-export const SERVICE_NODE_FLAGS = (() => {
+const START = (() => {
   const { start } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts;
-  const flags = /\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start);
-  if (!flags) throw new Error(`package.json's start script does not run node dist/server.js: ${start}`);
-  return flags[1].split(/\s+/).filter(Boolean);
+  const command = /((?:\b[A-Z_]+=\S+\s+)*)\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start);
+  if (!command) throw new Error(`package.json's start script does not run node dist/server.js: ${start}`);
+  const words = (text) => text.split(/\s+/).filter(Boolean);
+  return { env: Object.fromEntries(words(command[1]).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)])), flags: words(command[2]) };
 })();
+export const SERVICE_NODE_FLAGS = START.flags;
+/** The environment variables `npm start` sets for the service (the image's ENV has the same, a deploy test checks it). */
+export const SERVICE_ENV = START.env;
 
 /** The environment without any WASMGUARD_* setting of the caller's shell, so only what the bench sets applies. */
 function cleanEnv(extra) {
@@ -46,6 +51,7 @@ export async function startService({ config, env = {}, logFile, cpuProfDir, node
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: cleanEnv({
+      ...SERVICE_ENV,
       WASMGUARD_HOST: '127.0.0.1',
       WASMGUARD_PORT: '0',
       WASMGUARD_GRACE_MS: '3000',

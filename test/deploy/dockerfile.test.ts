@@ -181,17 +181,22 @@ describe('Dockerfile structure', () => {
     expect(cmd.argv.join(' ')).toContain('/healthz');
   });
 
-  it('ENTRYPOINT node + CMD run dist/server.js with the flags of `npm start`, in exec form (signals reach node directly)', () => {
+  it('ENTRYPOINT node + CMD run dist/server.js with the flags and environment of `npm start`, in exec form (signals reach node directly)', () => {
     const cmds = runtime.instructions.filter((i) => i.keyword === 'CMD');
     expect(cmds).toHaveLength(1);
     const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-    const flags = /\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start)![1]!.split(/\s+/).filter(Boolean);
+    const command = /((?:\b[A-Z_]+=\S+\s+)*)\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start)!;
+    const flags = command[2]!.split(/\s+/).filter(Boolean);
     expect(flags).toContain('--v8-pool-size=1');
     expect(flags).toContain('--heap-growing-percent=50');
     // distroless' entry point is its node binary; the command is only node's arguments, so
     // `docker run IMAGE dist/cli/main.js ...` runs another script of dist/ the same way.
     expect(entrypoint()).toEqual(['/nodejs/bin/node']);
     expect(commandOf(cmds[0]!.rest)).toEqual({ exec: true, argv: [...flags, 'dist/server.js'] });
+    // The environment `npm start` sets for node is the image's too.
+    const startEnv = Object.fromEntries(command[1]!.split(/\s+/).filter(Boolean).map((w) => w.split('=') as [string, string]));
+    expect(startEnv).toEqual({ MALLOC_ARENA_MAX: '2' });
+    expect(stageEnv(runtime)).toMatchObject(startEnv);
     const stop = runtime.instructions.find((i) => i.keyword === 'STOPSIGNAL');
     expect(stop?.rest ?? 'SIGTERM').toBe('SIGTERM');
   });
