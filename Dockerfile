@@ -55,9 +55,9 @@ LABEL org.opencontainers.image.title="wasmguard" \
 # guards in /app/guards (next to dist/), unless a config file names guards.
 # MALLOC_ARENA_MAX=2, as `npm start` sets it: glibc gives each thread that
 # allocates its own malloc arena (up to 8 per core), and the event loop, the
-# guard workers and libuv's threads each keep freed buffers in theirs (bench:
-# RSS under /v1/evaluate/response load at 64 connections 306-307 against
-# 331-374 MB, throughput within the noise).
+# guard workers and libuv's threads each keep freed buffers in theirs (bench,
+# processes that ran a while: RSS under /v1/evaluate/response load at 64
+# connections 339-353 against 384-396 MB, throughput within the noise).
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     WASMGUARD_HOST=0.0.0.0 \
