@@ -301,6 +301,61 @@ function isPlainString(base: usize, pos: i32, end: i32): bool {
   return true;
 }
 
+const KEY_SLOTS: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function keySlot(n: i32, first: u32, last: u32): i32 {
+  return <i32>((<u32>n * 31 + first * 7 + last) & <u32>(KEY_SLOTS - 1));
+}
+
+/**
+ * The keys JsonDoc.fields() looks for, in a small open-addressed table keyed
+ * by a key's length, first and last byte: a member is matched by one lookup
+ * and at most a comparison or two, not by a comparison with every key (an
+ * item of a list has about twenty members, looked up among twenty-two keys).
+ * Keys are ASCII and at most KEY_SLOTS / 2 of them; build a set once, at the
+ * top level, and reuse it.
+ */
+export class KeySet {
+  /** Slot → index of its key + 1; 0 is empty. */
+  private slots: StaticArray<i32> = new StaticArray<i32>(KEY_SLOTS);
+
+  constructor(public keys: Array<string>) {
+    assert(keys.length * 2 <= KEY_SLOTS, "KeySet: too many keys");
+    for (let i = 0; i < keys.length; i++) {
+      const key = unchecked(keys[i]);
+      const n = key.length;
+      for (let j = 0; j < n; j++) assert(key.charCodeAt(j) < 0x80, "KeySet: keys must be ASCII");
+      let s = keySlot(n, n > 0 ? <u32>key.charCodeAt(0) : 0, n > 0 ? <u32>key.charCodeAt(n - 1) : 0);
+      while (unchecked(this.slots[s]) != 0) s = (s + 1) & (KEY_SLOTS - 1);
+      unchecked((this.slots[s] = i + 1));
+    }
+  }
+
+  get length(): i32 {
+    return this.keys.length;
+  }
+
+  /** Index of the key whose bytes are the `n` bytes at base + start (no escapes, ASCII), or -1. */
+  findRaw(base: usize, start: i32, n: i32): i32 {
+    let s = keySlot(n, n > 0 ? byteAt(base, start) : 0, n > 0 ? byteAt(base, start + n - 1) : 0);
+    while (true) {
+      const e = unchecked(this.slots[s]);
+      if (e == 0) return -1;
+      const key = unchecked(this.keys[e - 1]);
+      if (key.length == n && rawKeyEquals(base, start - 1, start + n + 1, key)) return e - 1;
+      s = (s + 1) & (KEY_SLOTS - 1);
+    }
+    return -1; // unreachable
+  }
+
+  /** Index of the key equal to the string at `pos` of `doc` once decoded (a key with escapes), or -1. */
+  findDecoded(doc: JsonDoc, pos: i32): i32 {
+    for (let i = 0; i < this.keys.length; i++) if (doc.keyEquals(pos, unchecked(this.keys[i]))) return i;
+    return -1;
+  }
+}
+
 export class JsonDoc {
   /** Set when the document was built from a buffer this doc must free. */
   owned: bool = false;
@@ -428,34 +483,35 @@ export class JsonDoc {
 
   /**
    * One pass over the object at `obj`: out[i] becomes the value offset of
-   * member keys[i], or -1. Much cheaper than keys.length calls to field() on
-   * big objects. Last duplicate wins.
+   * member keys.keys[i], or -1. Much cheaper than one field() call per key on
+   * big objects, and each member costs one table lookup whatever the number
+   * of keys (KeySet). Last duplicate wins.
    */
-  fields(obj: i32, keys: Array<string>, out: Array<i32>): void {
-    const k = keys.length;
-    for (let i = 0; i < k; i++) unchecked((out[i] = -1));
+  fields(obj: i32, keys: KeySet, out: Array<i32>): void {
+    for (let i = 0; i < keys.length; i++) unchecked((out[i] = -1));
     if (!this.isObject(obj)) return;
     const base = this.base;
     const len = this.len;
     let p = wsAt(base, len, obj + 1);
     while (p < len && byteAt(base, p) == QUOTE) {
       const keyPos = p;
-      const keyEnd = skipStringAt(base, len, p);
-      p = wsAt(base, len, wsAt(base, len, keyEnd) + 1);
-      const plain = isPlainString(base, keyPos, keyEnd);
-      // A plain key is matched by its length and first byte before its bytes: most keys of an item
-      // are none of those asked for, and this loop runs for every member of every item.
-      const n = keyEnd - keyPos - 2;
-      const first = n > 0 ? byteAt(base, keyPos + 1) : 0;
-      for (let i = 0; i < k; i++) {
-        const key = unchecked(keys[i]);
-        if (plain) {
-          if (key.length != n || (n > 0 && <u32>load<u16>(changetype<usize>(key)) != first)) continue;
-          if (!rawKeyEquals(base, keyPos, keyEnd, key)) continue;
-        } else if (!this.keyEquals(keyPos, key)) continue;
-        unchecked((out[i] = p));
-        break;
+      // The key's bytes up to its closing quote: keys are short, and one with an escape or a
+      // non-ASCII byte (never one of a KeySet's raw forms) is compared decoded.
+      let q = p + 1;
+      let plain = true;
+      while (q < len) {
+        const c = byteAt(base, q);
+        if (c == QUOTE) break;
+        if (c == BACKSLASH || c >= 0x80) {
+          plain = false;
+          break;
+        }
+        q++;
       }
+      const keyEnd = plain ? q + 1 : skipStringAt(base, len, keyPos);
+      p = wsAt(base, len, wsAt(base, len, keyEnd) + 1);
+      const i = plain ? keys.findRaw(base, keyPos + 1, q - keyPos - 1) : keys.findDecoded(this, keyPos);
+      if (i >= 0) unchecked((out[i] = p));
       p = wsAt(base, len, skipAt(base, len, p));
       if (p < len && byteAt(base, p) == 0x2c) p = wsAt(base, len, p + 1);
       else break;

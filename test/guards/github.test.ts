@@ -653,6 +653,22 @@ describe('github guard: label_response', () => {
     if (out.kind !== 'paths') throw new Error('expected paths');
     expect(out.labeledPaths[0]?.labels.description).toBe('issue octo-org/app#1 by zoë "q" \\ 😀 \u0001');
   });
+
+  it('reads member names written with escapes, and the last of duplicate names, like plain ones (its key table)', () => {
+    const g = withPolicy(['octo-org/*']);
+    const call = (items: string) =>
+      new TextDecoder().decode(
+        g.invoke('label_response', new TextEncoder().encode(`{"tool_name":"list_issues","tool_args":{"repo":"octo-org/app"},"tool_result":[${items}]}`)),
+      );
+    const plain = call('{"number":1,"author_association":"OWNER","user":{"login":"a"}},{"number":2,"author_association":"NONE"}');
+    // \u005f is "_", \u0072 is "r"; a name none of the guard's keys has, of a length and first and last byte some have.
+    const escaped = call(
+      '{"numbe\\u0072":1,"author\\u005fassociation":"OWNER","user":{"login":"a"},"nxxxxr":5},' +
+        '{"number":2,"author_association":"OWNER","author_association":"NONE"}',
+    );
+    expect(escaped).toBe(plain);
+    expect(JSON.parse(plain).labeled_paths.map((p: { labels: { integrity: string[] } }) => p.labels.integrity)).toEqual([approved('octo-org'), []]);
+  });
 });
 
 describe('github guard: buffers and memory', () => {

@@ -9,7 +9,7 @@
 //             tags of every level at or below the one reached (none = no tag):
 //             approved in scope T -> ["unapproved:T", "approved:T"].
 
-import { JsonDoc, JsonWriter } from "../../lib/json";
+import { JsonDoc, JsonWriter, KeySet } from "../../lib/json";
 import {
   ERR_INVALID_INPUT,
   ERR_INVALID_JSON,
@@ -48,7 +48,7 @@ const UNKNOWN_REPO_SECRECY = "private:<unknown>";
 const MAX_LOOKUPS: i32 = 20;
 
 /** Keys under which list-like results keep their collection, tried in order. */
-const COLLECTION_KEYS: string[] = ["items", "issues", "pull_requests", "comments", "repositories"];
+const COLLECTION_KEYS = new KeySet(["items", "issues", "pull_requests", "comments", "repositories"]);
 /** Counts GitHub computes next to a collection (labelled approved, with the call's secrecy). */
 const META_KEYS: string[] = ["total_count", "incomplete_results"];
 
@@ -345,7 +345,7 @@ const A_BRANCH = 6;
 const A_SHA = 7;
 // No "private" or "visibility": tool arguments come from the agent, and an agent
 // that could declare a private repository public would read it unlabelled.
-const ARG_KEYS: string[] = ["repo", "owner", "repository", "full_name", "query", "ref", "branch", "sha"];
+const ARG_KEYS = new KeySet(["repo", "owner", "repository", "full_name", "query", "ref", "branch", "sha"]);
 
 /** Value offsets of the ARG_KEYS members of tool_args (-1 when missing). One instance, reused. */
 class Args {
@@ -440,7 +440,7 @@ function lookupPrivate(repo: Repo): i32 {
   return result;
 }
 
-const BLOCK_KEYS: string[] = ["type", "text"];
+const BLOCK_KEYS = new KeySet(["type", "text"]);
 const blockPos = new Array<i32>(BLOCK_KEYS.length);
 
 /** The JSON inside an MCP text result {"content":[{"type":"text","text":"<json>"}]}, or null. */
@@ -618,11 +618,11 @@ const I_SHA = 18;
 const I_PUBLIC = 19;
 const I_ID = 20;
 const I_OWNER = 21;
-const ITEM_KEYS: string[] = [
+const ITEM_KEYS = new KeySet([
   "author_association", "full_name", "private", "visibility", "repository", "repository_url",
   "repository_private", "base", "merged", "merged_at", "pull_request", "head", "number", "user", "html_url",
   "commit", "subject", "path", "sha", "public", "id", "owner",
-];
+]);
 
 // What an item is, for its description.
 const K_USER_CONTENT = 0; // issue, pull request, comment
@@ -837,7 +837,7 @@ const theArgs = new Args();
 const R_TOOL_NAME = 0;
 const R_TOOL_ARGS = 1;
 const R_TOOL_RESULT = 2;
-const ROOT_KEYS: string[] = ["tool_name", "tool_args", "tool_result"];
+const ROOT_KEYS = new KeySet(["tool_name", "tool_args", "tool_result"]);
 const rootPos = new Array<i32>(ROOT_KEYS.length);
 
 export function label_agent(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
@@ -973,7 +973,7 @@ function labelResponse(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
     for (let i = 0; i < COLLECTION_KEYS.length; i++) {
       const c = found[i];
       if (rdoc.isArray(c)) {
-        itemsPath = "/" + COLLECTION_KEYS[i];
+        itemsPath = "/" + COLLECTION_KEYS.keys[i];
         collection = c;
         break;
       }

@@ -13,7 +13,7 @@
 // Without a policy (or a tool without a rule and no "default"): every tool is
 // a read of a public, untrusted resource (empty labels).
 
-import { JsonDoc, JsonWriter } from "../../lib/json";
+import { JsonDoc, JsonWriter, KeySet } from "../../lib/json";
 import { ERR_INVALID_INPUT, ERR_INVALID_JSON, emit, inputDoc, logWarn, output } from "../../lib/abi";
 
 export { alloc, dealloc } from "../../lib/abi";
@@ -243,7 +243,7 @@ function labelResource(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i32 {
   return emit("label_resource", w, outPtr, outCap);
 }
 
-const RESPONSE_KEYS: string[] = ["tool_name", "tool_result"];
+const RESPONSE_KEYS = new KeySet(["tool_name", "tool_result"]);
 
 /** Writes `key` and the array of strings at `pos` verbatim, or [] when it is not one. */
 function writeTags(w: JsonWriter, doc: JsonDoc, pos: i32, key: string): void {
