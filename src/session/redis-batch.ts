@@ -1,13 +1,13 @@
 /**
- * Calls of one kind made in the same turn of the event loop, sent to Redis
- * as one script call.
+ * Store calls made in the same turn of the event loop, sent to Redis as one
+ * script call (redis-store.ts: the turn's session reads and decision writes).
  *
  * A session evaluate makes two Redis calls (read the session, keep the
  * decision). Each ioredis command costs the event loop a Command, a script
  * wrapper, promises, its place in an auto-pipeline and its reply's
  * conversion, besides the garbage all of that leaves: under load that was
  * about as much CPU as the rest of the request. Under load many requests
- * arrive in one turn, so their reads share one call, and so do their writes.
+ * arrive in one turn, and others finish in it: their reads and writes share one call.
  * This replaces ioredis's auto-pipelining (off in redis-store.ts), with the
  * same wait (setImmediate) but fewer commands, and without its limit of one
  * pipeline in flight: each batch goes out when its turn ends.

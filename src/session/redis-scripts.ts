@@ -54,15 +54,20 @@ return {changed, redis.call('HMGET', KEYS[1], ${HMGET_FIELDS})}
 `;
 
 /**
- * Reads sessions with their idle TTL refreshed, one per key: many reads made
- * in one turn of the event loop share one call (redis-batch.ts). For each key,
- * in order, its SESSION_FIELDS, or an empty list when it is gone. pcall: a key
- * that cannot be read (not a hash) fails only its own read, as an error
- * inside the reply, not the others'.
+ * One turn of the event loop's store calls in one script call (redis-batch.ts):
+ * the session reads, with their idle TTL refreshed, then the decision records
+ * to keep. KEYS: the ARGV[1] session keys, then the decision keys; ARGV after
+ * the count: each decision's value and TTL (s) in turn. Answers, for each
+ * session key in order, its SESSION_FIELDS, or an empty list when it is gone.
+ * pcall: a session key that cannot be read (not a hash) fails only its own
+ * read, as an error inside the reply, not the others'. SET cannot fail on any
+ * key, so the writes need no answer of their own.
  */
-export const TOUCH_MANY_SCRIPT = `
+export const TURN_SCRIPT = `
+local reads = tonumber(ARGV[1])
 local out = {}
-for i, key in ipairs(KEYS) do
+for i = 1, reads do
+  local key = KEYS[i]
   local f = redis.pcall('HMGET', key, ${HMGET_FIELDS})
   if f.err then
     out[i] = f
@@ -73,16 +78,9 @@ for i, key in ipairs(KEYS) do
     out[i] = {}
   end
 end
-return out
-`;
-
-/**
- * Keeps decision records, one per key: ARGV holds each key's value and TTL (s)
- * in turn. SET cannot fail on any key, so one reply answers them all.
- */
-export const SET_MANY_SCRIPT = `
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[2 * i - 1], 'EX', ARGV[2 * i])
+for i = reads + 1, #KEYS do
+  local v = 2 * (i - reads)
+  redis.call('SET', KEYS[i], ARGV[v], 'EX', ARGV[v + 1])
 end
-return #KEYS
+return out
 `;

@@ -5,7 +5,7 @@ import { CallDeadline } from './call-deadline.js';
 import { SessionStoreUnavailableError } from './errors.js';
 import { RedisBatch } from './redis-batch.js';
 import { storedTags } from './stored-tags.js';
-import { MERGE_SCRIPT, SESSION_FIELDS, SET_MANY_SCRIPT, TOUCH_MANY_SCRIPT } from './redis-scripts.js';
+import { MERGE_SCRIPT, SESSION_FIELDS, TURN_SCRIPT } from './redis-scripts.js';
 import type { DecisionRecord, MergeResult, SessionRecord, SessionStore, SessionStoreObserver } from './store.js';
 
 export interface RedisStoreOptions {
@@ -28,15 +28,11 @@ type SessionFields = Array<string | null>;
 
 type ScriptedRedis = Redis & {
   wgMerge(key: string, secrecy: string, integrity: string, now: string): Promise<[number, SessionFields] | null>;
-  wgTouchMany(keyCount: number, ...keys: string[]): Promise<Array<SessionFields | Error>>;
-  wgSetMany(keyCount: number, ...keysThenValues: Array<string | number>): Promise<number>;
+  wgTurn(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<Array<SessionFields | Error>>;
 };
 
-interface KeptDecision {
-  key: string;
-  value: string;
-  ttlS: number;
-}
+/** A store call that waits for the turn's script call: a session read, or a decision record to keep. */
+type TurnCall = { read: string } | { keep: string; value: string; ttlS: number };
 
 /**
  * Sessions in Redis (or Valkey), shared by every replica that names the same
@@ -56,8 +52,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #deadline: CallDeadline;
-  readonly #touches: RedisBatch<string, SessionFields>;
-  readonly #decisions: RedisBatch<KeptDecision, number>;
+  readonly #turn: RedisBatch<TurnCall, SessionFields | undefined>;
   #wasAvailable = false;
 
   constructor(options: RedisStoreOptions) {
@@ -81,21 +76,37 @@ export class RedisSessionStore implements SessionStore {
     });
     redis.defineCommand('wgMerge', { numberOfKeys: 1, lua: MERGE_SCRIPT });
     // No numberOfKeys: each call carries a batch (redis-batch.ts), its key count as the first argument.
-    redis.defineCommand('wgTouchMany', { lua: TOUCH_MANY_SCRIPT });
-    redis.defineCommand('wgSetMany', { lua: SET_MANY_SCRIPT });
+    redis.defineCommand('wgTurn', { lua: TURN_SCRIPT });
     // Without a listener an 'error' event would be thrown; state changes are logged once per change.
     redis.on('error', (error: Error) => this.#setAvailable(false, error));
     redis.on('ready', () => this.#setAvailable(true));
     redis.on('end', () => this.#setAvailable(false));
     redis.on('close', () => this.#setAvailable(false));
     this.#redis = redis as ScriptedRedis;
-    this.#touches = new RedisBatch((keys) => this.#redis.wgTouchMany(keys.length, ...keys));
-    this.#decisions = new RedisBatch(async (kept) => {
-      const args: Array<string | number> = kept.map((k) => k.key);
-      for (const k of kept) args.push(k.value, k.ttlS);
-      await this.#redis.wgSetMany(kept.length, ...args);
-      return kept.map(() => 1);
-    });
+    this.#turn = new RedisBatch((calls) => this.#sendTurn(calls));
+  }
+
+  /**
+   * The session reads and decision writes of one turn as one script call
+   * (TURN_SCRIPT): a session evaluate reads in the turn its request arrives
+   * and keeps its decision in a later one, so under load each turn has both,
+   * and one call costs the event loop and Redis half of two.
+   */
+  async #sendTurn(calls: TurnCall[]): Promise<Array<SessionFields | undefined | Error>> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const call of calls) if ('read' in call) keys.push(call.read);
+    const reads = keys.length;
+    args.push(reads);
+    for (const call of calls) {
+      if ('keep' in call) {
+        keys.push(call.keep);
+        args.push(call.value, call.ttlS);
+      }
+    }
+    const answers = await this.#redis.wgTurn(keys.length, ...keys, ...args);
+    let read = 0;
+    return calls.map((call) => ('read' in call ? answers[read++]! : undefined));
   }
 
   /** Connects, waiting at most the connect timeout: a store that is down does not stop the service from starting. */
@@ -156,7 +167,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const fields = await this.#call('get', () => this.#touches.add(SESSION_PREFIX + id));
+    const fields = (await this.#call('get', () => this.#turn.add({ read: SESSION_PREFIX + id })))!;
     return fields.length === 0 ? undefined : toRecord(id, fields);
   }
 
@@ -173,7 +184,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async putDecision(decisionId: string, record: DecisionRecord, ttlS: number): Promise<void> {
-    await this.#call('put_decision', () => this.#decisions.add({ key: DECISION_PREFIX + decisionId, value: JSON.stringify(record), ttlS }));
+    await this.#call('put_decision', () => this.#turn.add({ keep: DECISION_PREFIX + decisionId, value: JSON.stringify(record), ttlS }));
   }
 
   async getDecision(decisionId: string): Promise<DecisionRecord | undefined> {

@@ -96,6 +96,27 @@ describe.runIf(run)('Redis session store (real redis-server)', () => {
     expect(missing).toEqual({ status: 'fulfilled', value: undefined });
   });
 
+  it('reads and decision writes of one turn go as one script call, each with its own outcome', async () => {
+    const a = newRecord({ secrecy: ['s'], integrity: [] });
+    await store.create(a);
+    await store.get(a.id); // the script is loaded: the calls below are EVALSHA only
+    await redis.command('SET', 'wasmguard:session:also-not-a-hash', 'text');
+    const kept = (tool: string) => ({ session: a.id, guard: 'g', tool, argsDigest: 'd', operation: 'read' as const, resource: { secrecy: ['r'], integrity: [] } });
+    const before = Number((await redis.command('INFO', 'commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+    const outcomes = await Promise.allSettled([
+      store.putDecision('22222222-2222-4222-8222-222222222222', kept('first'), 60),
+      store.get(a.id),
+      store.get('also-not-a-hash'),
+      store.putDecision('33333333-3333-4333-8333-333333333333', kept('second'), 60),
+    ]);
+    const after = Number((await redis.command('INFO', 'commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+    expect(after - before).toBe(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[1]).toMatchObject({ value: { id: a.id, agent: { secrecy: ['s'] } } });
+    expect(await store.getDecision('22222222-2222-4222-8222-222222222222')).toEqual(kept('first'));
+    expect(await store.getDecision('33333333-3333-4333-8333-333333333333')).toEqual(kept('second'));
+  });
+
   it('a call Redis does not answer within the command timeout fails with SessionStoreUnavailableError; the next ones work', async () => {
     const slow = new RedisSessionStore({ url: redis.url, logger, commandTimeoutMs: 150 });
     await slow.connect();
