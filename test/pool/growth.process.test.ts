@@ -100,7 +100,8 @@ describe('node dist/server.js: pools start warm and grow under load', () => {
       github = (await pools(server)).github!;
     }
     expect(github.instances).toMatchObject({ idle: 1, busy: 0, starting: 0, poisoned: 0 });
-    expect(await metric(server, 'wasmguard_worker_threads')).toBe(2);
+    // A stopped instance's thread exits after the pool lets it go: on a loaded machine, some time after.
+    await expect.poll(() => metric(server, 'wasmguard_worker_threads'), { timeout: 10_000, interval: 100 }).toBe(2);
     // Stopping is not a failure: nothing evicted or replaced, and the guard serves and grows again.
     expect(github).toMatchObject({ evictions: {}, replacements: {} });
     expect([...(await load(server, body, 32, 500)).keys()]).toEqual([200]);
