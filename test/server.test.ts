@@ -14,7 +14,9 @@ describe('server process shutdown', () => {
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmguard-shutdown-'));
     configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify({ guards: { rust: { path: RUST_GUARD, poolSize: 2, timeoutMs: 20_000 } } }));
+    // Both instances started up front: the tests hold two calls in flight, and a pool growing its second instance
+    // on a loaded machine could run them one after the other.
+    writeFileSync(configPath, JSON.stringify({ guards: { rust: { path: RUST_GUARD, poolSize: 2, poolWarm: 2, timeoutMs: 20_000 } } }));
   });
   afterEach(() => {
     server?.child.kill('SIGKILL');
