@@ -68,6 +68,31 @@ describe.runIf(run)('two replicas on one Redis', () => {
     expect((await fetch(`${a.url}/v1/sessions/${id}`)).status).toBe(404);
   });
 
+  it('what one replica decided (kept in the same Redis call as its session reads) serves the response check on the other, unlabelled again', async () => {
+    const created = await post(a.url, '/v1/sessions', { guard: 'static', policy: { mode: 'filter' } });
+    const id = created.body.session_id as string;
+    // Several calls at once, so that reads and kept decisions share turns.
+    const evaluated = await Promise.all(Array.from({ length: 8 }, () => post(a.url, '/v1/evaluate', { session: id, tool: 'read_thing' })));
+    expect(evaluated.map((e) => [e.status, e.body.decision])).toEqual(Array(8).fill([200, 'allow']));
+    for (const e of evaluated) {
+      await expect.poll(() => redis.command('EXISTS', `wasmguard:decision:${e.body.decision_id}`)).toBe(':1');
+    }
+    const labelResourceCalls = async () => {
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('wasmguard_guard_call_duration_seconds_count{') && l.includes('function="label_resource"'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    const before = await labelResourceCalls();
+    const checked = await Promise.all(
+      evaluated.map((e) => post(b.url, '/v1/evaluate/response', { session: id, tool: 'read_thing', decision_id: e.body.decision_id, result: { items: [] } })),
+    );
+    expect(checked.map((c) => c.status)).toEqual(Array(8).fill(200));
+    expect(await labelResourceCalls()).toBe(before);
+    // Without a kept decision, b labels the call itself.
+    expect((await post(b.url, '/v1/evaluate/response', { session: id, tool: 'read_thing', result: { items: [] } })).status).toBe(200);
+    expect(await labelResourceCalls()).toBe(before + 1);
+  });
+
   it('Redis stopped during load: session calls 503 with Retry-After, the rest keeps working, and it recovers by itself', async () => {
     const created = await post(a.url, '/v1/sessions', { guard: 'static', policy: { mode: 'propagate' } });
     const id = created.body.session_id as string;
