@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { coarseCheck, labelResponse, prepareResult, type FilteredItem, type ItemLabels } from '../difc/index.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import type { AgentLabelling } from '../guard/index.js';
+import { encodeResponseJob, resultOfJob } from '../guard/response-job.js';
 import type { GuardHandle, PolicyRef } from '../runtime/guard-handle.js';
 import type { GuardRegistry } from '../runtime/guard-registry.js';
 import { UnknownGuardError } from './errors.js';
 import { assertNotLocked } from './lock.js';
+import type { BodyJson } from './body-json.js';
 import { withSerialisedParts } from './serialised-response.js';
 
 export interface AgentLabelRequest {
@@ -23,14 +25,15 @@ export interface EvaluateRequest {
 }
 
 export interface EvaluateResponseRequest extends EvaluateRequest {
+  /** The tool result; undefined when `bodyJson` carries it. */
   result: unknown;
   operation?: Operation;
   resource?: ResourceLabelsJson;
   /**
-   * The JSON text of the request body `result` came in (its `result` member): the check then runs
-   * whole in the guard's worker, which parses that text itself (guard/response-job.ts). Absent: it runs here.
+   * The request body the result came in, as its text: the check then runs whole in the guard's worker,
+   * which parses that text itself (guard/response-job.ts). Absent: it runs here.
    */
-  bodyJson?: string;
+  bodyJson?: BodyJson;
 }
 
 /** The reply of /v1/agents/label (its schema: http/schemas/decisions.ts AgentLabelReply). */
@@ -82,6 +85,14 @@ export interface DecisionContext {
   mode: Mode;
 }
 
+/** What every response reply says besides the check's own findings. */
+interface ResponseBase {
+  decision_id: string;
+  guard_digest: string;
+  operation: Operation;
+  mode: Mode;
+}
+
 const NO_LABELS: LabelsJson = Object.freeze({ secrecy: [], integrity: [] }) as LabelsJson;
 
 /**
@@ -94,10 +105,10 @@ const NO_LABELS: LabelsJson = Object.freeze({ secrecy: [], integrity: [] }) as L
 export const WORKER_CHECK_MIN_BYTES = 16 * 1024;
 
 /** Whether the response check runs in the worker: a body given, large enough, and within the guard's input limit (over it, it is refused here with 413 as always). */
-function runsInWorker(bodyJson: string | undefined, maxInputBytes: number): bodyJson is string {
+function runsInWorker(bodyJson: BodyJson | undefined, maxInputBytes: number): bodyJson is BodyJson {
   if (bodyJson === undefined || bodyJson.length < WORKER_CHECK_MIN_BYTES) return false;
   // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only a body that could be over the limit is measured (as the pool does).
-  return bodyJson.length * 3 <= maxInputBytes || Buffer.byteLength(bodyJson) <= maxInputBytes;
+  return bodyJson.length * 3 <= maxInputBytes || bodyJson.byteLength() <= maxInputBytes;
 }
 
 /**
@@ -185,28 +196,42 @@ export class DecisionService {
       operation ??= labelled.operation;
       resource ??= labelled.resource;
     }
-    const base = { decision_id: randomUUID(), guard_digest: guard.compiled.digest, operation, mode: ctx.mode };
+    const base: ResponseBase = { decision_id: randomUUID(), guard_digest: guard.compiled.digest, operation, mode: ctx.mode };
     const coarse = coarseCheck({ agent: ctx.agent, resource, operation, mode: ctx.mode });
     if (coarse.outcome === 'deny') {
       // The call should not have happened; its result is not shown either.
       return { ...base, decision: 'deny', result: null, filtered: [], agent: ctx.agent, labels: [], reason: coarse.reason };
     }
+    const { bodyJson } = request;
+    const here = { ctx, request, base, resource, checkResponse: coarse.checkResponse };
     // Only a check that calls the guard: the call's deadline then counts from the guard call, not from the parse before it.
-    if (coarse.checkResponse && runsInWorker(request.bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
+    if (coarse.checkResponse && runsInWorker(bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
       const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode };
-      const checked = await ctx.guard.checkResponse(job, request.bodyJson, ctx.policy);
+      const input = encodeResponseJob(job, bodyJson.take());
+      const checked = await ctx.guard.checkResponse(input, ctx.policy);
       if (checked) {
         // The header holds reason and notice only when they are set, as the reply does.
         const { filtered, ...said } = checked.header;
         return withSerialisedParts({ ...base, ...said }, checked.members, filtered);
       }
-      // Its reply did not fit in the worker's channel (a result of very many small items): checked here.
+      // Its reply did not fit in the worker's channel (a result of very many small items): checked here,
+      // on the result parsed again from the job (the body's text was handed over).
+      return this.#checkHere(here, resultOfJob(input));
     }
+    return this.#checkHere(here, bodyJson ? bodyJson.result : request.result);
+  }
+
+  /** The response check on the event loop, the guard's label_response called through the pool. */
+  async #checkHere(
+    { ctx, request, base, resource, checkResponse }: { ctx: DecisionContext; request: EvaluateResponseRequest; base: ResponseBase; resource: ResourceLabelsJson; checkResponse: boolean },
+    result: unknown,
+  ): Promise<EvaluatedResponse> {
+    const { operation } = base;
     // One parse of the MCP text: the guard labels, and the agent gets, the service's serialisation of it.
-    const prepared = prepareResult(request.result);
+    const prepared = prepareResult(result);
     // Without a response check every part carries the resource labels, which pass a read here.
-    const labelling = coarse.checkResponse ? await ctx.guard.labelResponse(request.tool, prepared.forGuard, request.args, ctx.policy) : null;
-    const check = labelResponse({ result: request.result, prepared, labelling, resource, agent: ctx.agent, operation, mode: ctx.mode });
+    const labelling = checkResponse ? await ctx.guard.labelResponse(request.tool, prepared.forGuard, request.args, ctx.policy) : null;
+    const check = labelResponse({ result, prepared, labelling, resource, agent: ctx.agent, operation, mode: ctx.mode });
     return {
       ...base,
       decision: check.decision,

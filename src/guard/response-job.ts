@@ -59,11 +59,16 @@ export function encodeResponseJob(job: ResponseJob, bodyJson: string): string {
   return `${JSON.stringify(job)}\n${bodyJson}`;
 }
 
+/** The tool result of an encoded job, parsed again (for a check that has to run on the main thread after all). */
+export function resultOfJob(input: string): unknown {
+  return (JSON.parse(input.slice(input.indexOf('\n') + 1)) as { result: unknown }).result;
+}
+
 /** Runs the job (in the worker); `callGuard` is the instance's label_response on its input JSON (the worker encodes it). */
 export function runResponseJob(input: string, callGuard: (inputJson: string) => Uint8Array): string {
   const split = input.indexOf('\n');
   const job = JSON.parse(input.slice(0, split)) as ResponseJob;
-  const { result } = JSON.parse(input.slice(split + 1)) as { result: unknown };
+  const result = resultOfJob(input);
   const prepared = prepareResult(result);
   // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
   const output = callGuard(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard }));

@@ -44,12 +44,15 @@ const REFUSED = Symbol('not JSON');
 const texts = new WeakMap<object, string>();
 
 /**
- * The JSON text a request body was parsed from: the response check hands it
- * to the guard's worker, which parses the result there rather than have it
+ * The JSON text a request body was parsed from, handed over once (this forgets it): the response
+ * check gives it to the guard's worker, which parses the result there rather than have it
  * serialised again here.
  */
-export function bodyJsonOf(body: unknown): string | undefined {
-  return typeof body === 'object' && body !== null ? texts.get(body) : undefined;
+export function takeBodyText(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const text = texts.get(body);
+  texts.delete(body);
+  return text;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type ResourceLabelling,
 } from '../guard/index.js';
 import type { ResponseLabelling } from '../difc/types.js';
-import { decodeResponseJob, encodeResponseJob, type ResponseJob, type ResponseJobOutput } from '../guard/response-job.js';
+import { decodeResponseJob, type ResponseJobOutput } from '../guard/response-job.js';
 import type { GuardPool, PoolCall } from '../pool/index.js';
 import type { ResolvedGuard } from '../config/load.js';
 
@@ -118,12 +118,12 @@ export class GuardHandle {
   }
 
   /**
-   * The whole response check in the guard's worker (src/guard/response-job.ts): `bodyJson` is the
-   * request body's text, whose `result` member is the tool result. Undefined: its reply did not fit in
-   * the worker's channel, and the caller checks it itself.
+   * The whole response check in the guard's worker: `job` is the check and the request body's text
+   * (src/guard/response-job.ts encodeResponseJob). Undefined: its reply did not fit in the worker's
+   * channel, and the caller checks it itself.
    */
-  async checkResponse(job: ResponseJob, bodyJson: string, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
-    return decodeResponseJob(await this.#call({ fn: 'label_response', job: true, input: encodeResponseJob(job, bodyJson), policy }));
+  async checkResponse(job: string, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
+    return decodeResponseJob(await this.#call({ fn: 'label_response', job: true, input: job, policy }));
   }
 
   async #call(call: PoolCall): Promise<string> {

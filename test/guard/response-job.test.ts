@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BodyJson } from '../../src/decision/body-json.js';
 import { DecisionService, WORKER_CHECK_MIN_BYTES, type EvaluateResponseRequest, type EvaluatedResponse } from '../../src/decision/decision-service.js';
 import { filteredCount, serialisedReply } from '../../src/decision/serialised-response.js';
 import { CompilationCache } from '../../src/guard/index.js';
@@ -64,12 +65,18 @@ afterAll(async () => {
 /** Arguments that take the body past the size from which the check runs in the worker (the guards here ignore them). */
 const padded = <T extends { args?: unknown }>(request: T): T => ({ ...request, args: { pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) } });
 
+/** A request as the HTTP route passes a large body: its fields, and the result only as the body's text. */
+function asBody(text: string): EvaluateResponseRequest {
+  const body = JSON.parse(text) as EvaluateResponseRequest;
+  return { ...body, result: undefined, bodyJson: new BodyJson(text, body) };
+}
+
 async function bothWays(given: EvaluateResponseRequest): Promise<{ main: EvaluatedResponse; worker: EvaluatedResponse }> {
   // As a request body arrives: what JSON can say, nothing more.
-  const bodyJson = JSON.stringify(padded(given));
-  const request = JSON.parse(bodyJson) as EvaluateResponseRequest;
+  const text = JSON.stringify(padded(given));
+  const request = JSON.parse(text) as EvaluateResponseRequest;
   const main = await decisions.evaluateResponse(request);
-  const worker = await decisions.evaluateResponse({ ...request, bodyJson });
+  const worker = await decisions.evaluateResponse(asBody(text));
   return { main, worker };
 }
 
@@ -125,9 +132,22 @@ describe('the response check in the worker, against the same check on the main t
     );
   });
 
+  it('takes the body text for the worker, which lets go of the result parsed on the event loop', async () => {
+    const request = { guard: 'static', tool: 'list', args: {}, result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: ['a'], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const text = JSON.stringify(padded(request));
+    const body = JSON.parse(text) as EvaluateResponseRequest;
+    const bodyJson = new BodyJson(text, body);
+    const checked = await decisions.evaluateResponse({ ...body, result: undefined, bodyJson });
+    expect(serialisedReply(checked), 'checked in the worker').toBeDefined();
+    expect(checked.result).toEqual([{ _labels: { secrecy: ['a'], integrity: [] } }]);
+    expect(body.result).toBeUndefined();
+    expect(bodyJson.length).toBe(0);
+    expect(() => bodyJson.take()).toThrow(/taken already/);
+  });
+
   it('checks a body under WORKER_CHECK_MIN_BYTES on the main thread, where handing it over would cost more', async () => {
     const request = { guard: 'static', tool: 'list', result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
-    const small = await decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) });
+    const small = await decisions.evaluateResponse(asBody(JSON.stringify(request)));
     expect(serialisedReply(small)).toBeUndefined();
     expect(small).toMatchObject({ decision: 'allow', filtered: [{ path: '/0' }] });
   });
@@ -136,10 +156,9 @@ describe('the response check in the worker, against the same check on the main t
     // 15,000 items of 29 bytes, each withheld: a 435 KB body, 2 MB of guard output, 5 MB of reply.
     const result = Array.from({ length: 15_000 }, () => ({ _labels: { secrecy: ['a'] } }));
     const request = { guard: 'tight', tool: 'list', result, agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
-    const bodyJson = JSON.stringify(request);
     const main = await decisions.evaluateResponse(request);
     const calls = vi.spyOn(registry.get('tight')!.pool, 'call');
-    const fallen = await decisions.evaluateResponse({ ...request, bodyJson });
+    const fallen = await decisions.evaluateResponse(asBody(JSON.stringify(request)));
     // Sent to the worker as a job, whose reply came back too large; then labelled and checked here.
     expect(calls.mock.calls.map(([call]) => [call.fn, call.job ?? false])).toEqual([
       ['label_response', true],
@@ -154,10 +173,10 @@ describe('the response check in the worker, against the same check on the main t
   it("reports the guard call's duration, not the job's parsing and judging around it", async () => {
     // 4 MB of arguments: parsing the body and building the guard input take milliseconds; the guard answers at once.
     const request = { guard: 'quick', tool: 't', args: { pad: 'x'.repeat(4_000_000) }, result: [1, 2], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
-    const bodyJson = JSON.stringify(request);
+    const body = asBody(JSON.stringify(request));
     durations.length = 0;
     const started = performance.now();
-    const checked = await decisions.evaluateResponse({ ...request, bodyJson });
+    const checked = await decisions.evaluateResponse(body);
     const wallMs = performance.now() - started;
     expect(serialisedReply(checked)).toBeDefined();
     const reported = durations.filter((d) => d.guard === 'quick' && d.fn === 'label_response');
@@ -176,7 +195,7 @@ describe('the response check in the worker, against the same check on the main t
     for (const guard of ['outside', 'notjson']) {
       const request = { guard, tool: 't', args: { pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) }, result: [1, 2], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
       const main = await failure(decisions.evaluateResponse(request));
-      const worker = await failure(decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) }));
+      const worker = await failure(decisions.evaluateResponse(asBody(JSON.stringify(request))));
       expect(worker.constructor).toBe(main.constructor);
       expect({ code: worker.code, message: worker.message }).toEqual({ code: main.code, message: main.message });
       expect(registry.get(guard)!.pool.state().evictions).toEqual({});
@@ -186,7 +205,7 @@ describe('the response check in the worker, against the same check on the main t
   it('a guard that traps in label_response fails the check the same way, and its instance is replaced', async () => {
     const request = { guard: 'traps', tool: 't', args: { pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) }, result: [1], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
     const main = await failure(decisions.evaluateResponse(request));
-    const worker = await failure(decisions.evaluateResponse({ ...request, bodyJson: JSON.stringify(request) }));
+    const worker = await failure(decisions.evaluateResponse(asBody(JSON.stringify(request))));
     expect(worker.code).toBe(main.code);
     expect(worker.code).toBe('WG_ERR_GUARD_TRAP');
     expect(registry.get('traps')!.pool.state().evictions).toMatchObject({ trap: 2 });

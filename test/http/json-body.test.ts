@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanText, walkValue } from '../../src/difc/json-nesting.js';
 import { WORKER_CHECK_MIN_BYTES } from '../../src/decision/decision-service.js';
-import { bodyJsonOf, useJsonBodyParser } from '../../src/http/json-body.js';
+import { takeBodyText, useJsonBodyParser } from '../../src/http/json-body.js';
 import { useReferenceJsonBodyParser } from '../support/json-readers.reference.js';
 import { jsonText } from '../support/json-texts.js';
 
@@ -80,10 +80,14 @@ describe('useJsonBodyParser', () => {
     expect(JSON.parse(reply.body)).toEqual({ body: value });
   });
 
-  it('keeps the text of a body only when the response check could hand it to a worker', async () => {
+  it('keeps the text of a body only when the response check could hand it to a worker, and hands it over once', async () => {
     const app = Fastify();
     useJsonBodyParser(app, 4);
-    app.post('/', async (request) => ({ kept: bodyJsonOf(request.body) ?? null }));
+    app.post('/', async (request) => {
+      const kept = takeBodyText(request.body) ?? null;
+      if (kept !== null && takeBodyText(request.body) !== undefined) throw new Error('the text was handed over twice');
+      return { kept };
+    });
     const small = JSON.stringify({ pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES - 20) });
     const large = JSON.stringify({ pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) });
     expect(small.length).toBeLessThan(WORKER_CHECK_MIN_BYTES);

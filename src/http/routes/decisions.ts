@@ -4,9 +4,10 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { SessionService } from '../../session/index.js';
 import { SessionError } from '../../session/index.js';
 import { stateless } from '../../session/stateless.js';
+import { BodyJson } from '../../decision/body-json.js';
 import { filteredCount, serialisedReply } from '../../decision/serialised-response.js';
 import { labelsForLog, recordDecision } from '../decision-record.js';
-import { bodyJsonOf } from '../json-body.js';
+import { takeBodyText } from '../json-body.js';
 import { resultAdmission, type ResultAdmissionOptions } from '../result-admission.js';
 import {
   AgentLabelBody,
@@ -108,19 +109,21 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     async (request, reply) => {
       const started = performance.now();
       const body = request.body;
-      // The check runs whole in the guard's worker, on the body's text (guard/response-job.ts).
-      const bodyJson = bodyJsonOf(body);
+      const { tool, args } = body;
+      // The check runs whole in the guard's worker, on the body's text (guard/response-job.ts); the
+      // result then travels only as that text, which the check takes (decision/body-json.ts).
+      const text = takeBodyText(body);
+      const given = text === undefined ? body : { ...body, result: undefined, bodyJson: new BodyJson(text, body, logToolData) };
       const { evaluated, guard } = body.session
-        ? await sessions.evaluateResponse({ ...body, session: body.session, bodyJson })
-        : { evaluated: await decisions.evaluateResponse({ ...stateless(body), bodyJson }), guard: body.guard! };
-      const { tool, args, result } = body;
+        ? await sessions.evaluateResponse({ ...given, session: body.session })
+        : { evaluated: await decisions.evaluateResponse(stateless(given)), guard: body.guard! };
       recordDecision(request.log, metrics, {
         stage: 'response',
         guard,
         tool,
         started,
         decision: evaluated,
-        details: () => ({ ...sessionField(body.session), filtered: filteredCount(evaluated), ...(logToolData ? { args, result } : {}) }),
+        details: () => ({ ...sessionField(body.session), filtered: filteredCount(evaluated), ...(logToolData ? { args, result: body.result } : {}) }),
       });
       const serialised = serialisedReply(evaluated);
       // Its large members come serialised from the worker: written as they are, not parsed and serialised again
