@@ -75,6 +75,17 @@ type WorkerStartMessage = WorkerLogMessage | { type: 'instantiating' } | { type:
 const MAIN_SPIN_MS = 0.03;
 let inFlight = 0;
 
+/**
+ * The young generation of a worker's heap. A worker runs one call at a time
+ * and keeps nothing between calls, so its collections find little alive and
+ * cost little however often they run; V8's default lets each worker's heap
+ * grow to about 39 MB under response checks of 100 items. At 16 MB (about
+ * 15 MB committed) the service's RSS under that load fell by 15-30 MB with
+ * two workers and no loss of throughput; at 6 MB, checks of 1,000 items cost
+ * 30% more CPU (their parsed results outlive the smaller collections).
+ */
+const WORKER_YOUNG_GENERATION_MB = 16;
+
 const here = import.meta.url;
 const fromSources = here.endsWith('.ts');
 
@@ -110,7 +121,7 @@ export class WorkerHost {
     this.channel = openChannel(sab);
     const { file, extra } = workerSpec();
     const data: GuardWorkerData & Record<string, unknown> = { source, sab, logLevel: options.logLevel, hasBackend: options.hasBackend, ...extra };
-    this.#worker = new Worker(file, { workerData: data, stdout: false, stderr: false });
+    this.#worker = new Worker(file, { workerData: data, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     this.#worker.unref();
     WorkerHost.#live++;
     this.ready = new Promise<void>((resolve, reject) => {
