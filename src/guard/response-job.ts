@@ -55,20 +55,25 @@ export interface ResponseJobOutput {
 
 type JobError = { kind: 'response-labels'; message: string; path: string; field: string; problem: ResponseLabelError['problem'] } | { kind: 'guard'; data: GuardErrorData };
 
-export function encodeResponseJob(job: ResponseJob, bodyJson: string): string {
-  return `${JSON.stringify(job)}\n${bodyJson}`;
+/** The job's input, in the two parts the channel writes back to back: the body is not copied into one string with the job. */
+export type ResponseJobInput = readonly [job: string, body: string];
+
+export function encodeResponseJob(job: ResponseJob, bodyJson: string): ResponseJobInput {
+  return [`${JSON.stringify(job)}\n`, bodyJson];
 }
 
-/** The tool result of an encoded job, parsed again (for a check that has to run on the main thread after all). */
-export function resultOfJob(input: string): unknown {
-  return (JSON.parse(input.slice(input.indexOf('\n') + 1)) as { result: unknown }).result;
+/** The tool result of a job, parsed again (for a check that has to run on the main thread after all). */
+export function resultOfJob([, bodyJson]: ResponseJobInput): unknown {
+  return resultOf(bodyJson);
 }
+
+const resultOf = (bodyJson: string): unknown => (JSON.parse(bodyJson) as { result: unknown }).result;
 
 /** Runs the job (in the worker); `callGuard` is the instance's label_response on its input JSON (the worker encodes it). */
 export function runResponseJob(input: string, callGuard: (inputJson: string) => Uint8Array): string {
   const split = input.indexOf('\n');
   const job = JSON.parse(input.slice(0, split)) as ResponseJob;
-  const result = resultOfJob(input);
+  const result = resultOf(input.slice(split + 1));
   const prepared = prepareResult(result);
   // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
   const output = callGuard(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard }));

@@ -60,8 +60,12 @@ export interface PoolOptions {
 
 export interface PoolCall {
   fn: GuardFunction;
-  /** Input JSON for label_resource / label_response (ignored for label_agent, whose input is the policy). */
-  input?: string;
+  /**
+   * Input JSON for label_resource / label_response (ignored for label_agent, whose input is the policy);
+   * a response job's in parts, written into the channel back to back (so a large body is never copied
+   * into one string first).
+   */
+  input?: string | readonly string[];
   /** The policy the instance must label under; absent = the guard's built-in defaults (a fresh instance). */
   policy?: { key: string; json: string };
   /** label_response only: `input` is a response job the worker runs whole (src/guard/response-job.ts); the output is its reply. */
@@ -227,7 +231,7 @@ export class GuardPool {
     const { maxInputBytes } = this.#source.limits;
     // A response job's input is a request body no larger than the input limit (decision-service.ts), plus the
     // job; the guard input the worker builds from it is held to the limit there.
-    const inputJson = call.fn === 'label_agent' ? call.policy?.json : call.job ? undefined : call.input;
+    const inputJson = call.fn === 'label_agent' ? call.policy?.json : call.job || typeof call.input !== 'string' ? undefined : call.input;
     for (const [fn, json] of [[call.fn, inputJson], ['label_agent', call.policy?.json]] as const) {
       // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only strings that could be over the limit are measured.
       if (json === undefined || json.length * 3 <= maxInputBytes) continue;

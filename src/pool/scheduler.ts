@@ -35,7 +35,14 @@ export interface SchedulerOptions {
 }
 
 /** Most bytes a call can take in the channel: a UTF-16 unit encodes to at most 3 UTF-8 bytes. */
-const channelBytesBound = (call: PoolCall) => 3 * ((call.policy?.json.length ?? 0) + (call.input?.length ?? 0));
+const channelBytesBound = ({ policy, input }: PoolCall) => 3 * ((policy?.json.length ?? 0) + unitsOf(input));
+
+const unitsOf = (input: PoolCall['input']): number => {
+  if (typeof input !== 'object') return input?.length ?? 0;
+  let units = 0;
+  for (const part of input) units += part.length;
+  return units;
+};
 
 /**
  * Which instance runs a call, and when: an idle one at once (preferring the

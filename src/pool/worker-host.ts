@@ -13,7 +13,7 @@ export interface WorkerCall {
   /** The pool's number for the call's policy (0 = none); the worker re-runs label_agent when it changes. */
   policyId: number;
   policy?: string;
-  input?: string;
+  input?: string | readonly string[];
   /** label_response only: `input` is a response job, and the output the checked reply (src/guard/response-job.ts). */
   job?: boolean;
 }
@@ -179,7 +179,7 @@ export class WorkerHost {
       items[slotOf(i, I.POLICY_LEN)] = call.policy === undefined ? 0 : data.write(call.policy, offset);
       offset += items[slotOf(i, I.POLICY_LEN)]!;
       items[slotOf(i, I.INPUT_OFF)] = offset;
-      items[slotOf(i, I.INPUT_LEN)] = call.input === undefined ? 0 : data.write(call.input, offset);
+      items[slotOf(i, I.INPUT_LEN)] = writeInput(data, call.input, offset);
       offset += items[slotOf(i, I.INPUT_LEN)]!;
     });
     header[H.OP] = Op.CALL;
@@ -396,4 +396,13 @@ export class WorkerHost {
   wakeWaiters(): void {
     Atomics.notify(this.channel.header, H.STATE);
   }
+}
+
+/** Writes a call's input (its parts back to back) at `offset` of the data region; its length in bytes. */
+function writeInput(data: Buffer, input: string | readonly string[] | undefined, offset: number): number {
+  if (input === undefined) return 0;
+  if (typeof input === 'string') return data.write(input, offset);
+  let at = offset;
+  for (const part of input) at += data.write(part, at);
+  return at - offset;
 }

@@ -8,7 +8,7 @@ import {
   type ResourceLabelling,
 } from '../guard/index.js';
 import type { ResponseLabelling } from '../difc/types.js';
-import { decodeResponseJob, type ResponseJobOutput } from '../guard/response-job.js';
+import { decodeResponseJob, type ResponseJobInput, type ResponseJobOutput } from '../guard/response-job.js';
 import type { GuardPool, PoolCall } from '../pool/index.js';
 import type { ResolvedGuard } from '../config/load.js';
 
@@ -122,7 +122,7 @@ export class GuardHandle {
    * (src/guard/response-job.ts encodeResponseJob). Undefined: its reply did not fit in the worker's
    * channel, and the caller checks it itself.
    */
-  async checkResponse(job: string, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
+  async checkResponse(job: ResponseJobInput, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
     return decodeResponseJob(await this.#call({ fn: 'label_response', job: true, input: job, policy }));
   }
 
