@@ -79,6 +79,21 @@ describe('decision logs', () => {
     expect(request!.args).toEqual({ ...secretArgs, token: '[redacted]' });
     expect(response!.result).toEqual({ n: 1 });
   });
+
+  it('logs a result the guard worker checked (the body handed over as its text) as sent', async () => {
+    // Past WORKER_CHECK_MIN_BYTES: the route hands the body's text to the worker and lets go of the
+    // parsed result, except when the log is to write it.
+    const result = { content: [{ type: 'text', text: JSON.stringify({ items: [{ id: 1, note: 'x'.repeat(20_000) }] }) }] };
+    const logged = () => verbose.decisions().filter((l) => l.stage === 'response');
+    const before = logged().length;
+    const res = await post(verbose.url, '/v1/evaluate/response', { guard: 'rust', tool: 'get_file', args: { repo: 'octo/x' }, result });
+    expect(res.status).toBe(200);
+    // A reply from the worker has its small members first (decision/serialised-response.ts).
+    const keys = Object.keys((await res.json()) as object);
+    expect(keys.indexOf('result'), keys.join()).toBeGreaterThan(keys.indexOf('mode'));
+    expect(logged()).toHaveLength(before + 1);
+    expect(logged().at(-1)!.result).toEqual(result);
+  });
 });
 
 describe('decision log lines stay small', () => {
