@@ -40,6 +40,9 @@ describe('a pool that stops the instances it grew once they stay idle', () => {
   it('never stops an instance while it runs a call, however long past idleMs', async () => {
     const pool = await start(await rustGuard(), { size: 3, warm: 1, idleMs: 600, timeoutMs: 5000 });
     await growTo(pool, 3);
+    // All three idle first: on a busy machine one may still be finishing, and calls sent while only two
+    // are idle go to those two in one batch.
+    await waitForState(pool, (s) => s.instances.idle === 3, 5000);
     // Three long calls at once: every instance is busy well past idleMs.
     const calls = Array.from({ length: 3 }, () => sleepCall(pool, 1500));
     await sleep(1000);
