@@ -37,7 +37,7 @@ export interface PreparedResult {
   opaque?: string;
 }
 
-function isMcpEnvelope(result: unknown): result is Json & { content: unknown[] } {
+export function isMcpEnvelope(result: unknown): result is Json & { content: unknown[] } {
   return isObject(result) && Array.isArray(result.content);
 }
 

@@ -33,6 +33,7 @@ export type GuardInput =
  * sees what it sees under the gateway.
  */
 const GATEWAY_CAPABILITIES = {};
+const CAPABILITIES_JSON = JSON.stringify(GATEWAY_CAPABILITIES);
 
 export function inputJson(input: GuardInput): string {
   switch (input.fn) {
@@ -41,8 +42,13 @@ export function inputJson(input: GuardInput): string {
     case 'label_resource':
       return JSON.stringify({ tool_name: input.tool, tool_args: input.args ?? {}, capabilities: GATEWAY_CAPABILITIES });
     case 'label_response':
-      return JSON.stringify({ tool_name: input.tool, tool_result: input.result ?? null, tool_args: input.args ?? {}, capabilities: GATEWAY_CAPABILITIES });
+      return responseInputJson(input.tool, input.args, JSON.stringify(input.result ?? null));
   }
+}
+
+/** label_response's input around a tool result already serialised (the response job writes the document's text into it once). */
+export function responseInputJson(tool: string, args: unknown, resultJson: string): string {
+  return `{"tool_name":${JSON.stringify(tool)},"tool_result":${resultJson},"tool_args":${JSON.stringify(args ?? {})},"capabilities":${CAPABILITIES_JSON}}`;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

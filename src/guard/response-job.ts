@@ -1,8 +1,10 @@
 import { labelResponse, prepareResult } from '../difc/index.js';
+import { stringifyWithText } from '../difc/envelope-json.js';
+import type { PreparedResult } from '../difc/mcp.js';
 import { ResponseLabelError } from '../difc/errors.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import { guardErrorFromData, GuardError, type GuardErrorData } from './errors.js';
-import { inputJson, parseResponseOutput } from './guard-json.js';
+import { parseResponseOutput, responseInputJson } from './guard-json.js';
 
 /**
  * The response check as one job for the guard's worker thread (issue 20):
@@ -75,21 +77,30 @@ export function runResponseJob(input: string, callGuard: (inputJson: string) => 
   const job = JSON.parse(input.slice(0, split)) as ResponseJob;
   const result = resultOf(input.slice(split + 1));
   const prepared = prepareResult(result);
+  const toJson = resultSerialiser(prepared);
   // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
-  const output = callGuard(inputJson({ fn: 'label_response', tool: job.tool, args: job.args, result: prepared.forGuard }));
+  const output = callGuard(responseInputJson(job.tool, job.args, toJson(prepared.forGuard)));
   try {
     const labelling = parseResponseOutput(output, job.guard);
     const check = labelResponse({ result, prepared, labelling, resource: job.resource, agent: job.agent, operation: job.operation, mode: job.mode });
     const header: ResponseJobHeader = { decision: check.decision, agent: check.agent, filtered: check.filtered.length };
     if (check.reason !== undefined) header.reason = check.reason;
     if (check.notice !== undefined) header.notice = check.notice;
-    const members = `"result":${JSON.stringify(check.result)},"filtered":${JSON.stringify(check.filtered)},"labels":${JSON.stringify(check.labels)}`;
+    const members = `"result":${toJson(check.result)},"filtered":${JSON.stringify(check.filtered)},"labels":${JSON.stringify(check.labels)}`;
     return `${JSON.stringify(header)}\n${members}`;
   } catch (error) {
     const failed = jobError(error);
     if (!failed) throw error;
     return `${JSON.stringify({ error: failed })}\n`;
   }
+}
+
+/** JSON.stringify for the result the guard labels and the one the reply carries, escaping the document's text once for both. */
+function resultSerialiser(prepared: PreparedResult): (value: unknown) => string {
+  const document = prepared.document;
+  if (!document) return (value) => JSON.stringify(value);
+  const quoted = JSON.stringify(document.text);
+  return (value) => stringifyWithText(value, document.text, quoted);
 }
 
 /**
