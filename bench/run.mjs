@@ -23,6 +23,7 @@ import { startChild } from './lib/child.mjs';
 import { postJson } from './lib/http.mjs';
 import { readOptions } from './lib/options.mjs';
 import { GITHUB_POLICY, RUST_POLICY } from './lib/payloads.mjs';
+import { checkNodeLine } from './lib/node-line.mjs';
 import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
 import { alternate } from './lib/runner.mjs';
 import { REPO_ROOT, SERVICE_ENV, SERVICE_NODE_FLAGS, guardPools, startService } from './lib/service-process.mjs';
@@ -51,8 +52,13 @@ if (opts.scenarios) {
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
 }
 
+const nodeLine = checkNodeLine(process.version, REPO_ROOT);
+if (nodeLine.refusal && !opts.anyNode) {
+  process.stderr.write(`wasmguard bench: ${nodeLine.refusal}\n`);
+  process.exit(2);
+}
 const tmp = mkdtempSync(join(tmpdir(), 'wasmguard-bench-'));
-const machine = machineInfo();
+const machine = { ...machineInfo(), nodeLine: nodeLine.note ?? `not a supported line: ${nodeLine.refusal}` };
 log(`wasmguard bench: ${machine.cpus} cpus, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}; temp dir ${tmp}`);
 if (machine.loadAverageAtStart[0] > machine.cpus) log(`warning: load average ${machine.loadAverageAtStart[0]} on ${machine.cpus} CPUs: other work may disturb the numbers (each run reports what other processes used)`);
 

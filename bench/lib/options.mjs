@@ -8,6 +8,7 @@
  *   BENCH_STARTUP_RUNS  service starts for the startup-time scenario (5)
  *   BENCH_CPU_PROF      1: run the service under node --cpu-prof, profiles kept in the run's temp dir
  *   BENCH_OUT           results folder (bench/results)
+ *   BENCH_ANY_NODE      1: run on a Node line CI does not test (refused otherwise; bench/lib/node-line.mjs)
  */
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,7 @@ export function readOptions(env = process.env) {
     rounds: Math.max(1, Math.round(number(env, 'BENCH_ROUNDS', 2, { min: 1 }))),
     startupRuns: Math.max(1, Math.round(number(env, 'BENCH_STARTUP_RUNS', 5, { min: 1 }))),
     cpuProf: env.BENCH_CPU_PROF === '1',
+    anyNode: env.BENCH_ANY_NODE === '1',
     out: env.BENCH_OUT || fileURLToPath(new URL('../results', import.meta.url)),
   };
 }

@@ -53,6 +53,21 @@ describe('supported Node.js lines', () => {
     expect(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8')).toMatch(/bash \.ci\/node-lts\.sh "\$major"/);
   });
 
+  it('the bench measures only on them, and says which one it ran on', async () => {
+    // bench/lib/node-line.mjs is plain JS (the bench is not compiled): asked in a child, on fake versions.
+    const check = async (version: string) => {
+      const script = `const { checkNodeLine } = await import(${JSON.stringify(join(repoRoot, 'bench/lib/node-line.mjs'))}); console.log(JSON.stringify(checkNodeLine(process.argv[1], ${JSON.stringify(repoRoot)})));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, version]);
+      return JSON.parse(stdout) as { refusal?: string; note?: string };
+    };
+    const below = await check(`v${lines[0]! - 2}.9.0`);
+    expect(below.refusal).toContain(`not a supported line (${lines.join(', ')}`);
+    expect(below.refusal).toContain('BENCH_ANY_NODE=1');
+    expect(await check(`v${lines.at(-1)! + 1}.0.0`)).toHaveProperty('refusal');
+    for (const line of lines) expect(await check(`v${line}.1.0`)).toEqual({ note: expect.stringContaining(`Node v${line}.1.0, a supported line`) });
+    expect(read('bench/run.mjs')).toMatch(/if \(nodeLine\.refusal && !opts\.anyNode\)/);
+  });
+
   it("the Docker image's line is one of them", async () => {
     const { stdout } = await promisify(execFile)('bash', [join(repoRoot, '.ci', 'node-lts.sh'), '--major']);
     expect(lines).toContain(Number(stdout.trim()));
