@@ -3,11 +3,12 @@
  * writes JSON about twice as fast as Node 22), so a run on a line CI does not test measures a
  * service nobody ships: the bench refuses it and says how to get a supported one.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The majors of package.json's engines range (`^22.13.0 || ^24.0.0 || ...`). */
-export function supportedMajors(enginesRange) {
+function supportedMajors(enginesRange) {
   return enginesRange.split('||').map((part) => {
     const m = /^\s*\^(\d+)\.\d+\.\d+\s*$/.exec(part);
     if (!m) throw new Error(`engines.node alternative "${part.trim()}" is not of the form ^N.x.y`);
@@ -15,19 +16,22 @@ export function supportedMajors(enginesRange) {
   });
 }
 
-/** The major of the Dockerfile's node image (the line the container ships). */
-export function imageMajor(dockerfile) {
-  const m = /^FROM\s+(?:node:(\d+)|gcr\.io\/distroless\/nodejs(\d+)-)/im.exec(dockerfile);
-  return m ? Number(m[1] ?? m[2]) : undefined;
+/** The major of the Docker image's node (the line the container ships), as .ci/node-lts.sh reads it from the Dockerfile. */
+function imageMajor(root) {
+  try {
+    return Number(execFileSync('bash', [join(root, '.ci', 'node-lts.sh'), '--major'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    return undefined;
+  }
 }
 
-/** Why the bench must not run on `version` (undefined when it may), and a sentence for the results. */
+/** `refusal`: why the bench must not run on `version`; else `note`: the sentence naming its line in the results. */
 export function checkNodeLine(version, root) {
   const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node;
   const majors = supportedMajors(engines);
-  const image = imageMajor(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+  const image = imageMajor(root);
   const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
-  const shipped = image === undefined ? '' : `; the Docker image runs Node ${image}`;
+  const shipped = image === undefined || Number.isNaN(image) ? '' : `; the Docker image runs Node ${image}`;
   if (!majors.includes(major)) {
     return {
       refusal:
