@@ -10,14 +10,14 @@ import { startServerProcess, type ServerProcess } from '../support/process.js';
 // octo-org/app is public by the policy's word; an agent reading it needs approved integrity.
 const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
 const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open' };
-/** list_issues in MCP text form: every other issue's author is below approved integrity. */
-function listIssuesResult(count: number) {
+/** list_issues in MCP text form: every other issue's author is below approved integrity (unless all are members). */
+function listIssuesResult(count: number, allMembers = false) {
   const issues = Array.from({ length: count }, (_, i) => ({
     url: `https://api.github.com/repos/octo-org/app/issues/${i + 1}`,
     number: i + 1,
     title: `Issue ${i + 1}: a title long enough to make a hundred of them about seventy kilobytes of JSON, escaped`,
     user: { login: `user${i % 7}`, type: 'User' },
-    author_association: i % 2 === 0 ? 'MEMBER' : 'NONE',
+    author_association: allMembers || i % 2 === 0 ? 'MEMBER' : 'NONE',
     body: `Steps to reproduce ${i + 1}: run the suite twice; the second run fails about one time in ten, with "quotes".`,
     created_at: '2025-01-15T10:00:00Z',
   }));
@@ -82,5 +82,18 @@ describe('node dist/server.js: the response check of a large result runs in the 
       // Its decision log line, with the count of what was withheld.
       await expect.poll(() => server.logs.find((l) => l.decision_id === decision_id)).toMatchObject({ stage: 'response', decision: 'allow', filtered: items / 2 });
     }
+  }, 60_000);
+
+  it('gives back a result nothing is withheld from as the host serialised it, its text escaped once for the guard and the reply', async () => {
+    const evaluated = await post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });
+    const result = listIssuesResult(100, true);
+    const body = { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter', operation: 'read', resource: evaluated.json.resource, result };
+    const reply = await post('/v1/evaluate/response', body);
+    expect(reply.status).toBe(200);
+    expect(checkedInWorker(reply.json)).toBe(true);
+    expect(reply.json).toMatchObject({ decision: 'allow', filtered: [] });
+    expect((reply.json.labels as Array<{ allowed: boolean }>).filter((l) => !l.allowed)).toEqual([]);
+    // The tool's text already is the host's serialisation of what it holds, so the reply carries it unchanged.
+    expect(reply.json.result).toEqual(result);
   }, 60_000);
 });
