@@ -5,6 +5,7 @@ import { prepareResult, type PreparedResult } from './mcp.js';
 import { filteredNotice } from './notice.js';
 import { accumulatesReadLabels } from './pipeline.js';
 import { withoutPaths } from './prune.js';
+import { serialiseDocument } from './strict-json.js';
 import { layoutOf, type LabelSource, type Layout, type Part, type PartKind } from './response-parts.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson, ResponseLabelling } from './types.js';
 import { judgeParts, type JudgeParts, type Verdict } from './verdicts.js';
@@ -102,7 +103,7 @@ function buildReply(prepared: PreparedResult, layout: Layout, withheld: readonly
   const document = prepared.document;
   if (!document) return withoutPaths(prepared.original, inResult);
   const value = withoutPaths(document.value, inDocument);
-  const text = inDocument.length === 0 ? document.text : JSON.stringify(value, null, document.indent);
+  const text = inDocument.length === 0 ? document.text : serialiseDocument(value, document.indent);
   const result = prepared.original as Record<string, unknown> & { content: unknown[] };
   const content = result.content.slice();
   content[document.block] = { ...(content[document.block] as object), text };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStrictJson } from '../../src/difc/strict-json.js';
+import { parseStrictJson, serialiseDocument } from '../../src/difc/strict-json.js';
 
 describe('parseStrictJson', () => {
   it('counts members outside strings only, so colons in text are no duplicates', () => {
@@ -25,5 +25,14 @@ describe('parseStrictJson', () => {
 
   it('sees duplicates written with different escapes', () => {
     expect(parseStrictJson('{"a":1,"\\u0061":2}')).toMatchObject({ ok: false, problem: 'has duplicate keys in an object' });
+  });
+});
+
+describe('serialiseDocument', () => {
+  const value = { a: [1, 'two', { b: null }], c: 'é\u2028"', d: undefined };
+  it('writes what JSON.stringify writes, compact without an indent and indented with one', () => {
+    expect(serialiseDocument(value, undefined)).toBe('{"a":[1,"two",{"b":null}],"c":"é\u2028\\""}');
+    expect(serialiseDocument(value, '  ')).toBe(JSON.stringify(value, null, '  '));
+    expect(serialiseDocument(value, '\t')).toContain('\n\t"a": [');
   });
 });
