@@ -43,30 +43,51 @@ export class ByteBudget {
   }
 
   /**
-   * Resolves, once `bytes` fit, to the release function (idempotent);
-   * rejects with the signal's reason when it fires first.
+   * Resolves, once `bytes` fit, to the release function (idempotent), or to
+   * undefined when `timeoutMs` passes first; rejects with the signal's reason
+   * when it fires first. Whichever way it leaves the line, nothing of the wait
+   * is left behind: a timer that outlived each admitted wait (as
+   * AbortSignal.timeout's does) held 3,486 timers and signals at 64
+   * connections of 70 KB results (issue 20).
    */
-  acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
+  acquire(bytes: number, options?: { signal?: AbortSignal }): Promise<() => void>;
+  acquire(bytes: number, options: { signal?: AbortSignal; timeoutMs: number }): Promise<(() => void) | undefined>;
+  acquire(bytes: number, { signal, timeoutMs }: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<(() => void) | undefined> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.tryAcquire(bytes);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const stopWaiting = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
       const entry = {
         bytes,
         admit: () => {
-          signal?.removeEventListener('abort', onAbort);
+          stopWaiting();
           resolve(this.#take(bytes));
         },
       };
-      const onAbort = () => {
+      const leave = () => {
+        stopWaiting();
         const i = this.#waiting.indexOf(entry);
         if (i >= 0) this.#waiting.splice(i, 1);
-        reject(signal!.reason);
         // The one that gave up may have been holding the line for smaller ones behind it.
         this.#admitWaiting();
       };
+      const onAbort = () => {
+        leave();
+        reject(signal!.reason);
+      };
       this.#waiting.push(entry);
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          leave();
+          resolve(undefined);
+        }, timeoutMs);
+      }
     });
   }
 
@@ -130,9 +151,9 @@ async function waitForTurn(budget: ByteBudget, bytes: number, maxWaitMs: number,
   const onClose = () => gone.abort();
   reply.raw.once('close', onClose);
   try {
-    return await budget.acquire(bytes, AbortSignal.any([gone.signal, AbortSignal.timeout(maxWaitMs)]));
+    return (await budget.acquire(bytes, { signal: gone.signal, timeoutMs: maxWaitMs })) ?? 'timeout';
   } catch {
-    return gone.signal.aborted ? 'gone' : 'timeout';
+    return 'gone';
   } finally {
     reply.raw.off('close', onClose);
   }

@@ -4,6 +4,7 @@
  * with its body unread, is refused with 503 past its wait, and a client that
  * leaves gives its place up.
  */
+import { getEventListeners } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +56,7 @@ describe('ByteBudget', () => {
     const budget = new ByteBudget(100);
     const held = await budget.acquire(50);
     const gone = new AbortController();
-    const big = budget.acquire(80, gone.signal);
+    const big = budget.acquire(80, { signal: gone.signal });
     const small = budget.acquire(40);
     await sleep(1);
     expect(budget.waiting).toBe(2);
@@ -68,7 +69,43 @@ describe('ByteBudget', () => {
     held();
     expect(budget.waiting).toBe(0);
     expect(budget.inFlight).toBe(0);
-    await expect(budget.acquire(1, AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
+    await expect(budget.acquire(1, { signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
+  });
+
+  it('a waiter that times out leaves the line with undefined, and the ones behind it move up', async () => {
+    const budget = new ByteBudget(100);
+    const held = await budget.acquire(50);
+    const big = budget.acquire(80, { timeoutMs: 20 });
+    const small = budget.acquire(40, { timeoutMs: 60_000 });
+    expect(budget.waiting).toBe(2);
+    expect(await big).toBeUndefined();
+    const release = await small;
+    expect(release).toBeTypeOf('function');
+    expect(budget.inFlight).toBe(90);
+    release!();
+    held();
+    expect(budget.inFlight).toBe(0);
+  });
+
+  it('a waiter that is admitted, or leaves, keeps no timer or listener behind', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const budget = new ByteBudget(100);
+    const held = await budget.acquire(100);
+    const before = timers();
+    const leaving = new AbortController();
+    const staying = new AbortController();
+    const listeners = () => getEventListeners(staying.signal, 'abort').length + getEventListeners(leaving.signal, 'abort').length;
+    const admitted = budget.acquire(60, { signal: staying.signal, timeoutMs: 60_000 });
+    const left = budget.acquire(50, { signal: leaving.signal, timeoutMs: 60_000 });
+    expect(timers()).toBe(before + 2);
+    expect(listeners()).toBe(2);
+    held();
+    const release = await admitted;
+    leaving.abort(new Error('left'));
+    await expect(left).rejects.toThrow('left');
+    expect(timers()).toBe(before);
+    expect(listeners()).toBe(0);
+    release!();
   });
 
   it('refuses a budget that is not a positive integer', () => {
