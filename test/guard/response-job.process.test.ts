@@ -15,7 +15,8 @@ function listIssuesResult(count: number, allMembers = false) {
   const issues = Array.from({ length: count }, (_, i) => ({
     url: `https://api.github.com/repos/octo-org/app/issues/${i + 1}`,
     number: i + 1,
-    title: `Issue ${i + 1}: a title long enough to make a hundred of them about seventy kilobytes of JSON, escaped`,
+    // Not ASCII only: the text crosses the channel to the worker and back as UTF-8.
+    title: `Issue ${i + 1}: a title long enough to make a hundred of them about seventy kilobytes of JSON, escaped — résumé 🚀 中文`,
     user: { login: `user${i % 7}`, type: 'User' },
     author_association: allMembers || i % 2 === 0 ? 'MEMBER' : 'NONE',
     body: `Steps to reproduce ${i + 1}: run the suite twice; the second run fails about one time in ten, with "quotes".`,
@@ -95,5 +96,6 @@ describe('node dist/server.js: the response check of a large result runs in the 
     expect((reply.json.labels as Array<{ allowed: boolean }>).filter((l) => !l.allowed)).toEqual([]);
     // The tool's text already is the host's serialisation of what it holds, so the reply carries it unchanged.
     expect(reply.json.result).toEqual(result);
+    expect(result.content[0]!.text).toContain('résumé 🚀 中文');
   }, 60_000);
 });
