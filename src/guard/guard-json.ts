@@ -46,9 +46,17 @@ export function inputJson(input: GuardInput): string {
   }
 }
 
-/** label_response's input around a tool result already serialised (the response job writes the document's text into it once). */
+/** label_response's input around a tool result already serialised. */
 export function responseInputJson(tool: string, args: unknown, resultJson: string): string {
-  return `{"tool_name":${JSON.stringify(tool)},"tool_result":${resultJson},"tool_args":${JSON.stringify(args ?? {})},"capabilities":${CAPABILITIES_JSON}}`;
+  return responseInputParts(tool, args, [resultJson]).join('');
+}
+
+/**
+ * The same input in parts, around the parts of a serialised tool result (the response job writes the
+ * document's text into it once, and writes the parts into the guard's buffer one by one: difc/envelope-json.ts).
+ */
+export function responseInputParts(tool: string, args: unknown, resultParts: readonly string[]): string[] {
+  return [`{"tool_name":${JSON.stringify(tool)},"tool_result":`, ...resultParts, `,"tool_args":${JSON.stringify(args ?? {})},"capabilities":${CAPABILITIES_JSON}}`];
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

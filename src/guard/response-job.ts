@@ -4,7 +4,7 @@ import type { PreparedResult } from '../difc/mcp.js';
 import { ResponseLabelError } from '../difc/errors.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import { guardErrorFromData, GuardError, type GuardErrorData } from './errors.js';
-import { parseResponseOutput, responseInputJson } from './guard-json.js';
+import { parseResponseOutput, responseInputParts } from './guard-json.js';
 
 /**
  * The response check as one job for the guard's worker thread (issue 20):
@@ -71,34 +71,36 @@ export function resultOfJob([, bodyJson]: ResponseJobInput): unknown {
 
 const resultOf = (bodyJson: string): unknown => (JSON.parse(bodyJson) as { result: unknown }).result;
 
-/** Runs the job (in the worker); `callGuard` is the instance's label_response on its input JSON (the worker encodes it). */
-export function runResponseJob(input: string, callGuard: (inputJson: string) => Uint8Array): string {
+/**
+ * Runs the job (in the worker); `callGuard` is the instance's label_response on its input JSON, given
+ * in parts (the worker encodes them one after the other). The output comes in parts too.
+ */
+export function runResponseJob(input: string, callGuard: (inputJson: readonly string[]) => Uint8Array): string[] {
   const split = input.indexOf('\n');
   const job = JSON.parse(input.slice(0, split)) as ResponseJob;
   const result = resultOf(input.slice(split + 1));
   const prepared = prepareResult(result);
   const toJson = resultSerialiser(prepared);
   // Outside the try: a trap (or any failure of the call itself) is the worker's to report, and retires the instance.
-  const output = callGuard(responseInputJson(job.tool, job.args, toJson(prepared.forGuard)));
+  const output = callGuard(responseInputParts(job.tool, job.args, toJson(prepared.forGuard)));
   try {
     const labelling = parseResponseOutput(output, job.guard);
     const check = labelResponse({ result, prepared, labelling, resource: job.resource, agent: job.agent, operation: job.operation, mode: job.mode });
     const header: ResponseJobHeader = { decision: check.decision, agent: check.agent, filtered: check.filtered.length };
     if (check.reason !== undefined) header.reason = check.reason;
     if (check.notice !== undefined) header.notice = check.notice;
-    const members = `"result":${toJson(check.result)},"filtered":${JSON.stringify(check.filtered)},"labels":${JSON.stringify(check.labels)}`;
-    return `${JSON.stringify(header)}\n${members}`;
+    return [`${JSON.stringify(header)}\n"result":`, ...toJson(check.result), `,"filtered":${JSON.stringify(check.filtered)},"labels":${JSON.stringify(check.labels)}`];
   } catch (error) {
     const failed = jobError(error);
     if (!failed) throw error;
-    return `${JSON.stringify({ error: failed })}\n`;
+    return [`${JSON.stringify({ error: failed })}\n`];
   }
 }
 
-/** JSON.stringify for the result the guard labels and the one the reply carries, escaping the document's text once for both. */
-function resultSerialiser(prepared: PreparedResult): (value: unknown) => string {
+/** JSON.stringify, in parts, for the result the guard labels and the one the reply carries, escaping the document's text once for both. */
+function resultSerialiser(prepared: PreparedResult): (value: unknown) => string[] {
   const document = prepared.document;
-  if (!document) return (value) => JSON.stringify(value);
+  if (!document) return (value) => [JSON.stringify(value) ?? 'null'];
   const quoted = JSON.stringify(document.text);
   return (value) => stringifyWithText(value, document.text, quoted);
 }

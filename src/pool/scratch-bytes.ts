@@ -21,10 +21,28 @@ export class ScratchBytes {
 
   /** `text` encoded as UTF-8. */
   encode(text: string): Buffer {
+    return this.encodeParts([text]);
+  }
+
+  /**
+   * `parts` encoded as UTF-8 one after the other, never joined into one string first (a large
+   * joined string is a fresh V8 large object each time). Each part is encoded on its own, so a
+   * surrogate pair split across two parts would be two U+FFFD: JSON split at its own syntax never is.
+   */
+  encodeParts(parts: readonly string[]): Buffer {
+    let units = 0;
+    for (const part of parts) units += part.length;
     // A UTF-16 unit takes at most 3 bytes: measure exactly only when that bound is past what is kept.
-    const bound = text.length * 3;
-    const target = this.#room(bound <= this.keepBytes ? bound : Buffer.byteLength(text));
-    return target.subarray(0, target.write(text));
+    const bound = units * 3;
+    let bytes = bound;
+    if (bound > this.keepBytes) {
+      bytes = 0;
+      for (const part of parts) bytes += Buffer.byteLength(part);
+    }
+    const target = this.#room(bytes);
+    let at = 0;
+    for (const part of parts) at += target.write(part, at);
+    return target.subarray(0, at);
   }
 
   #room(bytes: number): Buffer {

@@ -43,3 +43,18 @@ describe('ScratchBytes', () => {
     expect(large.toString()).toBe('b'.repeat(500));
   });
 });
+
+describe('ScratchBytes.encodeParts', () => {
+  it('writes each part as TextEncoder encodes it, back to back, in a kept buffer or a larger one alike', () => {
+    for (const keep of [16, 4096]) {
+      const scratch = new ScratchBytes(keep);
+      fc.assert(
+        fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 30 }), { maxLength: 6 }), (parts) => {
+          const expected = Buffer.concat(parts.map((part) => encoder.encode(part)));
+          expect(Buffer.compare(scratch.encodeParts(parts), expected)).toBe(0);
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+});
