@@ -64,11 +64,11 @@ function writeMembers(out: PartsWriter, object: Record<string, unknown>, special
   out.write('{');
   let first = true;
   for (const key of Object.keys(object)) {
-    const json = key === special ? undefined : JSON.stringify(object[key]);
-    if (key !== special && json === undefined) continue;
+    const json = key === special ? '' : JSON.stringify(object[key]);
+    if (json === undefined) continue;
     out.write(`${first ? '' : ','}${JSON.stringify(key)}:`);
     first = false;
-    if (json === undefined) writeSpecial();
+    if (key === special) writeSpecial();
     else out.write(json);
   }
   out.write('}');

@@ -96,6 +96,6 @@ describe('node dist/server.js: the response check of a large result runs in the 
     expect((reply.json.labels as Array<{ allowed: boolean }>).filter((l) => !l.allowed)).toEqual([]);
     // The tool's text already is the host's serialisation of what it holds, so the reply carries it unchanged.
     expect(reply.json.result).toEqual(result);
-    expect(result.content[0]!.text).toContain('résumé 🚀 中文');
+    expect((reply.json.result as { content: Array<{ text: string }> }).content[0]!.text).toContain('résumé 🚀 中文');
   }, 60_000);
 });
