@@ -3,6 +3,7 @@ import { stringifyWithText } from '../difc/envelope-json.js';
 import type { PreparedResult } from '../difc/mcp.js';
 import { ResponseLabelError } from '../difc/errors.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
+import type { PooledReply } from './reply-buffers.js';
 import { guardErrorFromData, GuardError, type GuardErrorData } from './errors.js';
 import { parseResponseOutput, responseInputParts } from './guard-json.js';
 
@@ -49,10 +50,10 @@ export interface ResponseJobHeader {
   notice?: string;
 }
 
-/** What came back: the header, and the `result`, `filtered` and `labels` members as JSON. */
+/** What came back: the header, and the `result`, `filtered` and `labels` members as JSON bytes. */
 export interface ResponseJobOutput {
   header: ResponseJobHeader;
-  members: string;
+  members: PooledReply;
 }
 
 type JobError = { kind: 'response-labels'; message: string; path: string; field: string; problem: ResponseLabelError['problem'] } | { kind: 'guard'; data: GuardErrorData };
@@ -106,16 +107,23 @@ function resultSerialiser(prepared: PreparedResult): (value: unknown) => string[
 }
 
 /**
- * Reads the job's output (on the main thread); a check that failed throws its error as the main
- * thread's check would; undefined when the reply did not fit in the channel.
+ * Reads the job's output (on the main thread), taking its bytes: the members stay where they are; a
+ * check that failed throws its error as the main thread's check would, and one whose reply did not
+ * fit in the channel is undefined (both release the bytes).
  */
-export function decodeResponseJob(output: string): ResponseJobOutput | undefined {
-  const split = output.indexOf('\n');
-  const header = JSON.parse(output.slice(0, split)) as ResponseJobHeader & { error?: JobError; tooLarge?: true };
-  if (header.tooLarge) return undefined;
-  if (header.error) throw errorOf(header.error);
-  return { header, members: output.slice(split + 1) };
+export function decodeResponseJob(output: PooledReply): ResponseJobOutput | undefined {
+  const split = output.indexOf(NEWLINE);
+  const header = JSON.parse(output.text(0, split)) as ResponseJobHeader & { error?: JobError; tooLarge?: true };
+  if (header.tooLarge || header.error) {
+    output.release();
+    if (header.error) throw errorOf(header.error);
+    return undefined;
+  }
+  output.drop(split + 1);
+  return { header, members: output };
 }
+
+const NEWLINE = 0x0a;
 
 /** Errors of the check itself (the guard's output does not fit the result, or is not what the ABI says), carried back as its output. */
 function jobError(error: unknown): JobError | undefined {

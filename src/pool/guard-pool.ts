@@ -19,6 +19,7 @@ import { PolicyIds } from './policy-ids.js';
 import { PoolCounts, type Counts } from './pool-counts.js';
 import { Replacer } from './replacement.js';
 import { Scheduler, type Slot, type Waiter } from './scheduler.js';
+import type { PooledReply } from '../guard/reply-buffers.js';
 import { WorkerHost, type BackendHandler, type BatchOutcome, type CallOutcome, type WorkerCall } from './worker-host.js';
 
 export interface PoolOptions {
@@ -74,6 +75,8 @@ export interface PoolCall {
 
 export interface PoolResult {
   output: string;
+  /** A response job's reply, as bytes (`output` is then empty); whoever takes it releases it. */
+  reply?: PooledReply;
   /** label_agent output, when the call had to initialise the instance with the policy first. */
   agentOutput?: string;
 }
@@ -392,7 +395,10 @@ export class GuardPool {
     this.#options.observer?.callDuration?.(this.guard, call.fn, outcome.elapsedMs / 1000, outcome.ok ? 'ok' : 'error');
     if (!outcome.ok) return waiter.reject(guardErrorFromData(outcome.error!));
     this.#counts.succeeded();
-    waiter.resolve(outcome.agentOutput === undefined ? { output: outcome.output } : { output: outcome.output, agentOutput: outcome.agentOutput });
+    const result: PoolResult = { output: outcome.output };
+    if (outcome.reply) result.reply = outcome.reply;
+    if (outcome.agentOutput !== undefined) result.agentOutput = outcome.agentOutput;
+    waiter.resolve(result);
   }
 
   #evict(slot: Slot, reason: EvictionReason): void {

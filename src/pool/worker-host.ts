@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { guardErrorFromData, GuardTimeoutError, GuardTrapError, type GuardErrorData, type GuardFunction, type GuardLogger, type InstanceSource } from '../guard/index.js';
+import { PooledReply } from '../guard/reply-buffers.js';
 import { Claim, createChannel, FUNCTIONS, H, RESPONSE_JOB_FN, handOver, HF, I, Op, openChannel, sharedNow, slotOf, spinWhile, State, Status, waitWhile, type Channel } from './channel.js';
 import type { GuardWorkerData } from './worker.js';
 import type { WorkerLogMessage } from './worker-log.js';
@@ -25,6 +26,8 @@ export interface CallOutcome {
   /** When the call started in the worker (performance.now() time). */
   startedAt: number;
   output: string;
+  /** A response job's reply (`output` is then empty): copied out of the channel as bytes, never decoded here. */
+  reply?: PooledReply;
   /** label_agent's output, when the worker had to apply the call's policy first. */
   agentOutput?: string;
   error?: GuardErrorData;
@@ -207,18 +210,22 @@ export class WorkerHost {
     // even if it finished just as its deadline cut it off.
     const done = Math.min(Atomics.load(header, H.DONE), failed ? failed.item : Infinity);
     const outcomes: CallOutcome[] = [];
-    for (let i = 0; i < done; i++) outcomes.push(this.#readOutcome(i, handedOver));
+    for (let i = 0; i < done; i++) outcomes.push(this.#readOutcome(i, handedOver, calls[i]!.job === true));
     return { outcomes, retired: header[H.RETIRED] === 1, policyId: header[H.POLICY_HELD]!, ...(failed ? { failed } : {}) };
   }
 
   /** Call `i`'s outcome, as the worker wrote it in the table and the data region. */
-  #readOutcome(i: number, handedOver: number): CallOutcome {
+  #readOutcome(i: number, handedOver: number, job: boolean): CallOutcome {
     const { items, data } = this.channel;
     const field = (f: number) => items[slotOf(i, f)]!;
     const status = field(I.STATUS);
     const offset = field(I.OUT_OFF);
     const agentLen = field(I.AGENT_LEN);
-    const text = data.toString('utf8', offset + agentLen, offset + agentLen + field(I.OUT_LEN));
+    const from = offset + agentLen;
+    const to = from + field(I.OUT_LEN);
+    // A response job's reply stays bytes: the socket writes them as they are (guard/reply-buffers.ts).
+    const isReply = job && status === Status.OK;
+    const text = isReply ? '' : data.toString('utf8', from, to);
     const outcome: CallOutcome = {
       ok: status === Status.OK,
       output: status === Status.OK ? text : '',
@@ -226,6 +233,7 @@ export class WorkerHost {
       regrowths: { hinted: field(I.REGROW_HINTED), doubled: field(I.REGROW_DOUBLED) },
       elapsedMs: field(I.ELAPSED_US) / 1000,
     };
+    if (isReply) outcome.reply = PooledReply.copyOf(data, from, to);
     if (status === Status.CANCELLED) outcome.cancelled = true;
     else if (status === Status.ERROR) outcome.error = JSON.parse(text) as GuardErrorData;
     if (field(I.REPLACED) === 1) outcome.replaced = true;

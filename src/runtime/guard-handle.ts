@@ -9,7 +9,7 @@ import {
 } from '../guard/index.js';
 import type { ResponseLabelling } from '../difc/types.js';
 import { decodeResponseJob, type ResponseJobInput, type ResponseJobOutput } from '../guard/response-job.js';
-import type { GuardPool, PoolCall } from '../pool/index.js';
+import type { GuardPool, PoolCall, PoolResult } from '../pool/index.js';
 import type { ResolvedGuard } from '../config/load.js';
 
 /** A policy as the pool keys it: its JSON text is both the input and the identity. */
@@ -108,12 +108,12 @@ export class GuardHandle {
   }
 
   async labelResource(tool: string, args: unknown, policy: PolicyRef | undefined): Promise<ResourceLabelling> {
-    const output = await this.#call({ fn: 'label_resource', input: inputJson({ fn: 'label_resource', tool, args }), policy });
+    const { output } = await this.#call({ fn: 'label_resource', input: inputJson({ fn: 'label_resource', tool, args }), policy });
     return parseResourceOutput(output, this.name);
   }
 
   async labelResponse(tool: string, result: unknown, args: unknown, policy: PolicyRef | undefined): Promise<ResponseLabelling> {
-    const output = await this.#call({ fn: 'label_response', input: inputJson({ fn: 'label_response', tool, args, result }), policy });
+    const { output } = await this.#call({ fn: 'label_response', input: inputJson({ fn: 'label_response', tool, args, result }), policy });
     return parseResponseOutput(output, this.name);
   }
 
@@ -123,16 +123,20 @@ export class GuardHandle {
    * channel, and the caller checks it itself.
    */
   async checkResponse(job: ResponseJobInput, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
-    return decodeResponseJob(await this.#call({ fn: 'label_response', job: true, input: job, policy }));
+    const { reply } = await this.#call({ fn: 'label_response', job: true, input: job, policy });
+    // The pool answers every job it ran with its reply's bytes.
+    if (!reply) throw new Error(`guard ${this.name}: a response job came back without its reply`);
+    return decodeResponseJob(reply);
   }
 
-  async #call(call: PoolCall): Promise<string> {
-    const { output, agentOutput } = await this.pool.call(call);
+  async #call(call: PoolCall): Promise<PoolResult> {
+    const result = await this.pool.call(call);
+    const { agentOutput } = result;
     // An instance that had to switch policy ran label_agent anyway: keep its answer.
     if (agentOutput && call.policy && !this.#agents.has(call.policy.key)) {
       this.#remember(call.policy.key, Promise.resolve(parseAgentOutput(agentOutput, this.name)));
     }
-    return output;
+    return result;
   }
 
   #remember(key: string, pending: Promise<AgentLabelling>): void {

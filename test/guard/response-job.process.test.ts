@@ -3,6 +3,8 @@
  * checked whole in the guard's worker (guard/response-job.ts) and a small one checked on the event
  * loop give the same kind of reply, filtered item by item, with their decision log lines.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_CHECK_MIN_BYTES } from '../../src/decision/decision-service.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
@@ -11,12 +13,12 @@ import { startServerProcess, type ServerProcess } from '../support/process.js';
 const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
 const LIST_ISSUES_ARGS = { owner: 'octo-org', repo: 'app', state: 'open' };
 /** list_issues in MCP text form: every other issue's author is below approved integrity (unless all are members). */
-function listIssuesResult(count: number, allMembers = false) {
+function listIssuesResult(count: number, allMembers = false, marker = '') {
   const issues = Array.from({ length: count }, (_, i) => ({
     url: `https://api.github.com/repos/octo-org/app/issues/${i + 1}`,
     number: i + 1,
     // Not ASCII only: the text crosses the channel to the worker and back as UTF-8.
-    title: `Issue ${i + 1}: a title long enough to make a hundred of them about seventy kilobytes of JSON, escaped — résumé 🚀 中文`,
+    title: `Issue ${i + 1}${marker}: a title long enough to make a hundred of them about seventy kilobytes of JSON, escaped — résumé 🚀 中文`,
     user: { login: `user${i % 7}`, type: 'User' },
     author_association: allMembers || i % 2 === 0 ? 'MEMBER' : 'NONE',
     body: `Steps to reproduce ${i + 1}: run the suite twice; the second run fails about one time in ten, with "quotes".`,
@@ -39,8 +41,10 @@ const sorted = (labels: unknown) => {
   return { secrecy: [...secrecy].sort(), integrity: [...integrity].sort() };
 };
 
-async function post(path: string, body: unknown): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
-  const reply = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown) => postTo(server, path, body);
+
+async function postTo(target: ServerProcess, path: string, body: unknown): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+  const reply = await fetch(`${target.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: reply.status, type: reply.headers.get('content-type'), json: (await reply.json()) as Record<string, unknown> };
 }
 
@@ -84,6 +88,72 @@ describe('node dist/server.js: the response check of a large result runs in the 
       await expect.poll(() => server.logs.find((l) => l.decision_id === decision_id)).toMatchObject({ stage: 'response', decision: 'allow', filtered: items / 2 });
     }
   }, 60_000);
+
+  it('answers each of many checks at once with its own result, whatever the reply memory they share', async () => {
+    // Results of 60 to 220 issues (about 40 to 150 KB) get replies in memory of three sizes, each reused many times over.
+    const evaluated = await post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });
+    const check = async (k: number) => {
+      const items = 60 + 2 * (k % 81);
+      const marker = ` [check ${k}]`;
+      const body = { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter', operation: 'read', resource: evaluated.json.resource, result: listIssuesResult(items, false, marker) };
+      const reply = await post('/v1/evaluate/response', body);
+      expect(reply.status).toBe(200);
+      expect(checkedInWorker(reply.json)).toBe(true);
+      const kept = JSON.parse((reply.json.result as { content: Array<{ text: string }> }).content[0]!.text) as Array<{ title: string }>;
+      expect(kept).toHaveLength(items / 2);
+      expect(kept.every((issue) => issue.title.includes(`${marker}:`)), `check ${k} got another check's issues`).toBe(true);
+      expect((reply.json.labels as Array<{ path: string }>).filter((l) => /^\/\d+$/.test(l.path))).toHaveLength(items);
+    };
+    for (let wave = 0; wave < 4; wave++) await Promise.all(Array.from({ length: 40 }, (_, i) => check(wave * 40 + i)));
+  }, 120_000);
+
+  it('keeps a reply the client has not read yet out of reach of later checks', async () => {
+    // Replies of 5,000 issues (3.5 MB, memory of the largest size kept) to a client that reads nothing yet: more than
+    // the sockets buffer, so the rest waits in the process, in reply memory that checks answered meanwhile must not get.
+    // The byte budget is raised so those checks are not held back by the unread ones.
+    const wide = await startServerProcess({ WASMGUARD_RESULT_BYTES_IN_FLIGHT: String(256 * 1024 * 1024) });
+    try {
+      const evaluated = await postTo(wide, '/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });
+      const bodyOf = (marker: string) =>
+        JSON.stringify({ guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter', operation: 'read', resource: evaluated.json.resource, result: listIssuesResult(5000, false, marker) });
+      const slow = connect(Number(new URL(wide.url).port), '127.0.0.1');
+      await once(slow, 'connect');
+      slow.pause();
+      const markers = [' [slow 0]', ' [slow 1]'];
+      for (const marker of markers) {
+        const body = bodyOf(marker);
+        const close = marker === markers.at(-1) ? 'connection: close\r\n' : '';
+        slow.write(`POST /v1/evaluate/response HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close}\r\n${body}`);
+      }
+      await expect.poll(() => wide.logs.filter((l) => l.stage === 'response' && l.filtered === 2500).length, { timeout: 30_000 }).toBe(2);
+      for (let wave = 0; wave < 3; wave++) {
+        await Promise.all(
+          Array.from({ length: 3 }, async (_, i) => {
+            const reply = await fetch(`${wide.url}/v1/evaluate/response`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyOf(` [fast ${wave}.${i}]`) });
+            expect(reply.status).toBe(200);
+            await reply.arrayBuffer();
+          }),
+        );
+      }
+      const received: Buffer[] = [];
+      slow.on('data', (chunk: Buffer) => received.push(chunk));
+      slow.resume();
+      await once(slow, 'end');
+      let rest = Buffer.concat(received);
+      for (const marker of markers) {
+        const headEnd = rest.indexOf('\r\n\r\n');
+        const length = Number(/content-length: (\d+)/i.exec(rest.subarray(0, headEnd).toString())![1]);
+        const json = JSON.parse(rest.subarray(headEnd + 4, headEnd + 4 + length).toString()) as { result: { content: Array<{ text: string }> } };
+        rest = rest.subarray(headEnd + 4 + length);
+        const kept = JSON.parse(json.result.content[0]!.text) as Array<{ title: string }>;
+        expect(kept).toHaveLength(2500);
+        expect(kept.every((issue) => issue.title.includes(`${marker}:`)), `${marker} got another check's issues`).toBe(true);
+      }
+    } finally {
+      wide.child.kill('SIGTERM');
+      await wide.exited;
+    }
+  }, 120_000);
 
   it('gives back a result nothing is withheld from as the host serialised it, its text escaped once for the guard and the reply', async () => {
     const evaluated = await post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });

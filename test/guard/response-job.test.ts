@@ -124,7 +124,7 @@ describe('the response check in the worker, against the same check on the main t
         expect(said(worker)).toEqual(said(main));
         expect(filteredCount(worker)).toBe(main.filtered.length);
         // The route's reply: the worker's members written as they came, the rest from the object.
-        const reply = JSON.parse(serialisedReply(worker)!) as EvaluatedResponse;
+        const reply = JSON.parse(serialisedReply(worker)!.json.toString()) as EvaluatedResponse;
         expect(said(reply)).toEqual(said(main));
         expect(serialisedReply(main)).toBeUndefined();
       }),
@@ -184,11 +184,20 @@ describe('the response check in the worker, against the same check on the main t
     expect(reported[0]!.seconds * 1000, `of ${wallMs.toFixed(1)} ms in all`).toBeLessThan(wallMs / 3);
   });
 
+  it('lets go of the reply\'s memory once sent: the members cannot be read from memory another reply may now hold', async () => {
+    const request = { guard: 'static', tool: 'list', args: {}, result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: ['a'], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
+    const checked = await decisions.evaluateResponse(asBody(JSON.stringify(padded(request))));
+    const sent = serialisedReply(checked)!;
+    expect(JSON.parse(sent.json.toString())).toMatchObject({ decision: 'allow', filtered: [] });
+    sent.release();
+    expect(() => checked.result).toThrow(/read after its memory was released/);
+  });
+
   it('writes what a session merged into the agent labels after the check', async () => {
     const request = { guard: 'static', tool: 'list', result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'propagate' as const };
     const { worker } = await bothWays(request);
     worker.agent = { secrecy: ['a', 'z'], integrity: [] };
-    expect(JSON.parse(serialisedReply(worker)!).agent).toEqual({ secrecy: ['a', 'z'], integrity: [] });
+    expect(JSON.parse(serialisedReply(worker)!.json.toString()).agent).toEqual({ secrecy: ['a', 'z'], integrity: [] });
   });
 
   it('fails the same way when the labels do not fit the result, or the output is not JSON; the instance keeps serving', async () => {

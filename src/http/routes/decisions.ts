@@ -126,10 +126,12 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         details: () => ({ ...sessionField(body.session), filtered: filteredCount(evaluated), ...(logToolData ? { args, result: body.result } : {}) }),
       });
       const serialised = serialisedReply(evaluated);
+      if (serialised === undefined) return evaluated;
       // Its large members come serialised from the worker: written as they are, not parsed and serialised again
-      // (Fastify sends a string with a JSON content type unchanged; the schema types the object form only).
-      if (serialised !== undefined) return reply.type('application/json; charset=utf-8').send(serialised as unknown as typeof evaluated);
-      return evaluated;
+      // (Fastify sends a Buffer unchanged; the schema types the object form only). Their memory is reused
+      // only once the socket has taken every byte ('finish'); a response that never finishes leaves it to GC.
+      reply.raw.once('finish', serialised.release);
+      return reply.type('application/json; charset=utf-8').send(serialised.json as unknown as typeof evaluated);
     },
   );
 };
