@@ -188,7 +188,7 @@ describe('Dockerfile structure', () => {
     const command = /((?:\b[A-Z_]+=\S+\s+)*)\bnode\s+((?:--\S+\s+)*)dist\/server\.js/.exec(start)!;
     const flags = command[2]!.split(/\s+/).filter(Boolean);
     expect(flags).toContain('--v8-pool-size=1');
-    expect(flags).toContain('--heap-growing-percent=50');
+    expect(flags).toContain('--heap-growing-percent=100');
     // distroless' entry point is its node binary; the command is only node's arguments, so
     // `docker run IMAGE dist/cli/main.js ...` runs another script of dist/ the same way.
     expect(entrypoint()).toEqual(['/nodejs/bin/node']);
