@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The majors of package.json's engines range (`^22.13.0 || ^24.0.0 || ...`). */
-function supportedMajors(enginesRange) {
+export function supportedMajors(enginesRange) {
   return enginesRange.split('||').map((part) => {
     const m = /^\s*\^(\d+)\.\d+\.\d+\s*$/.exec(part);
-    if (!m) throw new Error(`engines.node alternative "${part.trim()}" is not of the form ^N.x.y`);
+    if (!m) throw new Error(`engines.node alternative "${part.trim()}" is not of the form ^N.x.y (one caret range per supported line)`);
     return Number(m[1]);
   });
 }

@@ -8,23 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { checkNodeLine, supportedMajors } from '../../bench/lib/node-line.mjs';
 import { repoRoot } from './chart.js';
 
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
 
-/** The majors of a range made of `^N.x.y` alternatives, the only form used here. */
-function majorsOfRange(range: string): number[] {
-  const parts = range.split('||').map((p) => p.trim());
-  return parts.map((p) => {
-    const m = /^\^(\d+)\.\d+\.\d+$/.exec(p);
-    if (!m) throw new Error(`engines.node alternative "${p}" is not of the form ^N.x.y (one caret range per supported line)`);
-    return Number(m[1]);
-  });
-}
-
 describe('supported Node.js lines', () => {
-  const lines = majorsOfRange(engines);
+  const lines = supportedMajors(engines);
 
   it('are even-numbered (LTS) lines, oldest first', () => {
     expect(lines.length).toBeGreaterThan(0);
@@ -53,18 +44,13 @@ describe('supported Node.js lines', () => {
     expect(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8')).toMatch(/bash \.ci\/node-lts\.sh "\$major"/);
   });
 
-  it('the bench measures only on them, and says which one it ran on', async () => {
-    // bench/lib/node-line.mjs is plain JS (the bench is not compiled): asked in a child, on fake versions.
-    const check = async (version: string) => {
-      const script = `const { checkNodeLine } = await import(${JSON.stringify(join(repoRoot, 'bench/lib/node-line.mjs'))}); console.log(JSON.stringify(checkNodeLine(process.argv[1], ${JSON.stringify(repoRoot)})));`;
-      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, version]);
-      return JSON.parse(stdout) as { refusal?: string; note?: string };
-    };
-    const below = await check(`v${lines[0]! - 2}.9.0`);
+  it('the bench measures only on them, and says which one it ran on', () => {
+    const check = (version: string) => checkNodeLine(version, repoRoot);
+    const below = check(`v${lines[0]! - 2}.9.0`);
     expect(below.refusal).toContain(`not a supported line (${lines.join(', ')}`);
     expect(below.refusal).toContain('BENCH_ANY_NODE=1');
-    expect(await check(`v${lines.at(-1)! + 1}.0.0`)).toHaveProperty('refusal');
-    for (const line of lines) expect(await check(`v${line}.1.0`)).toEqual({ note: expect.stringContaining(`Node v${line}.1.0, a supported line`) });
+    expect(check(`v${lines.at(-1)! + 1}.0.0`)).toHaveProperty('refusal');
+    for (const line of lines) expect(check(`v${line}.1.0`)).toEqual({ note: expect.stringContaining(`Node v${line}.1.0, a supported line`) });
     expect(read('bench/run.mjs')).toMatch(/if \(nodeLine\.refusal && !opts\.anyNode\)/);
   });
 
