@@ -93,6 +93,16 @@ interface ResponseBase {
   mode: Mode;
 }
 
+/** A response check past the coarse check: what the check on the event loop needs besides the result. */
+interface ResponseScope {
+  ctx: DecisionContext;
+  request: EvaluateResponseRequest;
+  base: ResponseBase;
+  resource: ResourceLabelsJson;
+  /** Whether the guard labels the response (else every part carries the resource's labels). */
+  checkResponse: boolean;
+}
+
 const NO_LABELS: LabelsJson = Object.freeze({ secrecy: [], integrity: [] }) as LabelsJson;
 
 /**
@@ -106,9 +116,7 @@ export const WORKER_CHECK_MIN_BYTES = 16 * 1024;
 
 /** Whether the response check runs in the worker: a body given, large enough, and within the guard's input limit (over it, it is refused here with 413 as always). */
 function runsInWorker(bodyJson: BodyJson | undefined, maxInputBytes: number): bodyJson is BodyJson {
-  if (bodyJson === undefined || bodyJson.length < WORKER_CHECK_MIN_BYTES) return false;
-  // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only a body that could be over the limit is measured (as the pool does).
-  return bodyJson.length * 3 <= maxInputBytes || bodyJson.byteLength() <= maxInputBytes;
+  return bodyJson !== undefined && bodyJson.byteLength >= WORKER_CHECK_MIN_BYTES && bodyJson.byteLength <= maxInputBytes;
 }
 
 /**
@@ -203,7 +211,7 @@ export class DecisionService {
       return { ...base, decision: 'deny', result: null, filtered: [], agent: ctx.agent, labels: [], reason: coarse.reason };
     }
     const { bodyJson } = request;
-    const here = { ctx, request, base, resource, checkResponse: coarse.checkResponse };
+    const scope: ResponseScope = { ctx, request, base, resource, checkResponse: coarse.checkResponse };
     // Only a check that calls the guard: the call's deadline then counts from the guard call, not from the parse before it.
     if (coarse.checkResponse && runsInWorker(bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
       const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode };
@@ -216,16 +224,13 @@ export class DecisionService {
       }
       // Its reply did not fit in the worker's channel (a result of very many small items): checked here,
       // on the result parsed again from the job (the body's text was handed over).
-      return this.#checkHere(here, resultOfJob(input));
+      return this.#checkHere(scope, resultOfJob(input));
     }
-    return this.#checkHere(here, bodyJson ? bodyJson.result : request.result);
+    return this.#checkHere(scope, bodyJson ? bodyJson.result : request.result);
   }
 
   /** The response check on the event loop, the guard's label_response called through the pool. */
-  async #checkHere(
-    { ctx, request, base, resource, checkResponse }: { ctx: DecisionContext; request: EvaluateResponseRequest; base: ResponseBase; resource: ResourceLabelsJson; checkResponse: boolean },
-    result: unknown,
-  ): Promise<EvaluatedResponse> {
+  async #checkHere({ ctx, request, base, resource, checkResponse }: ResponseScope, result: unknown): Promise<EvaluatedResponse> {
     const { operation } = base;
     // One parse of the MCP text: the guard labels, and the agent gets, the service's serialisation of it.
     const prepared = prepareResult(result);

@@ -13,11 +13,11 @@ import { parseResponseOutput, responseInputParts } from './guard-json.js';
  * serialised there, so the event loop only reads the request and writes the
  * reply, and the pool's workers share the CPU work of checking results.
  *
- * Input: the job's JSON, a newline, then the request body's JSON text, whose
+ * Input: the job's JSON, a newline, then the request body's JSON bytes, whose
  * `result` member is the tool result (JSON.stringify never writes a raw
- * newline, so the first one ends the job). The worker parses the body text
- * the event loop parsed, so both read the same value; nothing else of that
- * body is used here.
+ * newline, so the first one ends the job). The worker decodes and parses the
+ * bytes the event loop decoded and parsed, so both read the same value;
+ * nothing else of that body is used here.
  *
  * Output: the header's JSON, a newline, then the members `result`,
  * `filtered` and `labels` of the reply, serialised (a JSON object's body).
@@ -58,16 +58,16 @@ export interface ResponseJobOutput {
 
 type JobError = { kind: 'response-labels'; message: string; path: string; field: string; problem: ResponseLabelError['problem'] } | { kind: 'guard'; data: GuardErrorData };
 
-/** The job's input, in the two parts the channel writes back to back: the body is not copied into one string with the job. */
-export type ResponseJobInput = readonly [job: string, body: string];
+/** The job's input, in the two parts the channel writes back to back: the body's bytes are copied once, into the channel. */
+export type ResponseJobInput = readonly [job: string, body: Buffer];
 
-export function encodeResponseJob(job: ResponseJob, bodyJson: string): ResponseJobInput {
-  return [`${JSON.stringify(job)}\n`, bodyJson];
+export function encodeResponseJob(job: ResponseJob, body: Buffer): ResponseJobInput {
+  return [`${JSON.stringify(job)}\n`, body];
 }
 
 /** The tool result of a job, parsed again (for a check that has to run on the main thread after all). */
-export function resultOfJob([, bodyJson]: ResponseJobInput): unknown {
-  return resultOf(bodyJson);
+export function resultOfJob([, body]: ResponseJobInput): unknown {
+  return resultOf(body.toString('utf8'));
 }
 
 const resultOf = (bodyJson: string): unknown => (JSON.parse(bodyJson) as { result: unknown }).result;

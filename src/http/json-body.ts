@@ -38,21 +38,23 @@ const isIdentity = (encoding: string | undefined): boolean => encoding === undef
 const REFUSED = Symbol('not JSON');
 
 /**
- * The text each parsed body object came from, while the object lives; only for bodies the
+ * The bytes each parsed body object came from, while the object lives; only for bodies the
  * response check could hand to a worker (a WeakMap entry costs every garbage collection).
+ * Bytes, not the text decoded from them: a check in flight holds memory the young generation's
+ * collections neither copy nor promote, and the worker's channel takes it with one copy.
  */
-const texts = new WeakMap<object, string>();
+const sources = new WeakMap<object, Buffer>();
 
 /**
- * The JSON text a request body was parsed from, handed over once (this forgets it): the response
- * check gives it to the guard's worker, which parses the result there rather than have it
+ * The JSON bytes a request body was parsed from, handed over once (this forgets them): the response
+ * check gives them to the guard's worker, which parses the result there rather than have it
  * serialised again here.
  */
-export function takeBodyText(body: unknown): string | undefined {
+export function takeBodyBytes(body: unknown): Buffer | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const text = texts.get(body);
-  texts.delete(body);
-  return text;
+  const bytes = sources.get(body);
+  sources.delete(body);
+  return bytes;
 }
 
 /**
@@ -67,10 +69,12 @@ export function takeBodyText(body: unknown): string | undefined {
 export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  // Read as bytes (Fastify's own copy, never a view of the socket's buffer) and decoded here, as Fastify would.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const encoding = request.headers['content-encoding'];
     if (!isIdentity(encoding)) return done(new ContentEncodingError(encoding!), undefined);
-    const text = body as string;
+    const bytes = body as Buffer;
+    const text = bytes.toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -80,7 +84,7 @@ export function useJsonBodyParser(app: FastifyInstance, maxDepth: number): void 
     if (value !== REFUSED) {
       const nesting = walkValue(value, maxDepth);
       if (!nesting.tooDeep && !nesting.prototypeKey) {
-        if (text.length >= WORKER_CHECK_MIN_BYTES && typeof value === 'object' && value !== null) texts.set(value, text);
+        if (bytes.length >= WORKER_CHECK_MIN_BYTES && typeof value === 'object' && value !== null) sources.set(value, bytes);
         return done(null, value);
       }
     }

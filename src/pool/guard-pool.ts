@@ -20,7 +20,7 @@ import { PoolCounts, type Counts } from './pool-counts.js';
 import { Replacer } from './replacement.js';
 import { Scheduler, type Slot, type Waiter } from './scheduler.js';
 import type { PooledReply } from '../guard/reply-buffers.js';
-import { WorkerHost, type BackendHandler, type BatchOutcome, type CallOutcome, type WorkerCall } from './worker-host.js';
+import { WorkerHost, type BackendHandler, type BatchOutcome, type CallInput, type CallOutcome, type WorkerCall } from './worker-host.js';
 
 export interface PoolOptions {
   /** Instances (one per worker thread) the pool grows to. Default: available cores. */
@@ -64,9 +64,9 @@ export interface PoolCall {
   /**
    * Input JSON for label_resource / label_response (ignored for label_agent, whose input is the policy);
    * a response job's in parts, written into the channel back to back (so a large body is never copied
-   * into one string first).
+   * into one string first, and its bytes are copied as they came).
    */
-  input?: string | readonly string[];
+  input?: CallInput;
   /** The policy the instance must label under; absent = the guard's built-in defaults (a fresh instance). */
   policy?: { key: string; json: string };
   /** label_response only: `input` is a response job the worker runs whole (src/guard/response-job.ts); the output is its reply. */

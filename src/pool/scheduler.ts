@@ -34,14 +34,16 @@ export interface SchedulerOptions {
   dequeued: () => void;
 }
 
-/** Most bytes a call can take in the channel: a UTF-16 unit encodes to at most 3 UTF-8 bytes. */
-const channelBytesBound = ({ policy, input }: PoolCall) => 3 * ((policy?.json.length ?? 0) + unitsOf(input));
+/** Most bytes a call can take in the channel: a UTF-16 unit encodes to at most 3 UTF-8 bytes; bytes are copied as they are. */
+const channelBytesBound = ({ policy, input }: PoolCall) => textBound(policy?.json) + inputBound(input);
 
-const unitsOf = (input: PoolCall['input']): number => {
-  if (typeof input !== 'object') return input?.length ?? 0;
-  let units = 0;
-  for (const part of input) units += part.length;
-  return units;
+const textBound = (text: string | undefined): number => 3 * (text?.length ?? 0);
+
+const inputBound = (input: PoolCall['input']): number => {
+  if (typeof input !== 'object') return textBound(input);
+  let bytes = 0;
+  for (const part of input) bytes += typeof part === 'string' ? textBound(part) : part.length;
+  return bytes;
 };
 
 /**

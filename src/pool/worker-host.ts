@@ -8,13 +8,16 @@ import type { WorkerLogMessage } from './worker-log.js';
 /** The asynchronous side of call_backend, performed on the main thread. */
 export type BackendHandler = (tool: string, argsJson: string, signal: AbortSignal) => Promise<Uint8Array | string | undefined>;
 
+/** A call's input: JSON text, or parts written back to back (text encoded, bytes copied as they are). */
+export type CallInput = string | readonly (string | Uint8Array)[];
+
 /** One call of a batch, as the worker gets it. */
 export interface WorkerCall {
   fn: GuardFunction;
   /** The pool's number for the call's policy (0 = none); the worker re-runs label_agent when it changes. */
   policyId: number;
   policy?: string;
-  input?: string | readonly string[];
+  input?: CallInput;
   /** label_response only: `input` is a response job, and the output the checked reply (src/guard/response-job.ts). */
   job?: boolean;
 }
@@ -407,10 +410,16 @@ export class WorkerHost {
 }
 
 /** Writes a call's input (its parts back to back) at `offset` of the data region; its length in bytes. */
-function writeInput(data: Buffer, input: string | readonly string[] | undefined, offset: number): number {
+function writeInput(data: Buffer, input: CallInput | undefined, offset: number): number {
   if (input === undefined) return 0;
   if (typeof input === 'string') return data.write(input, offset);
   let at = offset;
-  for (const part of input) at += data.write(part, at);
+  for (const part of input) {
+    if (typeof part === 'string') at += data.write(part, at);
+    else {
+      data.set(part, at);
+      at += part.length;
+    }
+  }
   return at - offset;
 }

@@ -168,4 +168,22 @@ describe('node dist/server.js: the response check of a large result runs in the 
     expect(reply.json.result).toEqual(result);
     expect((reply.json.result as { content: Array<{ text: string }> }).content[0]!.text).toContain('résumé 🚀 中文');
   }, 60_000);
+  it('reads a body with bytes that are not UTF-8 as the event loop does: each bad byte is U+FFFD, in the worker too', async () => {
+    const evaluated = await post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter' });
+    const check = async (count: number) => {
+      const body = JSON.stringify({ guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS, policy: GITHUB_POLICY, mode: 'filter', operation: 'read', resource: evaluated.json.resource, result: listIssuesResult(count, true, 'BAD') });
+      // The marker's bytes replaced by a lone continuation byte and a byte UTF-8 never uses.
+      const bytes = Buffer.from(body.replaceAll('BAD', 'B\u0001D'));
+      for (let at = bytes.indexOf('B\u0001D'); at >= 0; at = bytes.indexOf('B\u0001D', at + 1)) bytes.set([0x80, 0xff, 0x44], at);
+      const reply = await fetch(`${server.url}/v1/evaluate/response`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytes });
+      expect(reply.status).toBe(200);
+      return (await reply.json()) as Record<string, unknown>;
+    };
+    const [large, small] = [await check(100), await check(8)];
+    expect([checkedInWorker(large), checkedInWorker(small)]).toEqual([true, false]);
+    const titles = (json: Record<string, unknown>) => (JSON.parse((json.result as { content: Array<{ text: string }> }).content[0]!.text) as Array<{ title: string }>).map((issue) => issue.title);
+    expect(titles(large)).toHaveLength(100);
+    expect(titles(large).every((title) => title.includes('\ufffd\ufffdD:'))).toBe(true);
+    expect(titles(large).slice(0, 8)).toEqual(titles(small));
+  }, 60_000);
 });

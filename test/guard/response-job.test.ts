@@ -68,7 +68,7 @@ const padded = <T extends { args?: unknown }>(request: T): T => ({ ...request, a
 /** A request as the HTTP route passes a large body: its fields, and the result only as the body's text. */
 function asBody(text: string): EvaluateResponseRequest {
   const body = JSON.parse(text) as EvaluateResponseRequest;
-  return { ...body, result: undefined, bodyJson: new BodyJson(text, body) };
+  return { ...body, result: undefined, bodyJson: new BodyJson(Buffer.from(text), body) };
 }
 
 async function bothWays(given: EvaluateResponseRequest): Promise<{ main: EvaluatedResponse; worker: EvaluatedResponse }> {
@@ -132,16 +132,16 @@ describe('the response check in the worker, against the same check on the main t
     );
   });
 
-  it('takes the body text for the worker, which lets go of the result parsed on the event loop', async () => {
+  it('takes the body bytes for the worker, which lets go of the result parsed on the event loop', async () => {
     const request = { guard: 'static', tool: 'list', args: {}, result: [{ _labels: { secrecy: ['a'], integrity: [] } }], agent: { secrecy: ['a'], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
     const text = JSON.stringify(padded(request));
     const body = JSON.parse(text) as EvaluateResponseRequest;
-    const bodyJson = new BodyJson(text, body);
+    const bodyJson = new BodyJson(Buffer.from(text), body);
     const checked = await decisions.evaluateResponse({ ...body, result: undefined, bodyJson });
     expect(serialisedReply(checked), 'checked in the worker').toBeDefined();
     expect(checked.result).toEqual([{ _labels: { secrecy: ['a'], integrity: [] } }]);
     expect(body.result).toBeUndefined();
-    expect(bodyJson.length).toBe(0);
+    expect(bodyJson.byteLength).toBe(0);
     expect(() => bodyJson.take()).toThrow(/taken already/);
   });
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanText, walkValue } from '../../src/difc/json-nesting.js';
 import { WORKER_CHECK_MIN_BYTES } from '../../src/decision/decision-service.js';
-import { takeBodyText, useJsonBodyParser } from '../../src/http/json-body.js';
+import { takeBodyBytes, useJsonBodyParser } from '../../src/http/json-body.js';
 import { useReferenceJsonBodyParser } from '../support/json-readers.reference.js';
 import { jsonText } from '../support/json-texts.js';
 
@@ -80,16 +80,16 @@ describe('useJsonBodyParser', () => {
     expect(JSON.parse(reply.body)).toEqual({ body: value });
   });
 
-  it('keeps the text of a body only when the response check could hand it to a worker, and hands it over once', async () => {
+  it('keeps the bytes of a body only when the response check could hand them to a worker, and hands them over once', async () => {
     const app = Fastify();
     useJsonBodyParser(app, 4);
     app.post('/', async (request) => {
-      const kept = takeBodyText(request.body) ?? null;
-      if (kept !== null && takeBodyText(request.body) !== undefined) throw new Error('the text was handed over twice');
+      const kept = takeBodyBytes(request.body)?.toString('utf8') ?? null;
+      if (kept !== null && takeBodyBytes(request.body) !== undefined) throw new Error('the bytes were handed over twice');
       return { kept };
     });
     const small = JSON.stringify({ pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES - 20) });
-    const large = JSON.stringify({ pad: 'x'.repeat(WORKER_CHECK_MIN_BYTES) });
+    const large = JSON.stringify({ pad: `é€😀${'x'.repeat(WORKER_CHECK_MIN_BYTES)}` });
     expect(small.length).toBeLessThan(WORKER_CHECK_MIN_BYTES);
     try {
       expect((await post(app, small)).body).toBe(JSON.stringify({ kept: null }));

@@ -7,7 +7,7 @@ import { stateless } from '../../session/stateless.js';
 import { BodyJson } from '../../decision/body-json.js';
 import { filteredCount, serialisedReply } from '../../decision/serialised-response.js';
 import { labelsForLog, recordDecision } from '../decision-record.js';
-import { takeBodyText } from '../json-body.js';
+import { takeBodyBytes } from '../json-body.js';
 import { resultAdmission, type ResultAdmissionOptions } from '../result-admission.js';
 import {
   AgentLabelBody,
@@ -110,10 +110,10 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       const started = performance.now();
       const body = request.body;
       const { tool, args } = body;
-      // The check runs whole in the guard's worker, on the body's text (guard/response-job.ts); the
-      // result then travels only as that text, which the check takes (decision/body-json.ts).
-      const text = takeBodyText(body);
-      const given = text === undefined ? body : { ...body, result: undefined, bodyJson: new BodyJson(text, body, logToolData) };
+      // The check runs whole in the guard's worker, on the body's bytes (guard/response-job.ts); the
+      // result then travels only as those bytes, which the check takes (decision/body-json.ts).
+      const bytes = takeBodyBytes(body);
+      const given = bytes === undefined ? body : { ...body, result: undefined, bodyJson: new BodyJson(bytes, body, logToolData) };
       const { evaluated, guard } = body.session
         ? await sessions.evaluateResponse({ ...given, session: body.session })
         : { evaluated: await decisions.evaluateResponse(stateless(given)), guard: body.guard! };
