@@ -90,6 +90,11 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
 # load); at 1.5 times, on Node 26, whose new space is 64 MB, the slack stayed
 # below the new space and V8 marked the heap without pause (README,
 # Performance: 1.5 -> 2 took CPU per 100-item response check 1,705 -> 1,344 us).
+# --max-semi-space-size=8: the event loop's young generation grows to 8 MB
+# semi-spaces, not the 32 MB Node 26 lets it reach; its garbage dies young
+# either way (request bodies wait as bytes outside the heap), so the bigger
+# one only held memory: RSS under response load 293 -> 251 MB at 64
+# connections, 267 -> 217 MB at 16, requests/s the same within noise.
 # ENTRYPOINT is distroless' own, written out so the command is read in one place.
 ENTRYPOINT ["/nodejs/bin/node"]
-CMD ["--v8-pool-size=1", "--heap-growing-percent=100", "dist/server.js"]
+CMD ["--v8-pool-size=1", "--heap-growing-percent=100", "--max-semi-space-size=8", "dist/server.js"]

@@ -189,6 +189,7 @@ describe('Dockerfile structure', () => {
     const flags = command[2]!.split(/\s+/).filter(Boolean);
     expect(flags).toContain('--v8-pool-size=1');
     expect(flags).toContain('--heap-growing-percent=100');
+    expect(flags).toContain('--max-semi-space-size=8');
     // distroless' entry point is its node binary; the command is only node's arguments, so
     // `docker run IMAGE dist/cli/main.js ...` runs another script of dist/ the same way.
     expect(entrypoint()).toEqual(['/nodejs/bin/node']);
