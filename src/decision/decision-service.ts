@@ -223,7 +223,7 @@ export class DecisionService {
         return withSerialisedParts({ ...base, ...said }, checked.members, filtered);
       }
       // Its reply did not fit in the worker's channel (a result of very many small items): checked here,
-      // on the result parsed again from the job (the body's text was handed over).
+      // on the result parsed again from the job (the body's bytes were handed over).
       return this.#checkHere(scope, resultOfJob(input));
     }
     return this.#checkHere(scope, bodyJson ? bodyJson.result : request.result);
