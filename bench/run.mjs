@@ -42,7 +42,7 @@ import * as trap from './scenarios/trap.mjs';
 const SCENARIOS = [startup, memoryScenario, evaluate, sensitivity, response, flow, cpu, trap, sessions, batch];
 const MiB = 1024 * 1024;
 /** The bench's own servers, measured for comparison: not rows of the service. */
-const BASELINES = ['floor', 'http-layer', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
+const BASELINES = ['floor', 'http-layer', 'ceiling', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
 
 const opts = readOptions();
 const log = (msg) => process.stdout.write(`${msg}\n`);
@@ -107,6 +107,15 @@ try {
     const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });
     processes.push(service);
     log(`service pid ${service.pid} on ${service.url} (ready in ${Math.round(service.readyMs)} ms), floor ${floor.url}, naive ${naive.url}`);
+    // The response rows' ceiling: as many guard workers as the service's pool for the github guard holds.
+    const { guards: served } = await (await fetch(`${service.url}/v1/guards`)).json();
+    const githubPoolSize = served.find((g) => g.name === 'github')?.pool?.size ?? 1;
+    const guardCeiling = await startChild(
+      join(REPO_ROOT, 'bench/lib/guard-ceiling-server.mjs'),
+      [guards.github.path, JSON.stringify(GITHUB_POLICY), String(githubPoolSize)],
+      { logFile: join(tmp, 'guard-ceiling.log'), nodeArgs: SERVICE_NODE_FLAGS, env: SERVICE_ENV },
+    );
+    processes.push(guardCeiling);
 
     await new Promise((r) => setTimeout(r, 500)); // the warm workers settle
     const memory = {
@@ -122,6 +131,7 @@ try {
       floor,
       naive,
       httpLayer,
+      guardCeiling,
       service,
       spinCallMs,
       rustGuard: RUST_GUARD,

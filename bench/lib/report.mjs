@@ -265,6 +265,8 @@ export function toMarkdown(results) {
       );
     }
     lines.push('');
+    const ceiling = ceilingParagraph(s.response.rows ?? [], r.items);
+    if (ceiling) lines.push(ceiling, '');
   }
   if (s.memory?.info) {
     const mem = s.memory.info;
@@ -327,4 +329,25 @@ export function writeResults(dir, results) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), toMarkdown(results));
+}
+
+/**
+ * What the response rows' ceiling reached (the echo floor plus the guard's
+ * label_response in worker threads, nothing else), and the service against it.
+ */
+function ceilingParagraph(rows, items) {
+  const judged = rows.filter((r) => r.items === items && r.target === 'ceiling' && r.vsFloor);
+  if (!judged.length) return undefined;
+  const parts = judged.map((c) => {
+    const service = rows.find((r) => r.items === items && r.target === 'service' && r.connections === c.connections);
+    return (
+      `at ${c.connections} connections ${fmt(c.vsFloor.rps)} of the echo floor (p99 ${fmt(c.vsFloor.p99)}×, ${fmt(c.cpuUsPerRequest, 0)} µs of CPU per request)` +
+      (service ? `, the service ${fmt(service.rps / c.rps)} of it` : '')
+    );
+  });
+  return (
+    `The ceiling of ${items}-item checks with this guard on this machine, the echo floor whose route first has the guard's label_response made in a worker thread ` +
+    `(the body parsed, the ABI's input built, the call, its labels parsed; no DIFC check, no filtering, no decision log; as many workers as the service's pool): ` +
+    `${parts.join('; ')}. The service makes the same call and checks, filters and logs besides: it cannot pass the ceiling's ratio here.`
+  );
 }

@@ -7,7 +7,10 @@
  *
  * Against the echo floor: a bare Fastify route that parses the same body and
  * sends it back (bench/lib/floor-server.mjs /echo), i.e. what receiving and
- * returning these bytes costs any Node server. 100 items run at every
+ * returning these bytes costs any Node server. And against the ceiling
+ * (bench/lib/guard-ceiling-server.mjs): the echo floor plus the guard's
+ * label_response call in worker threads and nothing else, the most any
+ * implementation can reach with this guard here. 100 items run at every
  * connection count, alternated for the configured rounds (the judged rows);
  * 1 and 1,000 items at 16 connections, for the cost per item.
  */
@@ -42,6 +45,13 @@ export async function run(ctx) {
   }
   const targets = (items) => [
     { name: 'floor', label: `echo floor (bare Fastify, parses the body and sends it back), ${items} items`, server: ctx.floor, path: '/echo', body: sizes[items].body },
+    {
+      name: 'ceiling',
+      label: `ceiling: the echo floor plus the guard's label_response in a worker, nothing else, ${items} items`,
+      server: ctx.guardCeiling,
+      path: '/echo',
+      body: sizes[items].body,
+    },
     { name: 'service', label: `WasmGuard /v1/evaluate/response, ${items} items`, server: ctx.service, path: '/v1/evaluate/response', body: sizes[items].body },
   ];
   const rows = [];
