@@ -42,7 +42,7 @@ import * as trap from './scenarios/trap.mjs';
 const SCENARIOS = [startup, memoryScenario, evaluate, sensitivity, response, flow, cpu, trap, sessions, batch];
 const MiB = 1024 * 1024;
 /** The bench's own servers, measured for comparison: not rows of the service. */
-const BASELINES = ['floor', 'http-layer', 'ceiling', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
+const BASELINES = ['floor', 'http-layer', 'ceiling', 'ceiling-free', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
 
 const opts = readOptions();
 const log = (msg) => process.stdout.write(`${msg}\n`);
@@ -116,6 +116,12 @@ try {
       { logFile: join(tmp, 'guard-ceiling.log'), nodeArgs: SERVICE_NODE_FLAGS, env: SERVICE_ENV },
     );
     processes.push(guardCeiling);
+    const freeGuardCeiling = await startChild(join(REPO_ROOT, 'bench/lib/guard-ceiling-server.mjs'), ['free', '{}', String(githubPoolSize)], {
+      logFile: join(tmp, 'guard-ceiling-free.log'),
+      nodeArgs: SERVICE_NODE_FLAGS,
+      env: SERVICE_ENV,
+    });
+    processes.push(freeGuardCeiling);
 
     await new Promise((r) => setTimeout(r, 500)); // the warm workers settle
     const memory = {
@@ -132,6 +138,7 @@ try {
       naive,
       httpLayer,
       guardCeiling,
+      freeGuardCeiling,
       service,
       spinCallMs,
       rustGuard: RUST_GUARD,

@@ -11,7 +11,11 @@
  * reach against the echo floor with this guard on this machine. Diagnostic
  * only; run as its own process by bench/run.mjs.
  *
- * Arguments: guard .wasm path, policy JSON, workers (the service's default pool size).
+ * With `free` for the guard, the guard does no work at all (it answers at
+ * once, with no labels): what is left is the worker hand-over, the body's
+ * parse and the ABI's input, a ceiling that no guard can raise.
+ *
+ * Arguments: guard .wasm path (or `free`), policy JSON, workers (the service's default pool size).
  */
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';

@@ -332,22 +332,27 @@ export function writeResults(dir, results) {
 }
 
 /**
- * What the response rows' ceiling reached (the echo floor plus the guard's
- * label_response in worker threads, nothing else), and the service against it.
+ * What the response rows' ceilings reached (the echo floor plus the guard's
+ * label_response in worker threads, nothing else; and the same with a guard
+ * that does no work), and the service against the first.
  */
 function ceilingParagraph(rows, items) {
+  const at = (target, connections) => rows.find((r) => r.items === items && r.target === target && r.connections === connections);
   const judged = rows.filter((r) => r.items === items && r.target === 'ceiling' && r.vsFloor);
   if (!judged.length) return undefined;
   const parts = judged.map((c) => {
-    const service = rows.find((r) => r.items === items && r.target === 'service' && r.connections === c.connections);
+    const service = at('service', c.connections);
+    const free = at('ceiling-free', c.connections);
     return (
       `at ${c.connections} connections ${fmt(c.vsFloor.rps)} of the echo floor (p99 ${fmt(c.vsFloor.p99)}×, ${fmt(c.cpuUsPerRequest, 0)} µs of CPU per request)` +
-      (service ? `, the service ${fmt(service.rps / c.rps)} of it` : '')
+      (free?.vsFloor ? ` and ${fmt(free.vsFloor.rps)} with the guard that does no work (p99 ${fmt(free.vsFloor.p99)}×, ${fmt(free.cpuUsPerRequest, 0)} µs)` : '') +
+      (service ? `, the service ${fmt(service.rps / c.rps)} of the first` : '')
     );
   });
   return (
-    `The ceiling of ${items}-item checks with this guard on this machine, the echo floor whose route first has the guard's label_response made in a worker thread ` +
-    `(the body parsed, the ABI's input built, the call, its labels parsed; no DIFC check, no filtering, no decision log; as many workers as the service's pool): ` +
-    `${parts.join('; ')}. The service makes the same call and checks, filters and logs besides: it cannot pass the ceiling's ratio here.`
+    `The ceiling of ${items}-item checks on this machine: the echo floor whose route first has the guard's label_response made in a worker thread ` +
+    `(the body parsed, the ABI's input built, the call, its labels parsed; no DIFC check, no filtering, no decision log; as many workers as the service's pool), ` +
+    `with this guard and with a guard that does no work (it answers at once): ${parts.join('; ')}. ` +
+    `The service makes the same call and checks, filters and logs besides: it cannot pass the first ratio here, and no guard can lift it past the second.`
   );
 }

@@ -9,8 +9,9 @@
  * sends it back (bench/lib/floor-server.mjs /echo), i.e. what receiving and
  * returning these bytes costs any Node server. And against the ceiling
  * (bench/lib/guard-ceiling-server.mjs): the echo floor plus the guard's
- * label_response call in worker threads and nothing else, the most any
- * implementation can reach with this guard here. 100 items run at every
+ * label_response call in worker threads and nothing else, the most the
+ * service can reach with this guard here; and the same with a guard that
+ * does no work, the most it can reach with any guard. 100 items run at every
  * connection count, alternated for the configured rounds (the judged rows);
  * 1 and 1,000 items at 16 connections, for the cost per item.
  */
@@ -49,6 +50,13 @@ export async function run(ctx) {
       name: 'ceiling',
       label: `ceiling: the echo floor plus the guard's label_response in a worker, nothing else, ${items} items`,
       server: ctx.guardCeiling,
+      path: '/echo',
+      body: sizes[items].body,
+    },
+    {
+      name: 'ceiling-free',
+      label: `ceiling with a guard that does no work (answers at once, no labels), ${items} items`,
+      server: ctx.freeGuardCeiling,
       path: '/echo',
       body: sizes[items].body,
     },
