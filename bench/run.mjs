@@ -107,21 +107,23 @@ try {
     const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });
     processes.push(service);
     log(`service pid ${service.pid} on ${service.url} (ready in ${Math.round(service.readyMs)} ms), floor ${floor.url}, naive ${naive.url}`);
-    // The response rows' ceiling: as many guard workers as the service's pool for the github guard holds.
-    const { guards: served } = await (await fetch(`${service.url}/v1/guards`)).json();
-    const githubPoolSize = served.find((g) => g.name === 'github')?.pool?.size ?? 1;
-    const guardCeiling = await startChild(
-      join(REPO_ROOT, 'bench/lib/guard-ceiling-server.mjs'),
-      [guards.github.path, JSON.stringify(GITHUB_POLICY), String(githubPoolSize)],
-      { logFile: join(tmp, 'guard-ceiling.log'), nodeArgs: SERVICE_NODE_FLAGS, env: SERVICE_ENV },
-    );
-    processes.push(guardCeiling);
-    const freeGuardCeiling = await startChild(join(REPO_ROOT, 'bench/lib/guard-ceiling-server.mjs'), ['free', '{}', String(githubPoolSize)], {
-      logFile: join(tmp, 'guard-ceiling-free.log'),
-      nodeArgs: SERVICE_NODE_FLAGS,
-      env: SERVICE_ENV,
-    });
-    processes.push(freeGuardCeiling);
+    // The response rows' ceilings (that scenario only): as many guard workers as the service's pool for the github guard holds.
+    const ceilings = {};
+    if (selected.includes(response)) {
+      const { guards: served } = await (await fetch(`${service.url}/v1/guards`)).json();
+      const workers = String(served.find((g) => g.name === 'github')?.pool?.size ?? 1);
+      const startCeiling = async (name, guardArgs) => {
+        const server = await startChild(join(REPO_ROOT, 'bench/lib/guard-ceiling-server.mjs'), [...guardArgs, workers], {
+          logFile: join(tmp, `${name}.log`),
+          nodeArgs: SERVICE_NODE_FLAGS,
+          env: SERVICE_ENV,
+        });
+        processes.push(server);
+        return server;
+      };
+      ceilings.guardCeiling = await startCeiling('guard-ceiling', [guards.github.path, JSON.stringify(GITHUB_POLICY)]);
+      ceilings.freeGuardCeiling = await startCeiling('guard-ceiling-free', ['free', '{}']);
+    }
 
     await new Promise((r) => setTimeout(r, 500)); // the warm workers settle
     const memory = {
@@ -137,8 +139,7 @@ try {
       floor,
       naive,
       httpLayer,
-      guardCeiling,
-      freeGuardCeiling,
+      ...ceilings,
       service,
       spinCallMs,
       rustGuard: RUST_GUARD,
