@@ -4,12 +4,11 @@
  * parses the body and sends it back) whose route first has the guard's
  * label_response made in a worker thread, on the service's own GuardInstance.
  * A worker parses the request body, makes the call (the ABI's input JSON in,
- * the guard's labels parsed out) and answers with the number of labelled
- * items; nothing else: no DIFC check, no filtering, no decision log, no
- * schema, no metrics. The service makes the same call through the same
- * GuardInstance and does all of that besides, so this row bounds what it can
- * reach against the echo floor with this guard on this machine. Diagnostic
- * only; run as its own process by bench/run.mjs.
+ * the guard's labels parsed out) and answers; nothing else: no DIFC check,
+ * no filtering, no decision log, no schema, no metrics. The service makes the
+ * same call on the same GuardInstance class and does all of that besides, so
+ * this row bounds what it can reach against the echo floor with this guard
+ * on this machine. Diagnostic only; run as its own process by bench/run.mjs.
  *
  * With `free` for the guard, the guard does no work at all (it answers at
  * once, with no labels): what is left is the worker hand-over, the body's
@@ -33,17 +32,17 @@ for (let i = 0; i < Number(workerCount); i++) {
 }
 const waiting = new Map();
 for (const worker of workers) {
-  worker.on('message', ({ id, items, error }) => {
+  worker.on('message', ({ id, error }) => {
     const settle = waiting.get(id);
     waiting.delete(id);
-    settle(error, items);
+    settle(error);
   });
 }
 let calls = 0;
 const labelInWorker = (bytes) =>
   new Promise((resolve, reject) => {
     const id = ++calls;
-    waiting.set(id, (error, items) => (error ? reject(new Error(error)) : resolve(items)));
+    waiting.set(id, (error) => (error ? reject(new Error(error)) : resolve()));
     workers[id % workers.length].postMessage({ id, bytes });
   });
 

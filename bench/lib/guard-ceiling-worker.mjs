@@ -1,4 +1,4 @@
-/** The guard ceiling's worker: parse the body, make the guard's label_response call, count the labelled items. */
+/** The guard ceiling's worker: parse the body, make the guard's label_response call (its labels parsed), answer. */
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CompilationCache, GuardInstance } from '../../dist/guard/index.js';
@@ -19,8 +19,8 @@ parentPort.postMessage({ ready: true });
 parentPort.on('message', ({ id, bytes }) => {
   try {
     const body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-    const labelling = instance.labelResponse(body.tool, body.result, body.args);
-    parentPort.postMessage({ id, items: labelling.kind === 'paths' ? labelling.labeledPaths.length : 0 });
+    instance.labelResponse(body.tool, body.result, body.args);
+    parentPort.postMessage({ id });
   } catch (err) {
     parentPort.postMessage({ id, error: String(err) });
   }

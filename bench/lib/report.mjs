@@ -195,7 +195,7 @@ export function toMarkdown(results) {
   lines.push(
     `Settings: ${o.duration} s per run, ${o.warmup} s warm-up per target, connections ${o.connections.join(', ')}, ` +
       `${o.rounds} alternations for evaluate, cpu and trap; load generator: autocannon (programmatic, one thread) in the bench process, over 127.0.0.1, pipelining 1. ` +
-      `The service (and its HTTP-layer baseline and the response rows' ceiling) run with the node flags of \`npm start\`: ${(o.serviceNodeFlags ?? []).join(' ') || 'none'}, and its environment: ${Object.entries(o.serviceEnv ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}; the floor and the naive baseline with node's defaults.`,
+      `The service (and its HTTP-layer baseline and the response rows' two ceilings) run with the node flags of \`npm start\`: ${(o.serviceNodeFlags ?? []).join(' ') || 'none'}, and its environment: ${Object.entries(o.serviceEnv ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}; the floor and the naive baseline with node's defaults.`,
     '',
   );
   lines.push(
