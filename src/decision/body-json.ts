@@ -1,7 +1,8 @@
 /**
  * A large request body's JSON bytes, beside the body the event loop parsed
- * from them. The response check takes the bytes to run whole in the guard's
- * worker, which parses the tool result there (guard/response-job.ts). Taking
+ * from them. The response check takes the bytes and the tool result to run
+ * whole in the guard's worker, writing the result over the bytes for the
+ * worker to read (guard/response-job.ts). Taking
  * them also lets go of the parsed result: while the worker checks, the event
  * loop then holds the result once, as bytes outside its heap, not as text,
  * parsed value and job. Each check in flight lives a few milliseconds, long
@@ -34,13 +35,14 @@ export class BodyJson {
     return this.#body?.result;
   }
 
-  /** The bytes, once, for the worker: this and the parsed body let go of the tool result. */
-  take(): Buffer {
+  /** The bytes and the result parsed from them, once, for the worker: this and the parsed body let go of the tool result. */
+  take(): { bytes: Buffer; result: unknown } {
     const bytes = this.#bytes;
     if (bytes === undefined) throw new Error('the body JSON was taken already');
+    const result = this.#body?.result;
     this.#bytes = undefined;
     if (!this.#keepParsed && this.#body) this.#body.result = undefined;
     this.#body = undefined;
-    return bytes;
+    return { bytes, result };
   }
 }

@@ -215,7 +215,8 @@ export class DecisionService {
     // Only a check that calls the guard: the call's deadline then counts from the guard call, not from the parse before it.
     if (coarse.checkResponse && runsInWorker(bodyJson, ctx.guard.compiled.limits.maxInputBytes)) {
       const job = { guard: ctx.guard.name, tool: request.tool, args: request.args, resource, agent: ctx.agent, operation, mode: ctx.mode };
-      const input = encodeResponseJob(job, bodyJson.take());
+      const { bytes, result } = bodyJson.take();
+      const input = encodeResponseJob(job, bytes, result);
       const checked = await ctx.guard.checkResponse(input, ctx.policy);
       if (checked) {
         // The header holds reason and notice only when they are set, as the reply does.

@@ -45,7 +45,7 @@ export function isMcpEnvelope(result: unknown): result is Json & { content: unkn
 export function prepareResult(result: unknown): PreparedResult {
   if (!isMcpEnvelope(result)) return { original: result, forGuard: result, envelope: false };
   const content = result.content;
-  const block = content.findIndex((b) => isObject(b) && b.type === 'text');
+  const block = firstTextBlock(content);
   const prepared: PreparedResult = { original: result, forGuard: result, envelope: true };
   if (block < 0) return prepared;
   const first = content[block] as Json;
@@ -66,7 +66,11 @@ export function prepareResult(result: unknown): PreparedResult {
   return prepared;
 }
 
-function withBlockText(result: Json & { content: unknown[] }, block: number, text: string): Json {
+/** Index of the content block whose text is the document (the first text block), or -1. */
+export const firstTextBlock = (content: readonly unknown[]): number => content.findIndex((b) => isObject(b) && b.type === 'text');
+
+/** A shallow copy of `result` whose content block `block` has `text`. */
+export function withBlockText(result: Json & { content: unknown[] }, block: number, text: string): Json {
   const content = result.content.slice();
   content[block] = { ...(content[block] as Json), text };
   return { ...result, content };

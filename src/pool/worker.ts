@@ -144,7 +144,7 @@ function runCall(i: number, requests: Buffer): Outcome {
  */
 function runJob(input: Buffer, instance: GuardInstance): Uint8Array {
   const reply = encoded.encodeParts(
-    runResponseJob(input.toString('utf8'), (guardInput) => {
+    runResponseJob(input, (guardInput) => {
       const bytes = encoded.encodeParts(guardInput);
       const started = sharedNow();
       Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - times[HF.HANDED_OVER_AT]!) * 1000)));

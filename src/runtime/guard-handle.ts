@@ -118,7 +118,7 @@ export class GuardHandle {
   }
 
   /**
-   * The whole response check in the guard's worker: `job` is the check and the request body's text
+   * The whole response check in the guard's worker: `job` is the check and the tool result's bytes
    * (src/guard/response-job.ts encodeResponseJob). Undefined: its reply did not fit in the worker's
    * channel, and the caller checks it itself.
    */

@@ -5,12 +5,14 @@ describe('BodyJson', () => {
   const text = JSON.stringify({ guard: 'g', result: { content: [{ type: 'text', text: 'é' }] } });
   const bytes = Buffer.from(text);
 
-  it('gives the parsed result until the bytes are taken, then neither', () => {
+  it('gives the parsed result until the bytes are taken with it, then neither', () => {
     const body = JSON.parse(text) as { result?: unknown };
     const held = new BodyJson(bytes, body);
     expect(held.result).toEqual({ content: [{ type: 'text', text: 'é' }] });
     expect(held.byteLength).toBe(text.length + 1);
-    expect(held.take()).toBe(bytes);
+    const taken = held.take();
+    expect(taken.bytes).toBe(bytes);
+    expect(taken.result).toEqual({ content: [{ type: 'text', text: 'é' }] });
     expect(body.result).toBeUndefined();
     expect(held.result).toBeUndefined();
     expect(held.byteLength).toBe(0);

@@ -14,6 +14,7 @@ import { BodyJson } from '../../src/decision/body-json.js';
 import { DecisionService, WORKER_CHECK_MIN_BYTES, type EvaluateResponseRequest, type EvaluatedResponse } from '../../src/decision/decision-service.js';
 import { filteredCount, serialisedReply } from '../../src/decision/serialised-response.js';
 import { CompilationCache } from '../../src/guard/index.js';
+import { encodeResponseJob, resultOfJob, type ResponseJob } from '../../src/guard/response-job.js';
 import { GuardRegistry } from '../../src/runtime/guard-registry.js';
 import { constOutput, guardModule } from '../support/guards.js';
 import { STATIC_GUARD } from '../support/server.js';
@@ -96,7 +97,8 @@ const said = ({ decision_id: _id, ...rest }: EvaluatedResponse) => JSON.parse(JS
 const tag = fc.constantFrom('a', 'b', 'c', 'd');
 const labels = fc.record({ secrecy: fc.uniqueArray(tag, { maxLength: 3 }), integrity: fc.uniqueArray(tag, { maxLength: 3 }) });
 const item = fc.record(
-  { title: fc.string({ maxLength: 12 }), n: fc.integer(), _labels: labels, extra: fc.dictionary(fc.constantFrom('x', 'y'), fc.string({ maxLength: 4 })) },
+  // Some titles hold any UTF-16 units, lone surrogates included (such a text is opaque, and travels as the body).
+  { title: fc.oneof(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12, unit: 'binary' })), n: fc.integer(), _labels: labels, extra: fc.dictionary(fc.constantFrom('x', 'y'), fc.string({ maxLength: 4 })) },
   { requiredKeys: ['title', 'n'] },
 );
 /** A result of items: a root array or {"items": [...]} with a sibling, as MCP text (pretty or not, mirrored or not) or as plain JSON. */
@@ -113,6 +115,54 @@ const result = fc
     const text = JSON.stringify(doc, null, form === 'pretty' ? 2 : undefined);
     return form === 'mirrored' ? { content: [{ type: 'text', text }], structuredContent: doc } : { content: [{ type: 'text', text }] };
   });
+
+describe("the job's input", () => {
+  const job: ResponseJob = { guard: 'g', tool: 't', resource: { secrecy: [], integrity: [] }, agent: { secrecy: [], integrity: [] }, operation: 'read', mode: 'filter' };
+  /** The input for a body as it arrives: its bytes, and the result the event loop parsed from them. */
+  const encoded = (bytes: Buffer) => encodeResponseJob(job, bytes, (JSON.parse(bytes.toString('utf8')) as { result: unknown }).result);
+  const form = ([line]: readonly [string, Buffer]) => ((JSON.parse(line) as ResponseJob).text ? 'text apart' : 'body');
+  const mcp = (text: string, extra: object = {}) => ({ content: [{ type: 'image', data: 'x' }, { type: 'text', text, annotations: { n: 1 } }, { type: 'text', text: 'second' }], ...extra });
+
+  it('reads back the result the event loop parsed, in either form', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }).map((text) => mcp(text)),
+          fc.string({ unit: 'grapheme' }).map((text) => mcp(text, { structuredContent: { text }, isError: false })),
+          fc.jsonValue(),
+        ),
+        (result) => {
+          const bytes = Buffer.from(JSON.stringify({ guard: 'g', result }));
+          const parsed = (JSON.parse(bytes.toString('utf8')) as { result: unknown }).result;
+          expect(resultOfJob(encoded(bytes))).toEqual(parsed);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("writes an MCP text result's text apart, unescaped, over the body's bytes", () => {
+    const text = JSON.stringify([{ title: 'é "quoted" \\ \n 𝄞' }]);
+    const bytes = Buffer.from(JSON.stringify({ guard: 'g', result: mcp(text) }));
+    const input = encoded(bytes);
+    expect(form(input)).toBe('text apart');
+    expect(input[1].buffer).toBe(bytes.buffer);
+    expect(input[1].subarray(0, Buffer.byteLength(text)).toString('utf8')).toBe(text);
+    expect(JSON.parse(input[0])).toMatchObject({ text: { block: 1, bytes: Buffer.byteLength(text) } });
+    expect(resultOfJob(input)).toEqual(mcp(text));
+  });
+
+  it('sends the body as it is for a result that is not MCP text, a text that is not well-formed, or one that would not fit', () => {
+    expect(form(encoded(Buffer.from(JSON.stringify({ result: [{ a: 1 }] }))))).toBe('body');
+    expect(form(encoded(Buffer.from(JSON.stringify({ result: { content: [{ type: 'image', data: 'x' }] } }))))).toBe('body');
+    expect(form(encoded(Buffer.from(JSON.stringify({ result: mcp('lone \ud800 surrogate') }))))).toBe('body');
+    // 64 bytes that are not UTF-8 decode to 64 U+FFFD, 192 bytes of UTF-8: more than the body held.
+    const invalid = Buffer.concat([Buffer.from('{"result":{"content":[{"type":"text","text":"'), Buffer.alloc(64, 0xff), Buffer.from('"}]}}')]);
+    const input = encoded(Buffer.from(invalid));
+    expect(form(input)).toBe('body');
+    expect(resultOfJob(input)).toEqual({ content: [{ type: 'text', text: '\ufffd'.repeat(64) }] });
+  });
+});
 
 describe('the response check in the worker, against the same check on the main thread', () => {
   it('decides, filters, labels and moves the agent the same, and writes the same reply', async () => {
@@ -152,9 +202,12 @@ describe('the response check in the worker, against the same check on the main t
     expect(small).toMatchObject({ decision: 'allow', filtered: [{ path: '/0' }] });
   });
 
-  it('checks on the main thread a result whose reply would not fit in the worker\'s channel', async () => {
-    // 15,000 items of 29 bytes, each withheld: a 435 KB body, 2 MB of guard output, 5 MB of reply.
-    const result = Array.from({ length: 15_000 }, () => ({ _labels: { secrecy: ['a'] } }));
+  // The job's input holds the body's bytes (plain JSON) or the text apart (MCP text): either is read back here.
+  it.each(['plain JSON', 'MCP text'])('checks on the main thread a result whose reply would not fit in the worker\'s channel (%s)', async (form) => {
+    // 12,000 items of 29 bytes, each withheld: a body of 350 KB (430 KB as MCP text, within the 512 KB
+    // input limit) and megabytes of reply, over the half of the channel a reply may take.
+    const items = Array.from({ length: 12_000 }, () => ({ _labels: { secrecy: ['a'] } }));
+    const result = form === 'plain JSON' ? items : { content: [{ type: 'text', text: JSON.stringify(items) }] };
     const request = { guard: 'tight', tool: 'list', result, agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read' as const, mode: 'filter' as const };
     const main = await decisions.evaluateResponse(request);
     const calls = vi.spyOn(registry.get('tight')!.pool, 'call');
@@ -166,7 +219,7 @@ describe('the response check in the worker, against the same check on the main t
     ]);
     calls.mockRestore();
     expect(serialisedReply(fallen)).toBeUndefined();
-    expect(fallen.filtered).toHaveLength(15_000);
+    expect(fallen.filtered).toHaveLength(12_000);
     expect(said(fallen)).toEqual(said(main));
   });
 
