@@ -27,7 +27,7 @@ import { checkNodeLine } from './lib/node-line.mjs';
 import { judgeTargets, machineInfo, writeResults } from './lib/report.mjs';
 import { alternate } from './lib/runner.mjs';
 import { REPO_ROOT, SERVICE_ENV, SERVICE_NODE_FLAGS, guardPools, startService } from './lib/service-process.mjs';
-import { inThreadCallMs, watToWasm } from './lib/wat.mjs';
+import { FREE_GUARD_WAT, inThreadCallMs, watSourceToWasm, watToWasm } from './lib/wat.mjs';
 import * as batch from './scenarios/batch.mjs';
 import * as cpu from './scenarios/cpu.mjs';
 import * as evaluate from './scenarios/evaluate.mjs';
@@ -41,8 +41,8 @@ import * as trap from './scenarios/trap.mjs';
 
 const SCENARIOS = [startup, memoryScenario, evaluate, sensitivity, response, flow, cpu, trap, sessions, batch];
 const MiB = 1024 * 1024;
-/** The bench's own servers, measured for comparison: not rows of the service. */
-const BASELINES = ['floor', 'http-layer', 'ceiling', 'ceiling-free', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
+/** The bench's own servers, and the service run apart with a guard that does no work, measured for comparison: not rows of the service. */
+const BASELINES = ['floor', 'http-layer', 'ceiling', 'ceiling-free', 'service-free', 'naive', ...sensitivity.WORK_US.map((us) => `floor+${us}us`)];
 
 const opts = readOptions();
 const log = (msg) => process.stdout.write(`${msg}\n`);
@@ -107,7 +107,7 @@ try {
     const service = await startService({ config: configPath, logFile: join(tmp, 'service.log'), cpuProfDir: opts.cpuProf ? join(tmp, 'cpu-prof') : undefined });
     processes.push(service);
     log(`service pid ${service.pid} on ${service.url} (ready in ${Math.round(service.readyMs)} ms), floor ${floor.url}, naive ${naive.url}`);
-    // The response rows' ceilings (that scenario only): as many guard workers as the service's pool for the github guard holds.
+    // The response rows' ceilings and the service with a guard that does no work (that scenario only): as many guard workers as the service's pool for the github guard holds.
     const ceilings = {};
     if (selected.includes(response)) {
       const { guards: served } = await (await fetch(`${service.url}/v1/guards`)).json();
@@ -123,6 +123,13 @@ try {
       };
       ceilings.guardCeiling = await startCeiling('guard-ceiling', [guards.github.path, JSON.stringify(GITHUB_POLICY)]);
       ceilings.freeGuardCeiling = await startCeiling('guard-ceiling-free', ['free', '{}']);
+      // The service itself, with only that guard: what its own steps leave of the echo floor when the guard costs nothing.
+      const freePath = join(tmp, 'free.wasm');
+      writeFileSync(freePath, await watSourceToWasm('free.wat', FREE_GUARD_WAT));
+      const freeConfig = join(tmp, 'wasmguard-free.json');
+      writeFileSync(freeConfig, JSON.stringify({ guards: { free: { path: freePath, mode: 'filter' } } }));
+      ceilings.freeGuardService = await startService({ config: freeConfig, logFile: join(tmp, 'service-free.log') });
+      processes.push(ceilings.freeGuardService);
     }
 
     await new Promise((r) => setTimeout(r, 500)); // the warm workers settle

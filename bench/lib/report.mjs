@@ -195,7 +195,7 @@ export function toMarkdown(results) {
   lines.push(
     `Settings: ${o.duration} s per run, ${o.warmup} s warm-up per target, connections ${o.connections.join(', ')}, ` +
       `${o.rounds} alternations for evaluate, cpu and trap; load generator: autocannon (programmatic, one thread) in the bench process, over 127.0.0.1, pipelining 1. ` +
-      `The service (and its HTTP-layer baseline and the response rows' two ceilings) run with the node flags of \`npm start\`: ${(o.serviceNodeFlags ?? []).join(' ') || 'none'}, and its environment: ${Object.entries(o.serviceEnv ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}; the floor and the naive baseline with node's defaults.`,
+      `The service (and its HTTP-layer baseline and the response rows' two ceilings and the service with the guard that does no work) run with the node flags of \`npm start\`: ${(o.serviceNodeFlags ?? []).join(' ') || 'none'}, and its environment: ${Object.entries(o.serviceEnv ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}; the floor and the naive baseline with node's defaults.`,
     '',
   );
   lines.push(
@@ -334,7 +334,8 @@ export function writeResults(dir, results) {
 /**
  * What the response rows' ceilings reached (the echo floor plus the guard's
  * label_response in worker threads, nothing else; and the same with a guard
- * that does no work), and the service against the first.
+ * that does no work), the service against the first, and the service run
+ * with the guard that does no work.
  */
 function ceilingParagraph(rows, items) {
   const at = (target, connections) => rows.find((r) => r.items === items && r.target === target && r.connections === connections);
@@ -343,16 +344,19 @@ function ceilingParagraph(rows, items) {
   const parts = judged.map((c) => {
     const service = at('service', c.connections);
     const free = at('ceiling-free', c.connections);
+    const serviceFree = at('service-free', c.connections);
     return (
       `at ${c.connections} connections ${fmt(c.vsFloor.rps)} of the echo floor (p99 ${fmt(c.vsFloor.p99)}×, ${fmt(c.cpuUsPerRequest, 0)} µs of CPU per request)` +
       (free?.vsFloor ? ` and ${fmt(free.vsFloor.rps)} with the guard that does no work (p99 ${fmt(free.vsFloor.p99)}×, ${fmt(free.cpuUsPerRequest, 0)} µs)` : '') +
-      (service ? `, the service ${fmt(service.rps / c.rps)} of the first` : '')
+      (service ? `, the service ${fmt(service.rps / c.rps)} of the first` : '') +
+      (serviceFree?.vsFloor ? `, the service with the guard that does no work ${fmt(serviceFree.vsFloor.rps)} of the echo floor (p99 ${fmt(serviceFree.vsFloor.p99)}×, ${fmt(serviceFree.cpuUsPerRequest, 0)} µs)` : '')
     );
   });
   return (
     `The ceiling of ${items}-item checks on this machine: the echo floor whose route first has the guard's label_response made in a worker thread ` +
     `(the body parsed, the ABI's input built, the call, its labels parsed; no DIFC check, no filtering, no decision log; as many workers as the service's pool), ` +
     `with this guard and with a guard that does no work (it answers at once): ${parts.join('; ')}. ` +
-    `The service makes the same call and checks, filters and logs besides: it cannot pass the first ratio here, and no guard can lift it past the second.`
+    `The service makes the same call and checks, filters and logs besides: it cannot pass the first ratio here, and no guard can lift it past the second. ` +
+    `The service with the guard that does no work (run apart; the result is one part, nothing is filtered) shows what its own steps leave when the guard costs nothing.`
   );
 }

@@ -59,3 +59,13 @@ export function constOutputFn(name, text, at, work = '') {
     (memory.copy (local.get $out) (i32.const ${at}) (i32.const ${n}))
     (i32.const ${n}))`;
 }
+
+/**
+ * A guard that does no work: label_agent and label_resource answer constants (no tags), label_response
+ * answers at once with no labels. The response rows run it in a ceiling and in the service.
+ */
+export const FREE_GUARD_WAT = `(module
+  (memory (export "memory") 4)
+  ${constOutputFn('label_agent', '{"agent":{"secrecy":[],"integrity":[]},"difc_mode":"filter"}', 1024)}
+  ${constOutputFn('label_resource', '{"resource":{"description":"free","secrecy":[],"integrity":[]},"operation":"read"}', 2048)}
+  (func (export "label_response") (param i32 i32 i32 i32) (result i32) (i32.const 0)))`;

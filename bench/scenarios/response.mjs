@@ -11,10 +11,14 @@
  * (bench/lib/guard-ceiling-server.mjs): the echo floor plus the guard's
  * label_response call in worker threads and nothing else, the most the
  * service can reach with this guard here; and the same with a guard that
- * does no work, the most it can reach with any guard. 100 items run at every
+ * does no work, the most it can reach with any guard. And the service itself
+ * run apart with only that guard (it labels nothing, so the result is one
+ * part): what the service's own steps leave of the echo floor when the guard
+ * costs nothing. 100 items run at every
  * connection count, alternated for the configured rounds (the judged rows);
  * 1 and 1,000 items at 16 connections, for the cost per item.
  */
+import { postJson } from '../lib/http.mjs';
 import { LIST_ISSUES_ARGS, listIssuesResult } from '../lib/payloads.mjs';
 
 export const name = 'response';
@@ -25,15 +29,16 @@ export const SIZES = [1, 100, 1000];
 export const SIZE_CONNECTIONS = 16;
 
 export async function run(ctx) {
-  const evaluated = await ctx.post('/v1/evaluate', { guard: 'github', tool: 'list_issues', args: LIST_ISSUES_ARGS });
-  const bodyOf = (items) =>
+  const evaluate = (url, guard) => postJson(`${url}/v1/evaluate`, { guard, tool: 'list_issues', args: LIST_ISSUES_ARGS });
+  const evaluated = { github: await evaluate(ctx.service.url, 'github'), free: await evaluate(ctx.freeGuardService.url, 'free') };
+  const bodyOf = (items, guard = 'github') =>
     JSON.stringify({
-      guard: 'github',
+      guard,
       tool: 'list_issues',
       args: LIST_ISSUES_ARGS,
       mode: 'filter',
-      operation: evaluated.operation,
-      resource: evaluated.resource,
+      operation: evaluated[guard].operation,
+      resource: evaluated[guard].resource,
       result: listIssuesResult(items),
     });
   const sizes = {};
@@ -41,7 +46,10 @@ export async function run(ctx) {
     const body = bodyOf(items);
     const check = await ctx.post('/v1/evaluate/response', body);
     if (check.decision !== 'allow' || !Array.isArray(check.filtered)) throw new Error(`response check of ${items} items did not filter: ${JSON.stringify(check).slice(0, 300)}`);
-    sizes[items] = { items, body, requestBytes: body.length, replyBytes: JSON.stringify(check).length, filtered: check.filtered.length };
+    const freeBody = bodyOf(items, 'free');
+    const free = await postJson(`${ctx.freeGuardService.url}/v1/evaluate/response`, freeBody);
+    if (free.decision !== 'allow' || free.filtered?.length !== 0) throw new Error(`response check of ${items} items with the guard that does no work did not allow all: ${JSON.stringify(free).slice(0, 300)}`);
+    sizes[items] = { items, body, freeBody, requestBytes: body.length, replyBytes: JSON.stringify(check).length, filtered: check.filtered.length };
     ctx.log(`  response: ${items} items, request ${body.length} B, reply ${sizes[items].replyBytes} B, ${check.filtered.length}/${items} items filtered`);
   }
   const targets = (items) => [
@@ -59,6 +67,13 @@ export async function run(ctx) {
       server: ctx.freeGuardCeiling,
       path: '/echo',
       body: sizes[items].body,
+    },
+    {
+      name: 'service-free',
+      label: `WasmGuard /v1/evaluate/response with the guard that does no work (run apart), ${items} items`,
+      server: ctx.freeGuardService,
+      path: '/v1/evaluate/response',
+      body: sizes[items].freeBody,
     },
     { name: 'service', label: `WasmGuard /v1/evaluate/response, ${items} items`, server: ctx.service, path: '/v1/evaluate/response', body: sizes[items].body },
   ];
@@ -89,7 +104,7 @@ export async function run(ctx) {
   });
   const info = {
     items: ITEMS,
-    sizes: Object.values(sizes).map(({ body, ...rest }) => rest),
+    sizes: Object.values(sizes).map(({ body, freeBody, ...rest }) => rest),
     perItem,
     sizeConnections: SIZE_CONNECTIONS,
   };
