@@ -15,7 +15,8 @@ const GUARD_MAX_DEPTH = 512;
 /** `text` is the host's serialisation of `value` (JSON.stringify with the indent asked for). */
 export type StrictJson = { ok: true; value: unknown; text: string } | { ok: false; problem: string };
 
-const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+/** Whether `text` has no lone surrogate (such text has no UTF-8 form). */
+export const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
 const tooDeep = (maxDepth: number): StrictJson => ({ ok: false, problem: `is nested deeper than ${maxDepth} levels` });
 

@@ -2,6 +2,7 @@ import { labelResponse, prepareResult } from '../difc/index.js';
 import { stringifyWithText } from '../difc/envelope-json.js';
 import { firstTextBlock, isMcpEnvelope, withBlockText, type PreparedResult } from '../difc/mcp.js';
 import { ResponseLabelError } from '../difc/errors.js';
+import { isWellFormed } from '../difc/strict-json.js';
 import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
 import type { PooledReply } from './reply-buffers.js';
 import { guardErrorFromData, GuardError, type GuardErrorData } from './errors.js';
@@ -102,7 +103,7 @@ function textApart(result: unknown): { block: number; text: string; rest: string
   if (!isMcpEnvelope(result)) return undefined;
   const block = firstTextBlock(result.content);
   const text = block < 0 ? undefined : (result.content[block] as { text?: unknown }).text;
-  if (typeof text !== 'string' || !(text as string & { isWellFormed(): boolean }).isWellFormed()) return undefined;
+  if (typeof text !== 'string' || !isWellFormed(text)) return undefined;
   return { block, text, rest: JSON.stringify(withBlockText(result, block, '')) };
 }
 
