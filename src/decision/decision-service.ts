@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coarseCheck, labelResponse, prepareResult, type FilteredItem, type ItemLabels } from '../difc/index.js';
-import type { LabelsJson, Mode, Operation, ResourceLabelsJson } from '../difc/types.js';
-import type { AgentLabelling } from '../guard/index.js';
+import type { LabelsJson, Mode, Operation, ResourceLabelsJson, ResponseLabelling } from '../difc/types.js';
+import { parseResponseOutput, type AgentLabelling } from '../guard/index.js';
 import { encodeResponseJob, resultOfJob } from '../guard/response-job.js';
 import type { GuardHandle, PolicyRef } from '../runtime/guard-handle.js';
 import type { GuardRegistry } from '../runtime/guard-registry.js';
@@ -218,25 +218,28 @@ export class DecisionService {
       const { bytes, result } = bodyJson.take();
       const input = encodeResponseJob(job, bytes, result);
       const checked = await ctx.guard.checkResponse(input, ctx.policy);
-      if (checked) {
+      if ('members' in checked) {
         // The header holds reason and notice only when they are set, as the reply does.
         const { filtered, ...said } = checked.header;
         return withSerialisedParts({ ...base, ...said }, checked.members, filtered);
       }
-      // Its reply did not fit in the worker's channel (a result of very many small items): checked here,
-      // on the result parsed again from the job (the body's bytes were handed over).
-      return this.#checkHere(scope, resultOfJob(input));
+      // Its reply did not fit in the worker's channel (a result of very many small items): checked here on the
+      // labels the guard gave the worker, the result parsed again from the job (the body's bytes were handed over).
+      return this.#checkHere(scope, resultOfJob(input), parseResponseOutput(checked.guardOutput, ctx.guard.name));
     }
     return this.#checkHere(scope, bodyJson ? bodyJson.result : request.result);
   }
 
-  /** The response check on the event loop, the guard's label_response called through the pool. */
-  async #checkHere({ ctx, request, base, resource, checkResponse }: ResponseScope, result: unknown): Promise<EvaluatedResponse> {
+  /**
+   * The response check on the event loop, the guard's label_response called through the pool unless
+   * `labelled` already holds its labels for this result.
+   */
+  async #checkHere({ ctx, request, base, resource, checkResponse }: ResponseScope, result: unknown, labelled?: ResponseLabelling): Promise<EvaluatedResponse> {
     const { operation } = base;
     // One parse of the MCP text: the guard labels, and the agent gets, the service's serialisation of it.
     const prepared = prepareResult(result);
     // Without a response check every part carries the resource labels, which pass a read here.
-    const labelling = checkResponse ? await ctx.guard.labelResponse(request.tool, prepared.forGuard, request.args, ctx.policy) : null;
+    const labelling = labelled ?? (checkResponse ? await ctx.guard.labelResponse(request.tool, prepared.forGuard, request.args, ctx.policy) : null);
     const check = labelResponse({ result, prepared, labelling, resource, agent: ctx.agent, operation, mode: ctx.mode });
     return {
       ...base,

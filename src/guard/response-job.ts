@@ -30,11 +30,12 @@ import { parseResponseOutput, responseInputParts } from './guard-json.js';
  * A check that fails on the host's side (labels that do not fit the result,
  * guard output that is not valid) is a header with `error`: the call
  * succeeded and the instance is sound, as when that check ran on the main
- * thread. A reply too large for the channel comes back as TOO_LARGE, and
- * the check runs again on the main thread.
+ * thread. A reply too large for the channel comes back as TOO_LARGE and
+ * the guard's output: the main thread checks the result on those labels,
+ * without calling the guard again.
  */
 
-/** The output of a job whose reply does not fit in the channel. */
+/** The head of the output of a job whose reply does not fit in the channel; the guard's output follows it. */
 export const TOO_LARGE = '{"tooLarge":true}\n';
 
 const NEWLINE = 0x0a;
@@ -69,6 +70,11 @@ export interface ResponseJobHeader {
 export interface ResponseJobOutput {
   header: ResponseJobHeader;
   members: PooledReply;
+}
+
+/** What came back from a job whose reply did not fit in the channel: the guard's label_response output, to check the result on. */
+export interface ResponseJobTooLarge {
+  guardOutput: string;
 }
 
 type JobError = { kind: 'response-labels'; message: string; path: string; field: string; problem: ResponseLabelError['problem'] } | { kind: 'guard'; data: GuardErrorData };
@@ -158,20 +164,21 @@ function resultSerialiser(prepared: PreparedResult): (value: unknown) => string[
 /**
  * Reads the job's output (on the main thread), taking its bytes: the members stay where they are; a
  * check that failed throws its error as the main thread's check would, and one whose reply did not
- * fit in the channel is undefined (both release the bytes).
+ * fit in the channel gives the guard's output (both release the bytes; the worker parsed that output
+ * already, so it is valid UTF-8).
  */
-export function decodeResponseJob(output: PooledReply): ResponseJobOutput | undefined {
+export function decodeResponseJob(output: PooledReply): ResponseJobOutput | ResponseJobTooLarge {
   const split = output.indexOf(NEWLINE);
   const header = JSON.parse(output.text(0, split)) as ResponseJobHeader & { error?: JobError; tooLarge?: true };
   if (header.tooLarge || header.error) {
+    const guardOutput = header.tooLarge ? output.text(split + 1) : '';
     output.release();
     if (header.error) throw errorOf(header.error);
-    return undefined;
+    return { guardOutput };
   }
   output.drop(split + 1);
   return { header, members: output };
 }
-
 
 /** Errors of the check itself (the guard's output does not fit the result, or is not what the ABI says), carried back as its output. */
 function jobError(error: unknown): JobError | undefined {

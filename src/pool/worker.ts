@@ -143,20 +143,22 @@ function runCall(i: number, requests: Buffer): Outcome {
  * channel, before either is used again.
  */
 function runJob(input: Buffer, instance: GuardInstance): Uint8Array {
+  let guardOutput: Uint8Array | undefined;
   const reply = encoded.encodeParts(
     runResponseJob(input, (guardInput) => {
       const bytes = encoded.encodeParts(guardInput);
       const started = sharedNow();
       Atomics.store(header, H.ITEM_STARTED_US, Math.max(0, Math.round((started - times[HF.HANDED_OVER_AT]!) * 1000)));
       try {
-        return instance.invoke('label_response', bytes);
+        return (guardOutput = instance.invoke('label_response', bytes));
       } finally {
         guardCallMs = sharedNow() - started;
       }
     }),
   );
-  // The region holds two of the largest guard outputs; a reply (labels for every item) can be larger.
-  return reply.length <= data.length / 2 ? reply : Buffer.from(TOO_LARGE);
+  // The region holds two of the largest guard outputs; a reply (labels for every item) can be larger: then the
+  // guard's output goes back in its place, and the main thread checks the result on it.
+  return reply.length <= data.length / 2 ? reply : Buffer.concat([Buffer.from(TOO_LARGE), guardOutput ?? EMPTY]);
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type ResourceLabelling,
 } from '../guard/index.js';
 import type { ResponseLabelling } from '../difc/types.js';
-import { decodeResponseJob, type ResponseJobInput, type ResponseJobOutput } from '../guard/response-job.js';
+import { decodeResponseJob, type ResponseJobInput, type ResponseJobOutput, type ResponseJobTooLarge } from '../guard/response-job.js';
 import type { GuardPool, PoolCall, PoolResult } from '../pool/index.js';
 import type { ResolvedGuard } from '../config/load.js';
 
@@ -119,10 +119,10 @@ export class GuardHandle {
 
   /**
    * The whole response check in the guard's worker: `job` is the check and the tool result's bytes
-   * (src/guard/response-job.ts encodeResponseJob). Undefined: its reply did not fit in the worker's
-   * channel, and the caller checks it itself.
+   * (src/guard/response-job.ts encodeResponseJob). Its reply, or, when that did not fit in the
+   * worker's channel, the guard's label_response output, on which the caller checks the result itself.
    */
-  async checkResponse(job: ResponseJobInput, policy: PolicyRef | undefined): Promise<ResponseJobOutput | undefined> {
+  async checkResponse(job: ResponseJobInput, policy: PolicyRef | undefined): Promise<ResponseJobOutput | ResponseJobTooLarge> {
     const { reply } = await this.#call({ fn: 'label_response', job: true, input: job, policy });
     // The pool answers every job it ran with its reply's bytes.
     if (!reply) throw new Error(`guard ${this.name}: a response job came back without its reply`);

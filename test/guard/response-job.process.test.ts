@@ -4,10 +4,14 @@
  * loop give the same kind of reply, filtered item by item, with their decision log lines.
  */
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_CHECK_MIN_BYTES } from '../../src/decision/decision-service.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
+import { STATIC_GUARD } from '../support/server.js';
 
 // octo-org/app is public by the policy's word; an agent reading it needs approved integrity.
 const GITHUB_POLICY = { 'allow-only': { repos: 'public', 'min-integrity': 'approved', 'public-repos': ['octo-org/app'] } };
@@ -185,5 +189,36 @@ describe('node dist/server.js: the response check of a large result runs in the 
     expect(titles(large)).toHaveLength(100);
     expect(titles(large).every((title) => title.includes('\ufffd\ufffdD:'))).toBe(true);
     expect(titles(large).slice(0, 8)).toEqual(titles(small));
+  }, 60_000);
+
+  it("checks on the event loop, on the guard's one answer, a result whose reply would not fit in the worker's channel", async () => {
+    // A guard whose limits make a channel of 5 MiB, of which a reply may take half: 12,000 items each withheld
+    // make a body of 430 KB and megabytes of reply.
+    const dir = mkdtempSync(join(tmpdir(), 'wg-tight-'));
+    const limits = { maxInputBytes: 512 * 1024, maxOutputBytes: 2 * 1024 * 1024, initialOutputBytes: 2 * 1024 * 1024 };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ guards: { tight: { path: STATIC_GUARD, poolSize: 1, limits } } }));
+    const tight = await startServerProcess({ WASMGUARD_CONFIG: join(dir, 'config.json') });
+    const calls = async () => {
+      const text = await (await fetch(`${tight.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('wasmguard_guard_call_duration_seconds_count{') && l.includes('guard="tight"') && l.includes('function="label_response"'));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    try {
+      const items = Array.from({ length: 12_000 }, () => ({ _labels: { secrecy: ['a'] } }));
+      const result = { content: [{ type: 'text', text: JSON.stringify(items) }] };
+      const body = { guard: 'tight', tool: 'list', mode: 'filter', agent: { secrecy: [], integrity: [] }, resource: { secrecy: [], integrity: [] }, operation: 'read', result };
+      const before = await calls();
+      const reply = await postTo(tight, '/v1/evaluate/response', body);
+      expect(reply.status).toBe(200);
+      expect(checkedInWorker(reply.json)).toBe(false);
+      expect(reply.json).toMatchObject({ decision: 'allow' });
+      expect(reply.json.filtered).toHaveLength(12_000);
+      expect(JSON.parse((reply.json.result as { content: Array<{ text: string }> }).content[0]!.text)).toEqual([]);
+      expect(await calls()).toBe(before + 1);
+    } finally {
+      tight.child.kill('SIGTERM');
+      await tight.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
