@@ -206,6 +206,8 @@ describe('batches', () => {
       settle(rustCall(pool, 'get_after')),
     ];
     await first.done();
+    // The batch goes over as the occupier's answer comes back.
+    const batchStarted = performance.now();
     const [viaBackend, slept, loop, after] = await Promise.all(queued);
     expect(viaBackend!.ok && JSON.parse(description(viaBackend!.value.output)).result).toEqual({ found: true });
     // Run once: its result was read from the channel after the worker was terminated, not made again.
@@ -213,10 +215,11 @@ describe('batches', () => {
     expect(slept!.ok && description(slept!.value.output)).toBe('slept 150 ms');
     expect((loop as { error: unknown }).error).toBeInstanceOf(GuardTimeoutError);
     expect(after!.ok && description(after!.value.output)).toBe('get_after under policy none');
-    // The runaway call's duration counts from its own start (about its 300 ms deadline), not from the batch's (150 ms more).
+    // The runaway call's duration counts from its own start (about its 300 ms deadline), not from the batch's: the
+    // 150 ms sleep before it is not in it. Judged against the batch's own time, so a slow machine cannot fail it.
     const [failedDuration] = observer.of('callDuration').filter(([, , , outcome]) => outcome === 'error');
     expect(failedDuration![2]).toBeGreaterThanOrEqual(0.3);
-    expect(failedDuration![2]).toBeLessThan(0.43);
+    expect(failedDuration![2] * 1000).toBeLessThan(loop!.at - batchStarted - 100);
     expect(observer.of('callDuration')).toHaveLength(5);
   });
 
