@@ -170,10 +170,13 @@ function resultSerialiser(prepared: PreparedResult): (value: unknown) => string[
 export function decodeResponseJob(output: PooledReply): ResponseJobOutput | ResponseJobTooLarge {
   const split = output.indexOf(NEWLINE);
   const header = JSON.parse(output.text(0, split)) as ResponseJobHeader & { error?: JobError; tooLarge?: true };
-  if (header.tooLarge || header.error) {
-    const guardOutput = header.tooLarge ? output.text(split + 1) : '';
+  if (header.error) {
     output.release();
-    if (header.error) throw errorOf(header.error);
+    throw errorOf(header.error);
+  }
+  if (header.tooLarge) {
+    const guardOutput = output.text(split + 1);
+    output.release();
     return { guardOutput };
   }
   output.drop(split + 1);

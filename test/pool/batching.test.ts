@@ -219,7 +219,7 @@ describe('batches', () => {
     // 150 ms sleep before it is not in it. Judged against the batch's own time, so a slow machine cannot fail it.
     const [failedDuration] = observer.of('callDuration').filter(([, , , outcome]) => outcome === 'error');
     expect(failedDuration![2]).toBeGreaterThanOrEqual(0.3);
-    expect(failedDuration![2] * 1000).toBeLessThan(loop!.at - batchStarted - 100);
+    expect((failedDuration![2] as number) * 1000).toBeLessThan(loop!.at - batchStarted - 100);
     expect(observer.of('callDuration')).toHaveLength(5);
   });
 
